@@ -1,0 +1,81 @@
+using System.Text.Json.Nodes;
+
+namespace Orchestrator.Core.Journal;
+
+/// <summary>Where a run or a step stands.</summary>
+public enum RunStatus
+{
+    Running,
+    Succeeded,
+    Failed,
+    Cancelled,
+}
+
+/// <summary>What happened to a step; the journal only ever appends these.</summary>
+public enum StepEvent
+{
+    Started,
+    Succeeded,
+    Failed,
+}
+
+/// <summary>One run as the store keeps it.</summary>
+public sealed record RunRecord
+{
+    public required string Id { get; init; }
+    public required string Script { get; init; }
+    public required string ScriptHash { get; init; }
+    public required string Language { get; init; }
+    public required string EngineVersion { get; init; }
+    public RunStatus Status { get; init; } = RunStatus.Running;
+    public JsonNode? Input { get; init; }
+    public JsonNode? Result { get; init; }
+    public string? Error { get; init; }
+    public required DateTimeOffset StartedAt { get; init; }
+    public DateTimeOffset? EndedAt { get; init; }
+
+    /// <summary>The path of the last report rendered for the run, if any.</summary>
+    public string? Report { get; init; }
+
+    public double? DurationMs => EndedAt is { } end ? (end - StartedAt).TotalMilliseconds : null;
+}
+
+/// <summary>One appended journal event.</summary>
+/// <param name="Seq">Order within the run, from 1.</param>
+/// <param name="Payload">Input on <see cref="StepEvent.Started"/>, output on the terminal events.</param>
+public sealed record JournalEntry(
+    string RunId,
+    long Seq,
+    string StepId,
+    StepEvent Event,
+    string? ParentId,
+    string Name,
+    string Kind,
+    string? Agent,
+    int Attempt,
+    JsonNode? Payload,
+    string? Error,
+    DateTimeOffset At);
+
+/// <summary>A step folded from its journal events: what reports and <c>runs show</c> read.</summary>
+public sealed record StepRecord
+{
+    public required string RunId { get; init; }
+    public required string Id { get; init; }
+    public string? ParentId { get; init; }
+    public required string Name { get; init; }
+    public required string Kind { get; init; }
+    public string? Agent { get; init; }
+    public required RunStatus Status { get; init; }
+    public int Attempt { get; init; }
+    public JsonNode? Input { get; init; }
+    public JsonNode? Output { get; init; }
+    public string? Error { get; init; }
+
+    /// <summary>The sequence number of the step's first event, which orders steps by start.</summary>
+    public long Seq { get; init; }
+    public required DateTimeOffset StartedAt { get; init; }
+    public DateTimeOffset? EndedAt { get; init; }
+
+    public double? DurationMs => EndedAt is { } end ? (end - StartedAt).TotalMilliseconds : null;
+}
