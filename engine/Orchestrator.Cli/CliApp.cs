@@ -1,0 +1,70 @@
+using System.CommandLine;
+using Orchestrator.Cli.Commands.Plugins;
+using Orchestrator.Cli.Commands.Report;
+using Orchestrator.Cli.Commands.Run;
+using Orchestrator.Cli.Commands.Runs;
+
+namespace Orchestrator.Cli;
+
+/// <summary>The <c>orchestrator</c> command line: verbs, parsing, exit codes.</summary>
+internal static class CliApp
+{
+    /// <summary>Runs the command line; writes only to the given writers so tests can drive it in-process.</summary>
+    public static async Task<int> InvokeAsync(string[] args, TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken)
+    {
+        var console = new CliConsole(stdout, stderr);
+        var root = new RootCommand("OrchestratorEngine: run workflows written as C# scripts or JavaScript over agent plugins.")
+        {
+            RunCommand.Create(console),
+            PluginsCommand.Create(console),
+            RunsCommand.Create(console),
+            ReportCommand.Create(console),
+        };
+
+        var parsed = root.Parse(args);
+        if (parsed.Errors.Count > 0)
+        {
+            foreach (var error in parsed.Errors)
+            {
+                console.Error(error.Message);
+            }
+
+            console.Error("Run 'orchestrator --help' for usage.");
+            return ExitCodes.BadInput;
+        }
+
+        try
+        {
+            return await parsed.InvokeAsync(new InvocationConfiguration { Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false }, cancellationToken);
+        }
+        catch (CliException ex)
+        {
+            console.Error(ex.Message);
+            return ex.ExitCode;
+        }
+    }
+}
+
+/// <summary>The exit codes every verb uses.</summary>
+internal static class ExitCodes
+{
+    public const int Success = 0;
+    public const int Failed = 1;
+    public const int BadInput = 2;
+}
+
+/// <summary>A failure with a one-line message for the user and the exit code it maps to.</summary>
+internal sealed class CliException(string message, int exitCode = ExitCodes.BadInput) : Exception(message)
+{
+    public int ExitCode { get; } = exitCode;
+}
+
+/// <summary>Where the verbs print: results to stdout, diagnostics to stderr prefixed with the tool's name.</summary>
+internal sealed class CliConsole(TextWriter stdout, TextWriter stderr)
+{
+    public TextWriter Out { get; } = stdout;
+
+    public void Line(string text) => Out.WriteLine(text);
+
+    public void Error(string message) => stderr.WriteLine("orchestrator: " + message);
+}

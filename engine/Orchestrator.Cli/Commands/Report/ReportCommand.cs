@@ -1,0 +1,62 @@
+using System.CommandLine;
+using Orchestrator.Cli.Hosting;
+using Orchestrator.Core.Reporting;
+
+namespace Orchestrator.Cli.Commands.Report;
+
+/// <summary><c>orchestrator report &lt;id&gt;</c>: render a run's handoff report again from the journal.</summary>
+internal static class ReportCommand
+{
+    public static Command Create(CliConsole console)
+    {
+        var id = new Argument<string>("id") { Description = "The run's id." };
+        var store = CommonOptions.Store();
+        var format = new Option<string>("--format") { Description = "md or html.", DefaultValueFactory = _ => "md" };
+        format.AcceptOnlyFromAmong("md", "html");
+        var template = new Option<string?>("--template") { Description = "A Scriban template to render instead of the default." };
+        var output = new Option<string?>("--out") { Description = "Write the report to this file instead of standard output." };
+
+        var command = new Command("report", "Render a run's handoff report.") { id, store, format, template, output };
+        command.SetAction((parse, ct) => RenderAsync(
+            console,
+            parse.GetValue(store)!,
+            parse.GetValue(id)!,
+            parse.GetValue(format) == "html" ? ReportFormat.Html : ReportFormat.Markdown,
+            parse.GetValue(template),
+            parse.GetValue(output),
+            ct));
+        return command;
+    }
+
+    private static async Task<int> RenderAsync(CliConsole console, string storeDirectory, string id, ReportFormat format, string? template, string? output, CancellationToken ct)
+    {
+        await using var session = StoreSession.Open(storeDirectory, verbose: false);
+        if (await session.Journal.GetRunAsync(id, ct) is null)
+        {
+            throw new CliException($"no run with id '{id}' in {session.Directory}");
+        }
+
+        var package = await HandoffPackage.LoadAsync(session.Journal, id, ct);
+        string text;
+        try
+        {
+            text = new ReportWriter(session.Directory).Render(package, format, template is null ? null : Path.GetFullPath(template));
+        }
+        catch (TemplateException ex)
+        {
+            throw new CliException(ex.Message);
+        }
+
+        if (output is null)
+        {
+            console.Out.Write(text);
+        }
+        else
+        {
+            await File.WriteAllTextAsync(Path.GetFullPath(output), text, ct);
+            console.Line(Path.GetFullPath(output));
+        }
+
+        return ExitCodes.Success;
+    }
+}

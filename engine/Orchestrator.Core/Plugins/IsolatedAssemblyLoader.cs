@@ -1,0 +1,41 @@
+using System.Reflection;
+using System.Runtime.Loader;
+using McMaster.NETCore.Plugins;
+using Orchestrator.Abstractions;
+
+namespace Orchestrator.Core.Plugins;
+
+/// <summary>
+/// The only place that knows McMaster.NETCore.Plugins (a one-maintainer library), so that it can be
+/// replaced by a hand-written <see cref="AssemblyLoadContext"/> without touching the host.
+/// </summary>
+internal sealed class IsolatedAssemblyLoader : IDisposable
+{
+    // The whole contract: these types must be the host's own, or IAgent in a plugin would be a different type.
+    private static readonly Type[] ContractTypes =
+    [
+        typeof(IAgent), typeof(IRecoveryStrategy), typeof(AgentTask), typeof(AgentResult), typeof(Severity), typeof(RecoveryContext),
+    ];
+
+    private readonly PluginLoader _loader;
+
+    private IsolatedAssemblyLoader(PluginLoader loader) => _loader = loader;
+
+    /// <summary>The collectible context the plugin and its private dependencies live in.</summary>
+    public AssemblyLoadContext LoadContext => _loader.LoadContext;
+
+    /// <summary>
+    /// Makes an unloadable context for the assembly at <paramref name="assemblyPath"/>, resolving its
+    /// dependencies from its own folder (and its .deps.json) first.
+    /// </summary>
+    public static IsolatedAssemblyLoader Create(string assemblyPath) =>
+        // Only the contract comes from the host. PreferSharedTypes stays false: when true, McMaster takes
+        // ANY assembly the host can resolve from the host (e.g. the host's Newtonsoft.Json 13 for a plugin
+        // built against 12), which defeats per-plugin dependency versions.
+        new(PluginLoader.CreateFromAssemblyFile(assemblyPath, isUnloadable: true, ContractTypes, c => c.PreferSharedTypes = false));
+
+    public Assembly LoadMainAssembly() => _loader.LoadDefaultAssembly();
+
+    /// <summary>Starts unloading the context; it is collected once nothing references its types.</summary>
+    public void Dispose() => _loader.Dispose();
+}

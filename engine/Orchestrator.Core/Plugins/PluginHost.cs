@@ -1,0 +1,294 @@
+using System.Reflection;
+using System.Runtime.Loader;
+using Orchestrator.Abstractions;
+using Orchestrator.Core.Workflow;
+using Serilog;
+
+namespace Orchestrator.Core.Plugins;
+
+/// <summary>
+/// Agents and recovery strategies loaded from plugin DLLs, each assembly in its own unloadable context
+/// so that plugins can bring their own versions of libraries. A broken plugin is recorded in
+/// <see cref="Errors"/> and skipped; it never stops the others.
+/// </summary>
+internal sealed class PluginHost : IAgentRegistry, IDisposable
+{
+    private readonly Dictionary<string, Registered<IAgent>> _agents = new(StringComparer.OrdinalIgnoreCase);
+    private readonly Dictionary<string, Registered<IRecoveryStrategy>> _strategies = new(StringComparer.OrdinalIgnoreCase);
+    private readonly List<IsolatedAssemblyLoader> _loaders = [];
+    private readonly List<PluginInfo> _plugins = [];
+    private readonly List<PluginLoadError> _errors = [];
+    private readonly ILogger _log;
+    private bool _disposed;
+
+    private PluginHost(ILogger log) => _log = log.ForContext<PluginHost>();
+
+    /// <summary>The host's own plugins folder, where the CLI copies the standard plugins.</summary>
+    public static string DefaultDirectory => Path.Combine(AppContext.BaseDirectory, "plugins");
+
+    /// <summary>What loaded, in load order.</summary>
+    public IReadOnlyList<PluginInfo> Plugins => _plugins;
+
+    /// <summary>What did not, one entry per file or type at fault.</summary>
+    public IReadOnlyList<PluginLoadError> Errors => _errors;
+
+    public IReadOnlyCollection<string> AgentKinds
+    {
+        get
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            return _agents.Keys;
+        }
+    }
+
+    /// <summary>The plugin load contexts, for tests that prove unloading.</summary>
+    internal IReadOnlyList<AssemblyLoadContext> LoadContexts => [.. _loaders.Select(l => l.LoadContext)];
+
+    /// <summary>
+    /// Loads every plugin found in <paramref name="directories"/>, in order; on a name clash the first one wins.
+    /// Missing directories are skipped.
+    /// </summary>
+    public static PluginHost Load(IEnumerable<string> directories, ILogger log)
+    {
+        var host = new PluginHost(log);
+        foreach (var directory in directories.Select(Path.GetFullPath).Distinct(StringComparer.Ordinal))
+        {
+            if (!Directory.Exists(directory))
+            {
+                host._log.Debug("Plugin directory {Directory} does not exist; skipping it", directory);
+                continue;
+            }
+
+            List<string> candidates;
+            try
+            {
+                candidates = PluginDiscovery.FindCandidates(directory, host._log, host.AddError);
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                host.AddError(directory, $"plugin directory {directory} could not be read: {Describe(ex)}");
+                continue;
+            }
+
+            foreach (var path in candidates)
+            {
+                host.LoadAssembly(path);
+            }
+        }
+
+        host._log.Debug(
+            "Loaded {AgentCount} agents and {StrategyCount} recovery strategies; {ErrorCount} plugin errors",
+            host._agents.Count, host._strategies.Count, host._errors.Count);
+        return host;
+    }
+
+    public IAgent? FindAgent(string kind)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        return _agents.GetValueOrDefault(kind)?.Instance;
+    }
+
+    public IRecoveryStrategy? FindStrategy(string name)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        return _strategies.GetValueOrDefault(name)?.Instance;
+    }
+
+    /// <summary>
+    /// Disposes the plugin instances and unloads their contexts. Unloading completes only once nothing
+    /// holds an agent, strategy or plugin type any more; note that System.ComponentModel.TypeDescriptor
+    /// (used by e.g. Newtonsoft.Json to serialize a plugin's own classes) caches types forever, which keeps
+    /// such a plugin's context alive until the process ends.
+    /// </summary>
+    public void Dispose()
+    {
+        if (_disposed)
+        {
+            return;
+        }
+
+        _disposed = true;
+        var instances = _agents.Values.Select(a => (a.Path, (object)a.Instance))
+            .Concat(_strategies.Values.Select(s => (s.Path, (object)s.Instance)))
+            .DistinctBy(i => i.Item2, ReferenceEqualityComparer.Instance)
+            .ToList();
+        foreach (var (path, instance) in instances)
+        {
+            DisposeInstance(path, instance);
+        }
+
+        // Drop every reference into the contexts, or they can never be collected.
+        _agents.Clear();
+        _strategies.Clear();
+        foreach (var loader in _loaders)
+        {
+            loader.Dispose();
+        }
+
+        _loaders.Clear();
+    }
+
+    private void LoadAssembly(string path)
+    {
+        IsolatedAssemblyLoader? loader = null;
+        try
+        {
+            loader = IsolatedAssemblyLoader.Create(path);
+            var assembly = loader.LoadMainAssembly();
+            var version = assembly.GetName().Version?.ToString() ?? "0.0.0.0";
+            var registered = 0;
+            foreach (var type in CandidateTypes(path, assembly))
+            {
+                registered += Register(path, version, type);
+            }
+
+            if (registered == 0)
+            {
+                _log.Warning("Plugin {Path} contributed no agents or recovery strategies; unloading it", path);
+                loader.Dispose();
+                return;
+            }
+
+            _loaders.Add(loader);
+        }
+        catch (Exception ex)
+        {
+            // Missing dependency of the assembly itself, a bad .deps.json, a version the runtime refuses...
+            AddError(path, $"{Path.GetFileName(path)} could not be loaded: {Describe(ex)}");
+            loader?.Dispose();
+        }
+    }
+
+    /// <summary>Public concrete agent and strategy types; types that fail to load are reported, the rest kept.</summary>
+    private List<Type> CandidateTypes(string path, Assembly assembly)
+    {
+        Type?[] types;
+        try
+        {
+            types = assembly.GetTypes();
+        }
+        catch (ReflectionTypeLoadException ex)
+        {
+            types = ex.Types;
+            var causes = ex.LoaderExceptions.OfType<Exception>().Select(Describe).Distinct().ToList();
+            var more = causes.Count > 1 ? $" (and {causes.Count - 1} more)" : "";
+            AddError(path, $"{Path.GetFileName(path)}: some types could not be loaded: {causes.FirstOrDefault() ?? "unknown cause"}{more}");
+        }
+
+        var candidates = new List<Type>();
+        foreach (var type in types)
+        {
+            if (type is null || !type.IsVisible || !type.IsClass || type.IsAbstract || type.ContainsGenericParameters)
+            {
+                continue;
+            }
+
+            if (!typeof(IAgent).IsAssignableFrom(type) && !typeof(IRecoveryStrategy).IsAssignableFrom(type))
+            {
+                continue;
+            }
+
+            if (type.GetConstructor(Type.EmptyTypes) is null)
+            {
+                _log.Warning("Plugin {Path}: {Type} has no public parameterless constructor; skipping it", path, type.FullName);
+                continue;
+            }
+
+            candidates.Add(type);
+        }
+
+        return candidates;
+    }
+
+    /// <summary>Instantiates one type and registers it under its kind or name; returns how many registrations it made.</summary>
+    private int Register(string path, string version, Type type)
+    {
+        object instance;
+        string? kind = null;
+        string? name = null;
+        try
+        {
+            instance = Activator.CreateInstance(type)!;
+            kind = (instance as IAgent)?.Kind;
+            name = (instance as IRecoveryStrategy)?.Name;
+        }
+        catch (Exception ex)
+        {
+            var cause = ex is TargetInvocationException { InnerException: { } inner } ? inner : ex;
+            AddError(path, $"{Path.GetFileName(path)}: {type.FullName} could not be created: {Describe(cause)}");
+            return 0;
+        }
+
+        var count = 0;
+        if (instance is IAgent agent)
+        {
+            count += Add(_agents, "agent kind", kind, new Registered<IAgent>(agent, path), PluginInfo.AgentType, version, type);
+        }
+
+        if (instance is IRecoveryStrategy strategy)
+        {
+            count += Add(_strategies, "recovery strategy", name, new Registered<IRecoveryStrategy>(strategy, path), PluginInfo.RecoveryType, version, type);
+        }
+
+        if (count == 0)
+        {
+            DisposeInstance(path, instance);
+        }
+
+        return count;
+    }
+
+    private int Add<T>(Dictionary<string, Registered<T>> map, string what, string? key, Registered<T> entry, string pluginType, string version, Type type)
+        where T : class
+    {
+        if (string.IsNullOrWhiteSpace(key))
+        {
+            AddError(entry.Path, $"{Path.GetFileName(entry.Path)}: {type.FullName} has an empty {what}");
+            return 0;
+        }
+
+        if (map.TryGetValue(key, out var existing))
+        {
+            AddError(entry.Path, $"{what} '{key}' from {entry.Path} is ignored: {existing.Path} already provides it");
+            return 0;
+        }
+
+        map.Add(key, entry);
+        _plugins.Add(new PluginInfo(key, pluginType, entry.Path, version));
+        _log.Debug("Loaded {PluginType} {Name} ({Type}) from {Path}", pluginType, key, type.FullName, entry.Path);
+        return 1;
+    }
+
+    private void DisposeInstance(string path, object instance)
+    {
+        try
+        {
+            switch (instance)
+            {
+                case IDisposable disposable:
+                    disposable.Dispose();
+                    break;
+                case IAsyncDisposable asyncDisposable:
+                    asyncDisposable.DisposeAsync().AsTask().GetAwaiter().GetResult();
+                    break;
+            }
+        }
+        catch (Exception ex)
+        {
+            // A plugin that fails to clean up must not keep the others loaded.
+            _log.Warning("Plugin {Path}: disposing {Type} failed: {Error}", path, instance.GetType().FullName, Describe(ex));
+        }
+    }
+
+    private void AddError(string path, string message)
+    {
+        _errors.Add(new PluginLoadError(path, message));
+        _log.Error("Plugin {Path} failed to load: {Error}", path, message);
+    }
+
+    // Strings only: holding the exception would keep the plugin's types, and so its context, alive.
+    private static string Describe(Exception ex) => $"{ex.GetType().Name}: {PluginDiscovery.OneLine(ex.Message)}";
+
+    private sealed record Registered<T>(T Instance, string Path)
+        where T : class;
+}

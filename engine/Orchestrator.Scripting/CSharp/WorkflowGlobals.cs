@@ -1,0 +1,136 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using System.Text.Json.Serialization.Metadata;
+using Orchestrator.Core.Workflow;
+using Serilog;
+
+namespace Orchestrator.Scripting.CSharp;
+
+/// <summary>
+/// What a .csx workflow sees as globals: the same verbs as the JavaScript front end. Each verb is a
+/// journaled step; inside a step's body the verbs act in that step's scope, which flows with the
+/// async call (AsyncLocal), so nested and parallel steps get stable, nested ids.
+/// </summary>
+public sealed class WorkflowGlobals
+{
+    private static readonly AsyncLocal<WorkflowScope?> CurrentScope = new();
+
+    private readonly WorkflowScope _root;
+    private readonly string _scriptDirectory;
+    private readonly ILogger _log;
+
+    // One serializer options per run: its type cache must not pin a script's load context after the run.
+    private readonly JsonSerializerOptions _json = new() { TypeInfoResolver = new DefaultJsonTypeInfoResolver() };
+
+    internal WorkflowGlobals(WorkflowScope root, string scriptDirectory, ILogger log, CancellationToken cancellationToken)
+    {
+        _root = root;
+        _scriptDirectory = scriptDirectory;
+        _log = log;
+        CancellationToken = cancellationToken;
+    }
+
+    /// <summary>The run's input (<c>--input</c>), or null.</summary>
+    public JsonNode? Input => _root.Input;
+
+    /// <summary>The run's id.</summary>
+    public string RunId => _root.RunId;
+
+    /// <summary>Cancelled when the run is (Ctrl+C, timeout).</summary>
+    public CancellationToken CancellationToken { get; }
+
+    private WorkflowScope Scope => CurrentScope.Value ?? _root;
+
+    /// <summary>An agent of the given kind, e.g. <c>Agent("shell")</c>.</summary>
+    public AgentHandle Agent(string kind) => new(this, kind);
+
+    /// <summary>Runs <paramref name="body"/> as a named, journaled step and returns its result as JSON.</summary>
+    public Task<JsonNode?> Step<T>(string name, Func<Task<T>> body) =>
+        Scope.StepAsync(name, (scope, _) => InScope(scope, body), CancellationToken);
+
+    /// <inheritdoc cref="Step{T}(string, Func{Task{T}})"/>
+    public Task<JsonNode?> Step<T>(string name, Func<T> body) =>
+        Scope.StepAsync(name, (scope, _) => InScope(scope, () => Task.FromResult(body())), CancellationToken);
+
+    /// <summary>Runs stages in order, passing the context along (objects merge into it); returns the final context.</summary>
+    public Task<JsonNode?> Sequence(string name, object? context, params SequenceStage[] stages) =>
+        Scope.SequenceAsync(name, ToJson(context), stages, CancellationToken);
+
+    /// <summary>A stage of <see cref="Sequence"/>: gets the context, returns what to pass on.</summary>
+    public SequenceStage Stage<T>(string name, Func<JsonNode?, Task<T>> body) =>
+        new(name, (scope, context, _) => InScope(scope, () => body(context)));
+
+    /// <summary>Runs branches concurrently and merges their outcomes.</summary>
+    public Task<JsonNode?> Parallel(string name, MergePolicy merge, params ParallelBranch[] branches) =>
+        Scope.ParallelAsync(name, merge, branches, context: null, CancellationToken);
+
+    /// <summary>Runs branches concurrently, each with its own copy of <paramref name="context"/>, and merges their outcomes.</summary>
+    public Task<JsonNode?> Parallel(string name, object? context, MergePolicy merge, params ParallelBranch[] branches) =>
+        Scope.ParallelAsync(name, merge, branches, ToJson(context), CancellationToken);
+
+    /// <summary>A branch of <see cref="Parallel(string, MergePolicy, ParallelBranch[])"/>.</summary>
+    public ParallelBranch Branch<T>(string name, Func<Task<T>> body) =>
+        new(name, (scope, _, _) => InScope(scope, body));
+
+    /// <summary>A branch that receives its own copy of the parallel step's context.</summary>
+    public ParallelBranch Branch<T>(string name, Func<JsonNode?, Task<T>> body) =>
+        new(name, (scope, context, _) => InScope(scope, () => body(context)));
+
+    /// <summary>Records the run's handoff: data for the report and, optionally, a Scriban template (relative to the script).</summary>
+    public Task<JsonNode?> Handoff(string name, object? data = null, string? template = null) =>
+        Scope.HandoffAsync(name, ToJson(data), template is null ? null : Path.Combine(_scriptDirectory, template), CancellationToken);
+
+    /// <summary>Writes a line to the run's log.</summary>
+    public void Log(string message) => _log.Information("{ScriptMessage}", message);
+
+    /// <summary>Converts any value to the JSON that crosses step boundaries.</summary>
+    public JsonNode? Json(object? value) => ToJson(value);
+
+    internal JsonNode? ToJson(object? value) => value switch
+    {
+        null => null,
+        JsonNode node => node,
+        _ => JsonSerializer.SerializeToNode(value, value.GetType(), _json),
+    };
+
+    internal Task<JsonNode?> RunAgent(string kind, object? input, string? name) =>
+        Scope.RunAgentAsync(kind, ToJson(input), name, CancellationToken);
+
+    private async Task<JsonNode?> InScope<T>(WorkflowScope scope, Func<Task<T>> body)
+    {
+        // Set inside this async method, so the change flows into the body and ends with it.
+        CurrentScope.Value = scope;
+        return ToJson(await body().ConfigureAwait(false));
+    }
+}
+
+/// <summary>An agent kind bound to a workflow, as <c>Agent("shell")</c> returns it.</summary>
+public sealed class AgentHandle
+{
+    private readonly WorkflowGlobals _globals;
+
+    internal AgentHandle(WorkflowGlobals globals, string kind)
+    {
+        _globals = globals;
+        Kind = kind;
+    }
+
+    public string Kind { get; }
+
+    /// <summary>Runs the agent on <paramref name="input"/> as a step named <paramref name="name"/> (default: the kind).</summary>
+    public Task<JsonNode?> RunAsync(object? input = null, string? name = null) => _globals.RunAgent(Kind, input, name);
+}
+
+/// <summary>The merge policies of <c>Parallel</c>, by the names scripts use.</summary>
+public static class Merge
+{
+    public static MergePolicy AllMustSucceed => MergePolicy.AllMustSucceed;
+
+    public static MergePolicy FirstSuccess => MergePolicy.FirstSuccess;
+
+    public static MergePolicy CollectAll => MergePolicy.CollectAll;
+
+    /// <summary>Merges the branches' objects key by key; <paramref name="onConflict"/> gets (key, current, incoming) for keys set differently.</summary>
+    public static MergePolicy Combine(Func<string, JsonNode?, JsonNode?, JsonNode?> onConflict) =>
+        MergePolicy.Combine((key, current, incoming) => Task.FromResult(onConflict(key, current, incoming)));
+}

@@ -1,0 +1,44 @@
+using System.Runtime.CompilerServices;
+using Orchestrator.Core.Journal;
+using Orchestrator.Scripting.CSharp;
+using Orchestrator.Tests.Support;
+using Serilog.Core;
+
+namespace Orchestrator.Tests.CSharp;
+
+public sealed class ScriptUnloadingTests : IDisposable
+{
+    private readonly TempDirectory _dir = new();
+
+    public void Dispose() => _dir.Dispose();
+
+    [Fact]
+    public async Task A_thousand_compiled_scripts_do_not_stay_loaded()
+    {
+        var harness = new EngineHarness();
+        var contexts = new List<WeakReference>();
+        for (var i = 0; i < 1000; i++)
+        {
+            // Distinct text each time, so every run compiles (and loads) a new assembly.
+            var script = _dir.Write($"s{i}.csx", $"return await Agent(\"echo\").RunAsync(new {{ n = {i} }});");
+            contexts.Add(await RunAndForgetAsync(harness, script));
+        }
+
+        for (var i = 0; i < 20 && contexts.Any(c => c.IsAlive); i++)
+        {
+            GC.Collect();
+            GC.WaitForPendingFinalizers();
+        }
+
+        contexts.Count(c => c.IsAlive).Should().Be(0);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static async Task<WeakReference> RunAndForgetAsync(EngineHarness harness, string script)
+    {
+        using var program = CSharpWorkflow.Compile(script, Logger.None);
+        var (outcome, _) = await harness.RunAsync(program);
+        outcome.Run.Status.Should().Be(RunStatus.Succeeded);
+        return program.LoadContextReference();
+    }
+}

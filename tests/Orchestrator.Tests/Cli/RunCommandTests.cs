@@ -1,0 +1,149 @@
+using System.Text.Json.Nodes;
+using Orchestrator.Tests.Support;
+
+namespace Orchestrator.Tests.Cli;
+
+public sealed class RunCommandTests : IDisposable
+{
+    private readonly TempDirectory _dir = new();
+
+    private string Store => Path.Combine(_dir.Path, "store");
+
+    public void Dispose() => _dir.Dispose();
+
+    [Fact]
+    public async Task Hello_csx_runs_end_to_end_and_writes_its_report()
+    {
+        var result = await CliRunner.RunAsync("run", Path.Combine(RepoPaths.Scripts, "hello.csx"), "--store", Store, "--json", "--input", """{"name":"ci"}""");
+
+        result.ExitCode.Should().Be(0, result.ToString());
+        var json = JsonNode.Parse(result.LastLine)!;
+        json["status"]!.GetValue<string>().Should().Be("succeeded");
+        json["steps"]!.GetValue<int>().Should().BeGreaterThan(3);
+        json["result"]!["greeting"]!.GetValue<string>().Should().Be("hello, ci");
+        File.Exists(json["report"]!.GetValue<string>()).Should().BeTrue();
+        File.ReadAllText(json["report"]!.GetValue<string>()).Should().Contain(json["runId"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task A_csx_compile_error_exits_2_naming_file_line_and_column()
+    {
+        var script = _dir.Write("broken.csx", "var a = 1;\nvar b = a +;\n");
+
+        var result = await CliRunner.RunAsync("run", script, "--store", Store);
+
+        result.ExitCode.Should().Be(2, result.ToString());
+        result.Stderr.Should().MatchRegex(@"broken\.csx\(2,\d+\): error CS\d{4}: ");
+    }
+
+    [Fact]
+    public async Task A_js_syntax_error_exits_2_naming_file_and_line()
+    {
+        var script = _dir.Write("broken.js", "const a = 1;\nconst b = a +;\n");
+
+        var result = await CliRunner.RunAsync("run", script, "--store", Store);
+
+        result.ExitCode.Should().Be(2, result.ToString());
+        result.Stderr.Should().Contain("broken.js").And.MatchRegex(@"broken\.js[(:]2");
+    }
+
+    [Fact]
+    public async Task An_exception_in_a_script_exits_1_naming_the_script_line_and_keeps_earlier_steps()
+    {
+        var script = _dir.Write("throws.csx", "await Agent(\"shell\").RunAsync(new { command = \"true\" });\nthrow new Exception(\"boom\");\n");
+
+        var result = await CliRunner.RunAsync("run", script, "--store", Store, "--json");
+
+        result.ExitCode.Should().Be(1, result.ToString());
+        result.Stderr.Should().Contain("throws.csx(2): boom");
+        var runId = JsonNode.Parse(result.LastLine)!["runId"]!.GetValue<string>();
+        var shown = await CliRunner.RunAsync("runs", "show", runId, "--store", Store);
+        shown.ExitCode.Should().Be(0, shown.ToString());
+        shown.Stdout.Should().Contain("shell").And.Contain("succeeded").And.Contain("failed");
+    }
+
+    [Fact]
+    public async Task An_unknown_agent_exits_1_and_lists_the_known_agents()
+    {
+        var script = _dir.Write("unknown.js", "await agent(\"teleport\").run({});\n");
+
+        var result = await CliRunner.RunAsync("run", script, "--store", Store);
+
+        result.ExitCode.Should().Be(1, result.ToString());
+        result.Stderr.Should().Contain("unknown agent 'teleport'").And.Contain("http").And.Contain("shell");
+    }
+
+    [Fact]
+    public async Task A_missing_script_exits_2()
+    {
+        var result = await CliRunner.RunAsync("run", Path.Combine(_dir.Path, "nope.csx"), "--store", Store);
+
+        result.ExitCode.Should().Be(2, result.ToString());
+        result.Stderr.Should().Contain("script not found").And.Contain("nope.csx");
+    }
+
+    [Fact]
+    public async Task An_unknown_option_exits_2()
+    {
+        var result = await CliRunner.RunAsync("run", "x.csx", "--frobnicate");
+
+        result.ExitCode.Should().Be(2, result.ToString());
+        result.Stderr.Should().Contain("--frobnicate");
+    }
+
+    [Fact]
+    public async Task Invalid_input_json_exits_2()
+    {
+        var result = await CliRunner.RunAsync("run", Path.Combine(RepoPaths.Scripts, "hello.csx"), "--store", Store, "--input", "{not json");
+
+        result.ExitCode.Should().Be(2, result.ToString());
+        result.Stderr.Should().Contain("--input: invalid JSON");
+    }
+
+    [Fact]
+    public async Task Runs_lists_every_run_after_failures_of_every_kind()
+    {
+        var ok = _dir.Write("ok.csx", "return 1;");
+        var throws = _dir.Write("throws.js", "throw new Error('no');");
+        var broken = _dir.Write("broken.csx", "var = ;");
+        (await CliRunner.RunAsync("run", ok, "--store", Store)).ExitCode.Should().Be(0);
+        (await CliRunner.RunAsync("run", throws, "--store", Store)).ExitCode.Should().Be(1);
+        (await CliRunner.RunAsync("run", broken, "--store", Store)).ExitCode.Should().Be(2);
+
+        var runs = await CliRunner.RunAsync("runs", "--store", Store);
+
+        runs.ExitCode.Should().Be(0, runs.ToString());
+        var lines = runs.Stdout.Trim().Split('\n');
+        lines.Should().HaveCount(3, "a header and the two runs that started; a script that does not compile never starts a run");
+        lines[1].Should().Contain("succeeded").And.Contain("ok.csx");
+        lines[2].Should().Contain("failed").And.Contain("throws.js");
+    }
+
+    [Fact]
+    public async Task Report_renders_a_past_run_again_in_both_formats()
+    {
+        var run = await CliRunner.RunAsync("run", Path.Combine(RepoPaths.Scripts, "hello.js"), "--store", Store, "--json");
+        var runId = JsonNode.Parse(run.LastLine)!["runId"]!.GetValue<string>();
+
+        var md = await CliRunner.RunAsync("report", runId, "--store", Store);
+        var html = await CliRunner.RunAsync("report", runId, "--store", Store, "--format", "html", "--out", Path.Combine(_dir.Path, "r.html"));
+
+        md.ExitCode.Should().Be(0, md.ToString());
+        md.Stdout.Should().Contain(runId).And.Contain("facts/kernel");
+        html.ExitCode.Should().Be(0, html.ToString());
+        File.ReadAllText(Path.Combine(_dir.Path, "r.html")).Should().Contain("<html").And.Contain(runId);
+    }
+
+    [Fact]
+    public async Task Report_with_a_template_that_does_not_parse_exits_2_naming_the_line()
+    {
+        var run = await CliRunner.RunAsync("run", _dir.Write("one.csx", "return 1;"), "--store", Store, "--json");
+        var runId = JsonNode.Parse(run.LastLine)!["runId"]!.GetValue<string>();
+        var template = _dir.Write("bad.sbn", "ok\n{{ for x in }}\n");
+
+        var result = await CliRunner.RunAsync("report", runId, "--store", Store, "--template", template);
+
+        result.ExitCode.Should().Be(2, result.ToString());
+        result.Stderr.Should().Contain("bad.sbn(2,");
+    }
+}

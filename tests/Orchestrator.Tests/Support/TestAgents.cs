@@ -1,0 +1,73 @@
+using System.Collections.Concurrent;
+using System.Text.Json.Nodes;
+using Orchestrator.Abstractions;
+
+namespace Orchestrator.Tests.Support;
+
+/// <summary>Returns its input as its output.</summary>
+internal sealed class EchoAgent : IAgent
+{
+    public string Kind => "echo";
+
+    public ValueTask<AgentResult> RunAsync(AgentTask task, CancellationToken cancellationToken) =>
+        ValueTask.FromResult(AgentResult.Ok(task.Input?.DeepClone()));
+}
+
+/// <summary>Always fails, with the input's <c>message</c> as the error.</summary>
+internal sealed class FailAgent : IAgent
+{
+    public string Kind => "fail";
+
+    public ValueTask<AgentResult> RunAsync(AgentTask task, CancellationToken cancellationToken) =>
+        ValueTask.FromResult(AgentResult.Fail(task.Input?["message"]?.GetValue<string>() ?? "failed on purpose"));
+}
+
+/// <summary>
+/// Meets other callers at named gates: a call with <c>{ "signal": a, "await": b }</c> opens gate a, then waits
+/// until someone opens gate b. Two branches that wait for each other finish only if they really overlap.
+/// </summary>
+internal sealed class GateAgent(TimeSpan? patience = null) : IAgent
+{
+    private readonly ConcurrentDictionary<string, TaskCompletionSource> _gates = new();
+
+    public string Kind => "gate";
+
+    public async ValueTask<AgentResult> RunAsync(AgentTask task, CancellationToken cancellationToken)
+    {
+        if (task.Input?["signal"]?.GetValue<string>() is { } signal)
+        {
+            Gate(signal).TrySetResult();
+        }
+
+        if (task.Input?["await"]?.GetValue<string>() is { } awaited)
+        {
+            try
+            {
+                await Gate(awaited).Task.WaitAsync(patience ?? TimeSpan.FromSeconds(20), cancellationToken);
+            }
+            catch (TimeoutException)
+            {
+                return AgentResult.Fail($"gate '{awaited}' never opened: the calls did not overlap");
+            }
+        }
+
+        return AgentResult.Ok(task.Input?["value"]?.DeepClone());
+    }
+
+    private TaskCompletionSource Gate(string name) =>
+        _gates.GetOrAdd(name, _ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+}
+
+/// <summary>Counts calls per step id, to prove what ran and how often.</summary>
+internal sealed class CountingAgent : IAgent
+{
+    public ConcurrentDictionary<string, int> Calls { get; } = new();
+
+    public string Kind => "count";
+
+    public ValueTask<AgentResult> RunAsync(AgentTask task, CancellationToken cancellationToken)
+    {
+        Calls.AddOrUpdate(task.StepId, 1, (_, n) => n + 1);
+        return ValueTask.FromResult(AgentResult.Ok(JsonValue.Create(task.StepId)));
+    }
+}
