@@ -90,7 +90,14 @@ internal sealed class JavaScriptRun
                 unfinished = [.. _steps];
             }
 
-            await Task.WhenAll(unfinished).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            try
+            {
+                await Task.WhenAll(unfinished).ConfigureAwait(false);
+            }
+            catch (Exception)
+            {
+                // Their failures were handed to the script already, or nobody was waiting for them.
+            }
         }
         finally
         {

@@ -83,6 +83,10 @@ internal sealed class JavaScriptWorkflow : IWorkflowProgram
         {
             throw new ScriptCompilationException(DescribeParseError(path, source, parse));
         }
+        catch (ScriptPreparationException ex)
+        {
+            throw new ScriptCompilationException($"{path}(1,1): error: {ex.InnerException?.Message ?? ex.Message}");
+        }
 
         var lineCount = source.Split('\n').Length;
         return new JavaScriptWorkflow(path, Convert.ToHexStringLower(SHA256.HashData(bytes)), prepared, lineCount, options, log);
@@ -103,15 +107,15 @@ internal sealed class JavaScriptWorkflow : IWorkflowProgram
         }
 
         var message = error is AggregateException { InnerExceptions.Count: 1 } aggregate ? aggregate.InnerExceptions[0].Message : error.Message;
-        return _locations.TryGetValue(error, out var at) ? $"{ScriptPath}:{at.Line}: {message}" : $"{ScriptPath}: {message}";
+        return _locations.TryGetValue(error, out var at) ? $"{ScriptPath}({at.Line}): {message}" : $"{ScriptPath}: {message}";
     }
 
     /// <summary>Remembers where in the script <paramref name="error"/> surfaced, for <see cref="DescribeFailure"/>.</summary>
     internal void RememberLocation(Exception error, ScriptLocation location) => _locations.AddOrUpdate(error, location);
 
-    /// <summary><c>file:line: message</c>, or <c>file: message</c> when the line is not known.</summary>
+    /// <summary><c>file(line): message</c>, or <c>file: message</c> when the line is not known.</summary>
     internal string Format(ScriptLocation? location, string message) =>
-        location is { } at ? $"{ScriptPath}:{at.Line}: {message}" : $"{ScriptPath}: {message}";
+        location is { } at ? $"{ScriptPath}({at.Line}): {message}" : $"{ScriptPath}: {message}";
 
     /// <summary>Maps a position in the wrapped source (1-based line, 0-based column) to the script file's (both 1-based).</summary>
     internal ScriptLocation MapPosition(int line, int zeroBasedColumn)
@@ -155,7 +159,7 @@ internal sealed record ScriptLocation(int Line, int Column);
 
 /// <summary>
 /// The script failed by itself: an uncaught JavaScript error, or a limit it ran into. The message is the
-/// complete description, <c>file:line: message</c> (or <c>file: message</c> when no line is known).
+/// complete description, <c>file(line): message</c> (or <c>file: message</c> when no line is known).
 /// </summary>
 internal sealed class JavaScriptRunException(string message, ScriptLocation? location = null, Exception? inner = null) : Exception(message, inner)
 {

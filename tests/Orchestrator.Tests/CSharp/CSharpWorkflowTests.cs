@@ -70,8 +70,8 @@ public sealed class CSharpWorkflowTests : IDisposable
         // Each branch opens its own gate and waits for the other's: sequential execution would never finish.
         var script = _dir.Write("overlap.csx", """
             return await Parallel("both", Merge.AllMustSucceed,
-                Branch("a", () => Agent("gate").RunAsync(new { signal = "a", await = "b", value = 1 })),
-                Branch("b", () => Agent("gate").RunAsync(new { signal = "b", await = "a", value = 2 })));
+                Branch("a", () => Agent("gate").RunAsync(new { signal = "a", wait = "b", value = 1 })),
+                Branch("b", () => Agent("gate").RunAsync(new { signal = "b", wait = "a", value = 2 })));
             """);
 
         var (outcome, _) = await _harness.RunCsxAsync(script);
@@ -172,8 +172,8 @@ public sealed class CSharpWorkflowTests : IDisposable
     {
         var script = _dir.Write("ids.csx", """
             await Parallel("p", Merge.AllMustSucceed,
-                Branch("a", async () => { await Agent("gate").RunAsync(new { signal = "a1", await = "b1" }); return await Agent("gate").RunAsync(new { }); }),
-                Branch("b", async () => { await Agent("gate").RunAsync(new { signal = "b1", await = "a1" }); return await Agent("gate").RunAsync(new { }); }));
+                Branch("a", async () => { await Agent("gate").RunAsync(new { signal = "a1", wait = "b1" }); return await Agent("gate").RunAsync(new { }); }),
+                Branch("b", async () => { await Agent("gate").RunAsync(new { signal = "b1", wait = "a1" }); return await Agent("gate").RunAsync(new { }); }));
             """);
 
         var (outcome, steps) = await _harness.RunCsxAsync(script);

@@ -40,6 +40,6 @@ public sealed class LanguageParityTests : IDisposable
     // Parallel branches start in either order, and shell timings differ: compare lines as a set, without durations.
     private static string Normalise(string report) => string.Join('\n', report
         .Split('\n', StringSplitOptions.RemoveEmptyEntries)
-        .Select(l => System.Text.RegularExpressions.Regex.Replace(l.Trim(), "\"durationMs\":[0-9.]+", "\"durationMs\":0"))
+        .Select(l => System.Text.RegularExpressions.Regex.Replace(l.Trim(), "\"durationMs\":\\s*[0-9.]+", "\"durationMs\":0"))
         .Order(StringComparer.Ordinal));
 }

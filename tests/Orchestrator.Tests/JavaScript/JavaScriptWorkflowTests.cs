@@ -42,6 +42,7 @@ public sealed class JavaScriptWorkflowTests : IDisposable
     [Theory]
     [InlineData("const x = 1;\nconst y = ;\nreturn x;", 2, 11)]
     [InlineData("let x = ;", 1, 9)]
+    [InlineData("let a;\nlet a;", 2, 5)]
     [InlineData("const a = 1;\nif (a) {\n  log('x');\n", 3, 12)]
     public void Syntax_error_names_file_line_and_column(string source, int line, int column)
     {
@@ -302,7 +303,7 @@ public sealed class JavaScriptWorkflowTests : IDisposable
         run.Result!["ok"]!.ToJsonString().Should().Be("""{"ok":true,"output":1}""");
         run.Result!["bad"]!["ok"]!.GetValue<bool>().Should().BeFalse();
         run.Result!["bad"]!["error"]!.GetValue<string>().Should().Contain("nope");
-        run.Result!["thrown"]!["error"]!.GetValue<string>().Should().Be($"{run.ScriptPath}:4: Error: from js");
+        run.Result!["thrown"]!["error"]!.GetValue<string>().Should().Be($"{run.ScriptPath}(4): Error: from js");
     }
 
     [Fact]
@@ -371,7 +372,7 @@ public sealed class JavaScriptWorkflowTests : IDisposable
             """);
 
         run.Run.Status.Should().Be(RunStatus.Failed);
-        run.Run.Error.Should().Be($"{run.ScriptPath}:3: step 'fail' failed: it broke");
+        run.Run.Error.Should().Be($"{run.ScriptPath}(3): step 'fail' failed: it broke");
     }
 
     [Fact]
@@ -385,8 +386,8 @@ public sealed class JavaScriptWorkflowTests : IDisposable
             """);
 
         run.Run.Status.Should().Be(RunStatus.Failed);
-        run.Run.Error.Should().StartWith($"{run.ScriptPath}:2: step 'p' failed: ")
-            .And.Contain($"{run.ScriptPath}:3: Error: inner");
+        run.Run.Error.Should().StartWith($"{run.ScriptPath}(2): step 'p' failed: ")
+            .And.Contain($"{run.ScriptPath}(3): Error: inner");
     }
 
     [Fact]
@@ -399,7 +400,7 @@ public sealed class JavaScriptWorkflowTests : IDisposable
             """);
 
         run.Run.Status.Should().Be(RunStatus.Failed);
-        run.Run.Error.Should().Be($"{run.ScriptPath}:3: Error: bad thing 2");
+        run.Run.Error.Should().Be($"{run.ScriptPath}(3): Error: bad thing 2");
     }
 
     [Fact]
@@ -409,7 +410,7 @@ public sealed class JavaScriptWorkflowTests : IDisposable
 
         var run = await _h.RunAsync(program);
 
-        run.Run.Error.Should().Be($"{program.ScriptPath}:3: step 'fail' failed: boom");
+        run.Run.Error.Should().Be($"{program.ScriptPath}(3): step 'fail' failed: boom");
     }
 
     [Fact]
@@ -418,7 +419,7 @@ public sealed class JavaScriptWorkflowTests : IDisposable
         var run = await _h.RunAsync("null.foo;\n");
 
         run.Run.Status.Should().Be(RunStatus.Failed);
-        run.Run.Error.Should().StartWith($"{run.ScriptPath}:1: TypeError: ");
+        run.Run.Error.Should().StartWith($"{run.ScriptPath}(1): TypeError: ");
     }
 
     [Fact]
@@ -453,7 +454,7 @@ public sealed class JavaScriptWorkflowTests : IDisposable
         var run = await _h.RunAsync("await agent('nope').run();");
 
         run.Run.Status.Should().Be(RunStatus.Failed);
-        run.Run.Error.Should().StartWith($"{run.ScriptPath}:1: step 'nope' failed: unknown agent 'nope'");
+        run.Run.Error.Should().StartWith($"{run.ScriptPath}(1): step 'nope' failed: unknown agent 'nope'");
     }
 
     [Fact]
@@ -486,7 +487,7 @@ public sealed class JavaScriptWorkflowTests : IDisposable
 
         failed.Run.Status.Should().Be(RunStatus.Failed);
         failed.BadInput.Should().BeTrue();
-        failed.Run.Error.Should().Be($"{uncaught.ScriptPath}:1: {Path.Combine(_h.Dir, "broken.sbn")}(1,1): bad template");
+        failed.Run.Error.Should().Be($"{uncaught.ScriptPath}(1): {Path.Combine(_h.Dir, "broken.sbn")}(1,1): bad template");
         handled.Run.Status.Should().Be(RunStatus.Succeeded, handled.Run.Error);
         handled.Run.Result!.GetValue<string>().Should().EndWith("bad template");
     }

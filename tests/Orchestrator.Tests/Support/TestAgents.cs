@@ -23,7 +23,7 @@ internal sealed class FailAgent : IAgent
 }
 
 /// <summary>
-/// Meets other callers at named gates: a call with <c>{ "signal": a, "await": b }</c> opens gate a, then waits
+/// Meets other callers at named gates: a call with <c>{ "signal": a, "wait": b }</c> opens gate a, then waits
 /// until someone opens gate b. Two branches that wait for each other finish only if they really overlap.
 /// </summary>
 internal sealed class GateAgent(TimeSpan? patience = null) : IAgent
@@ -39,7 +39,7 @@ internal sealed class GateAgent(TimeSpan? patience = null) : IAgent
             Gate(signal).TrySetResult();
         }
 
-        if (task.Input?["await"]?.GetValue<string>() is { } awaited)
+        if (task.Input?["wait"]?.GetValue<string>() is { } awaited)
         {
             try
             {
