@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using Serilog;
 using Serilog.Core;
 using Serilog.Events;
+using Orchestrator.Tests.Support;
 
 namespace Orchestrator.Tests.Plugins;
 
@@ -16,8 +17,6 @@ internal static class FixturePlugins
     public const string Throwing = "Fixture.Throwing";
     public const string Faults = "Fixture.Faults";
 
-    private static readonly Lazy<string> RepoRoot = new(FindRepoRoot);
-
     /// <summary>
     /// tests/Fixtures/&lt;name&gt;/bin/&lt;Configuration&gt;/&lt;tfm&gt;/, with the configuration and target framework
     /// taken from this test assembly's own output path (…/bin/Debug/net10.0/).
@@ -28,24 +27,12 @@ internal static class FixturePlugins
         var framework = testOutput.Name;
         var configuration = testOutput.Parent?.Name
             ?? throw new InvalidOperationException($"cannot tell the build configuration from {testOutput.FullName}");
-        var output = Path.Combine(RepoRoot.Value, "tests", "Fixtures", name, "bin", configuration, framework);
+        var output = Path.Combine(RepoPaths.Root, "tests", "Fixtures", name, "bin", configuration, framework);
         return File.Exists(Path.Combine(output, name + ".dll"))
             ? output
             : throw new InvalidOperationException($"fixture {name} is not built at {output}; build tests/Orchestrator.Tests, which builds the fixtures");
     }
 
-    private static string FindRepoRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "OrchestratorEngine.sln")))
-            {
-                return dir.FullName;
-            }
-        }
-
-        throw new InvalidOperationException($"no OrchestratorEngine.sln above {AppContext.BaseDirectory}");
-    }
 }
 
 /// <summary>A throwaway plugins folder; each test gets its own so that tests stay independent.</summary>

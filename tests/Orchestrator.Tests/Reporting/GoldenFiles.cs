@@ -11,9 +11,7 @@ internal static class GoldenFiles
 {
     public const string UpdateVariable = "UPDATE_GOLDEN";
 
-    private static readonly Lazy<string> Root = new(FindRepositoryRoot);
-
-    public static string RepositoryRoot => Root.Value;
+    public static string RepositoryRoot => Orchestrator.Tests.Support.RepoPaths.Root;
 
     public static string Directory => Path.Combine(RepositoryRoot, "tests", "Orchestrator.Tests", "Reporting", "Golden");
 
@@ -70,18 +68,5 @@ internal static class GoldenFiles
         }
 
         return "The texts differ only in ways that line splitting hides.";
-    }
-
-    private static string FindRepositoryRoot()
-    {
-        for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
-        {
-            if (File.Exists(Path.Combine(directory.FullName, "OrchestratorEngine.sln")))
-            {
-                return directory.FullName;
-            }
-        }
-
-        throw new InvalidOperationException($"OrchestratorEngine.sln not found in {AppContext.BaseDirectory} or any folder above it: the golden tests need the source tree.");
     }
 }

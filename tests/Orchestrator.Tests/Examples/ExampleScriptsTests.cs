@@ -1,0 +1,52 @@
+using System.Text.Json.Nodes;
+using Orchestrator.Tests.Support;
+
+namespace Orchestrator.Tests.Examples;
+
+/// <summary>Every script in scripts/ runs end to end through the real command line.</summary>
+public sealed class ExampleScriptsTests : IDisposable
+{
+    private readonly TempDirectory _dir = new();
+
+    private string Store => Path.Combine(_dir.Path, "store");
+
+    public void Dispose() => _dir.Dispose();
+
+    [Theory]
+    [InlineData("hello.csx")]
+    [InlineData("hello.js")]
+    public async Task Hello_greets_the_input_and_hands_off_its_summary(string script)
+    {
+        var result = await CliRunner.RunAsync("run", Path.Combine(RepoPaths.Scripts, script), "--store", Store, "--json", "--input", """{"name":"tests"}""");
+
+        result.ExitCode.Should().Be(0, result.ToString());
+        var outcome = JsonNode.Parse(result.LastLine)!;
+        outcome["result"]!.ToJsonString().Should().Be("""{"greeting":"hello, tests","kernel":"Linux","words":3}""");
+        File.ReadAllText(outcome["report"]!.GetValue<string>()).Should().Contain("| greeting | hello, tests |");
+    }
+
+    [Fact]
+    public async Task Build_and_test_builds_a_project_checks_it_in_parallel_and_renders_its_own_report()
+    {
+        var project = _dir.Write("tiny/Tiny.csproj", """
+            <Project Sdk="Microsoft.NET.Sdk">
+              <PropertyGroup><TargetFramework>net10.0</TargetFramework><ManagePackageVersionsCentrally>false</ManagePackageVersionsCentrally></PropertyGroup>
+            </Project>
+            """);
+        _dir.Write("tiny/Tiny.cs", "namespace Tiny;\n// TODO: one marker\npublic static class Answer { public static int Value => 42; }\n");
+        _dir.Write("tiny/Directory.Build.props", "<Project />");
+        _dir.Write("tiny/Directory.Packages.props", "<Project />");
+
+        var result = await CliRunner.RunAsync(
+            "run", Path.Combine(RepoPaths.Scripts, "build-and-test.csx"), "--store", Store, "--json",
+            "--input", new JsonObject { ["project"] = project }.ToJsonString());
+
+        result.ExitCode.Should().Be(0, result.ToString());
+        var outcome = JsonNode.Parse(result.LastLine)!;
+        outcome["result"]!["built"]!.GetValue<bool>().Should().BeTrue();
+        outcome["result"]!["markers"]!.GetValue<int>().Should().Be(1);
+        outcome["result"]!["linesOfCode"]!.GetValue<int>().Should().Be(3);
+        var report = File.ReadAllText(outcome["report"]!.GetValue<string>());
+        report.Should().StartWith("# Build report: " + project).And.Contain("| TODO/FIXME/HACK markers | 1 |").And.Contain("checks/build/shell");
+    }
+}
