@@ -7,10 +7,17 @@ namespace Orchestrator.Abstractions;
 /// <param name="AgentKind">The kind of agent that ran it.</param>
 /// <param name="Failure">The failed result.</param>
 /// <param name="Options">The strategy's options from the script, if any.</param>
-/// <param name="RunAgent">Runs a task on an agent of the given kind, as the engine would.</param>
+/// <param name="RunAgent">
+/// Runs a task on an agent of the given kind, as the engine would: journaled as an attempt under the
+/// failed step, never throwing for an agent's failure (only for cancellation).
+/// </param>
 public sealed record RecoveryContext(
     AgentTask Task,
     string AgentKind,
     AgentResult Failure,
     JsonNode? Options,
-    Func<string, AgentTask, CancellationToken, ValueTask<AgentResult>> RunAgent);
+    Func<string, AgentTask, CancellationToken, ValueTask<AgentResult>> RunAgent)
+{
+    /// <summary>The engine's clock: wait with it (never with the wall clock) so tests can move time.</summary>
+    public TimeProvider Time { get; init; } = TimeProvider.System;
+}
