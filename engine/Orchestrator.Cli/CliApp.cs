@@ -16,6 +16,7 @@ internal static class CliApp
         var root = new RootCommand("OrchestratorEngine: run workflows written as C# scripts or JavaScript over agent plugins.")
         {
             RunCommand.Create(console),
+            ResumeCommand.Create(console),
             PluginsCommand.Create(console),
             RunsCommand.Create(console),
             ReportCommand.Create(console),

@@ -20,6 +20,39 @@ internal static class CommonOptions
         AllowMultipleArgumentsPerToken = false,
     };
 
+    public static Option<bool> Json() => new("--json")
+    {
+        Description = "Print one JSON object with the outcome as the last line of output.",
+    };
+
+    public static Option<string?> Timeout() => new("--timeout")
+    {
+        Description = "Fail the run if it has not finished after this long: 90s, 30m, 2h.",
+    };
+
+    /// <summary>Reads 45s, 90m, 12h or 30d; null stays null.</summary>
+    public static TimeSpan? ParseDuration(string? text, string option)
+    {
+        if (text is null)
+        {
+            return null;
+        }
+
+        var unit = text.Length > 1 ? text[^1] : ' ';
+        if (double.TryParse(text[..^1], System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var value) && value > 0)
+        {
+            switch (unit)
+            {
+                case 's': return TimeSpan.FromSeconds(value);
+                case 'm': return TimeSpan.FromMinutes(value);
+                case 'h': return TimeSpan.FromHours(value);
+                case 'd': return TimeSpan.FromDays(value);
+            }
+        }
+
+        throw new CliException($"{option}: '{text}' is not a duration; use a positive number with s, m, h or d (90s, 30m, 12h, 30d)");
+    }
+
     public static Option<bool> Verbose() => new("--verbose", "-v")
     {
         Description = "Log to the console (stderr) as well as to the store's log file.",

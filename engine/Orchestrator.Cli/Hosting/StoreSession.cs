@@ -22,8 +22,11 @@ internal sealed class StoreSession : IAsyncDisposable
 
     public Logger Log { get; }
 
-    /// <summary>Opens the store; a journal of an unknown format or an unreadable file is bad input, never misread.</summary>
-    public static StoreSession Open(string storeDirectory, bool verbose)
+    /// <summary>
+    /// Opens the store; a journal of an unknown format or an unreadable file is bad input, never misread.
+    /// A journal of an older format is migrated, which is logged and, given a <paramref name="console"/>, said on stderr.
+    /// </summary>
+    public static StoreSession Open(string storeDirectory, bool verbose, CliConsole? console = null)
     {
         var directory = Path.GetFullPath(storeDirectory);
         SqliteJournal journal;
@@ -50,8 +53,24 @@ internal sealed class StoreSession : IAsyncDisposable
             config = config.WriteTo.Console(standardErrorFromLevel: LogEventLevel.Verbose);
         }
 
-        return new StoreSession(directory, journal, config.CreateLogger());
+        var session = new StoreSession(directory, journal, config.CreateLogger());
+        if (session.MigrationNotice is { } notice)
+        {
+            // Verbose sessions already log to stderr; otherwise the console (if any) says it once.
+            session.Log.Information("Store {Store}: {Notice}", directory, notice);
+            if (!verbose)
+            {
+                console?.Error(notice);
+            }
+        }
+
+        return session;
     }
+
+    /// <summary>The message a migration on open is reported with, for verbs that print it themselves.</summary>
+    public string? MigrationNotice => Journal.MigratedFromVersion is { } from
+        ? $"migrated the journal from format {from} to {SqliteJournal.FormatVersion} ({Journal.DatabasePath})"
+        : null;
 
     public async ValueTask DisposeAsync()
     {

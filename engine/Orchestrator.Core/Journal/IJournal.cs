@@ -22,4 +22,20 @@ internal interface IJournal : IAsyncDisposable
     ValueTask<RunRecord?> GetRunAsync(string runId, CancellationToken cancellationToken);
 
     ValueTask<IReadOnlyList<JournalEntry>> GetEntriesAsync(string runId, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Makes a finished or interrupted run running again, for a resume: status <see cref="RunStatus.Running"/>,
+    /// no end time, error or result, and this machine and process as its <see cref="RunRecord.Host"/> and
+    /// <see cref="RunRecord.Pid"/>. Its start time and journal are kept. Throws <see cref="InvalidOperationException"/>
+    /// if there is no such run.
+    /// </summary>
+    ValueTask ReopenRunAsync(string runId, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Deletes old runs and all their journal events in one transaction and returns their ids, oldest first.
+    /// A run is pruned if it started before <paramref name="startedBefore"/> (when given) and is not among the
+    /// <paramref name="keepNewest"/> most recently started runs (when given); at least one must be given. A run
+    /// still running on a live process is never pruned; an interrupted one is (see <see cref="RunLiveness"/>).
+    /// </summary>
+    ValueTask<IReadOnlyList<string>> PruneAsync(DateTimeOffset? startedBefore, int? keepNewest, CancellationToken cancellationToken);
 }

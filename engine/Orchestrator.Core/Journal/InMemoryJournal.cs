@@ -8,11 +8,20 @@ internal sealed class InMemoryJournal : IJournal
 {
     private readonly ConcurrentDictionary<string, RunRecord> _runs = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, List<JournalEntry>> _entries = new(StringComparer.Ordinal);
+    private readonly ActiveRuns _active = new();
+
+    /// <summary>Serializes prunes with the writes that could race them.</summary>
+    private readonly Lock _gate = new();
 
     public ValueTask StartRunAsync(RunRecord run, CancellationToken cancellationToken)
     {
-        _runs[run.Id] = run;
-        _entries.TryAdd(run.Id, []);
+        lock (_gate)
+        {
+            _runs[run.Id] = run with { Host = run.Host ?? Environment.MachineName, Pid = run.Pid ?? Environment.ProcessId };
+            _entries.TryAdd(run.Id, []);
+        }
+
+        _active.Started(run.Id);
         return ValueTask.CompletedTask;
     }
 
@@ -29,22 +38,69 @@ internal sealed class InMemoryJournal : IJournal
 
     public ValueTask EndRunAsync(string runId, RunStatus status, JsonNode? result, string? error, DateTimeOffset endedAt, CancellationToken cancellationToken)
     {
-        if (_runs.TryGetValue(runId, out var run))
+        lock (_gate)
         {
-            _runs[runId] = run with { Status = status, Result = result, Error = error, EndedAt = endedAt };
+            if (_runs.TryGetValue(runId, out var run))
+            {
+                _runs[runId] = run with { Status = status, Result = result, Error = error, EndedAt = endedAt };
+            }
         }
 
+        _active.Ended(runId);
         return ValueTask.CompletedTask;
     }
 
     public ValueTask SetReportAsync(string runId, string reportPath, CancellationToken cancellationToken)
     {
-        if (_runs.TryGetValue(runId, out var run))
+        lock (_gate)
         {
-            _runs[runId] = run with { Report = reportPath };
+            if (_runs.TryGetValue(runId, out var run))
+            {
+                _runs[runId] = run with { Report = reportPath };
+            }
         }
 
         return ValueTask.CompletedTask;
+    }
+
+    public ValueTask ReopenRunAsync(string runId, CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            if (!_runs.TryGetValue(runId, out var run))
+            {
+                throw new InvalidOperationException($"There is no run '{runId}' in the journal to reopen.");
+            }
+
+            _runs[runId] = run with
+            {
+                Status = RunStatus.Running,
+                EndedAt = null,
+                Error = null,
+                Result = null,
+                Host = Environment.MachineName,
+                Pid = Environment.ProcessId,
+            };
+        }
+
+        _active.Started(runId);
+        return ValueTask.CompletedTask;
+    }
+
+    public ValueTask<IReadOnlyList<string>> PruneAsync(DateTimeOffset? startedBefore, int? keepNewest, CancellationToken cancellationToken)
+    {
+        RunRetention.Validate(startedBefore, keepNewest);
+        lock (_gate)
+        {
+            var pruned = RunRetention.Select(_runs.Values.ToList(), startedBefore, keepNewest);
+            foreach (var run in pruned)
+            {
+                _runs.TryRemove(run.Id, out _);
+                _entries.TryRemove(run.Id, out _);
+            }
+
+            return ValueTask.FromResult<IReadOnlyList<string>>(pruned.Select(r => r.Id).ToList());
+        }
     }
 
     public ValueTask<IReadOnlyList<RunRecord>> ListRunsAsync(CancellationToken cancellationToken) =>
@@ -68,7 +124,8 @@ internal sealed class InMemoryJournal : IJournal
 
     public ValueTask DisposeAsync()
     {
-        // The journal lives only as long as the process: nothing to flush or release.
+        // The journal lives only as long as the process: nothing to flush; runs left open are no longer run here.
+        _active.Clear();
         return ValueTask.CompletedTask;
     }
 }

@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using System.Text.Json.Serialization;
 
 namespace Orchestrator.Core.Journal;
 
@@ -9,6 +10,9 @@ public enum RunStatus
     Succeeded,
     Failed,
     Cancelled,
+
+    /// <summary>A step whose moderate failure was absorbed: the run went on without its result.</summary>
+    Degraded,
 }
 
 /// <summary>What happened to a step; the journal only ever appends these.</summary>
@@ -17,6 +21,7 @@ public enum StepEvent
     Started,
     Succeeded,
     Failed,
+    Degraded,
 }
 
 /// <summary>One run as the store keeps it.</summary>
@@ -36,6 +41,17 @@ public sealed record RunRecord
 
     /// <summary>The path of the last report rendered for the run, if any.</summary>
     public string? Report { get; init; }
+
+    /// <summary>
+    /// The machine that last ran (or resumed) the run; null for runs journaled before format 2.
+    /// A local detail, so not part of a report's JSON.
+    /// </summary>
+    [JsonIgnore]
+    public string? Host { get; init; }
+
+    /// <summary>The id of the process that last ran (or resumed) the run on <see cref="Host"/>; null before format 2.</summary>
+    [JsonIgnore]
+    public int? Pid { get; init; }
 
     public double? DurationMs => EndedAt is { } end ? (end - StartedAt).TotalMilliseconds : null;
 }

@@ -3,37 +3,119 @@ using Microsoft.Data.Sqlite;
 
 namespace Orchestrator.Core.Journal;
 
-/// <summary>Creates the journal's tables and checks its format version, so an older or newer file is never misread.</summary>
+/// <summary>
+/// Creates the journal's tables and checks its format version, so an older or newer file is never misread.
+/// An older format this engine knows is migrated in place, in one transaction.
+/// </summary>
+/// <remarks>
+/// Formats: 1 — <c>meta</c>, <c>runs</c>, <c>journal</c>. 2 — <c>runs.host</c> and <c>runs.pid</c> (the machine
+/// and process that last ran the run) and an index on <c>journal (run_id, step_id)</c> for replay reads.
+/// </remarks>
 internal static class JournalSchema
 {
-    public static void Ensure(SqliteConnection connection, string path)
-    {
-        Execute(connection, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=30000;");
-        Execute(connection, "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)");
+    /// <summary>The oldest format this engine can migrate from.</summary>
+    public const int OldestFormatVersion = 1;
 
-        using var read = connection.CreateCommand();
-        read.CommandText = "SELECT value FROM meta WHERE key = 'format_version'";
-        var found = read.ExecuteScalar() as string;
-        if (found is null)
+    private const int SqliteNotADatabase = 26;
+
+    /// <summary>Makes the journal at <paramref name="path"/> current.</summary>
+    /// <returns>The format the file was migrated from, or null if it was created or already current.</returns>
+    public static int? Ensure(SqliteConnection connection, string path)
+    {
+        try
         {
-            Create(connection);
-            return;
+            Execute(connection, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=30000;");
+
+            // The common case — an existing, current journal — takes no write lock.
+            if (ReadVersion(connection, path, transaction: null) == SqliteJournal.FormatVersion)
+            {
+                return null;
+            }
+
+            // Creating or migrating: the write lock (BEGIN IMMEDIATE), then decide again, so that of two
+            // processes opening the same old or new file at once exactly one does the work.
+            using var transaction = connection.BeginTransaction(deferred: false);
+            int? migratedFrom = null;
+            switch (ReadVersion(connection, path, transaction))
+            {
+                case null:
+                    Create(connection, transaction);
+                    break;
+                case 1:
+                    MigrateFrom1To2(connection, transaction, path);
+                    migratedFrom = 1;
+                    break;
+            }
+
+            transaction.Commit();
+            return migratedFrom;
+        }
+        catch (SqliteException ex) when (ex.SqliteErrorCode == SqliteNotADatabase)
+        {
+            throw new JournalFormatException($"{path}: not a journal: the file is not a SQLite database.", ex);
+        }
+    }
+
+    /// <summary>The file's format, or null for an empty database; refuses any format this engine cannot read.</summary>
+    private static int? ReadVersion(SqliteConnection connection, string path, SqliteTransaction? transaction)
+    {
+        var tables = new List<string>();
+        using (var list = connection.CreateCommand())
+        {
+            list.Transaction = transaction;
+            list.CommandText = "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'";
+            using var reader = list.ExecuteReader();
+            while (reader.Read())
+            {
+                tables.Add(reader.GetString(0));
+            }
         }
 
-        var version = int.Parse(found, CultureInfo.InvariantCulture);
+        if (!tables.Contains("meta"))
+        {
+            return tables.Count == 0
+                ? null
+                : throw new JournalFormatException(
+                    $"{path}: not an orchestrator journal: it has tables ({string.Join(", ", tables.Order(StringComparer.Ordinal))}) but no format version.");
+        }
+
+        using var read = connection.CreateCommand();
+        read.Transaction = transaction;
+        read.CommandText = "SELECT value FROM meta WHERE key = 'format_version'";
+        var found = read.ExecuteScalar();
+        if (found is null or DBNull)
+        {
+            // An empty meta table and nothing else is a journal whose creation never committed: start it afresh.
+            return tables.Count == 1
+                ? null
+                : throw new JournalFormatException($"{path}: not a readable journal: its meta table has no format_version.");
+        }
+
+        var text = Convert.ToString(found, CultureInfo.InvariantCulture);
+        if (!int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var version))
+        {
+            throw new JournalFormatException($"{path}: not a readable journal: its format_version '{text}' is not a format number.");
+        }
+
         if (version > SqliteJournal.FormatVersion)
         {
             throw new JournalFormatException(
                 $"{path}: journal format {version} is newer than this engine understands ({SqliteJournal.FormatVersion}); use a newer orchestrator.");
         }
 
-        // Version 1 is the first format; migrations from older versions go here as they appear.
+        if (version < OldestFormatVersion)
+        {
+            throw new JournalFormatException(
+                $"{path}: journal format {version} is not a format this engine knows (formats {OldestFormatVersion} to {SqliteJournal.FormatVersion}); the file is damaged or not an orchestrator journal.");
+        }
+
+        return version;
     }
 
-    private static void Create(SqliteConnection connection)
+    private static void Create(SqliteConnection connection, SqliteTransaction transaction)
     {
-        using var transaction = connection.BeginTransaction();
         Execute(connection, """
+            CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
             CREATE TABLE IF NOT EXISTS runs (
                 id TEXT PRIMARY KEY,
                 script TEXT NOT NULL,
@@ -46,7 +128,9 @@ internal static class JournalSchema
                 error TEXT,
                 started_at INTEGER NOT NULL,
                 ended_at INTEGER,
-                report TEXT);
+                report TEXT,
+                host TEXT,
+                pid INTEGER);
             CREATE TABLE IF NOT EXISTS journal (
                 run_id TEXT NOT NULL,
                 seq INTEGER NOT NULL,
@@ -61,9 +145,27 @@ internal static class JournalSchema
                 error TEXT,
                 at INTEGER NOT NULL,
                 PRIMARY KEY (run_id, seq));
+            CREATE INDEX IF NOT EXISTS journal_run_step ON journal (run_id, step_id);
             """, transaction);
-        Execute(connection, $"INSERT INTO meta (key, value) VALUES ('format_version', '{SqliteJournal.FormatVersion}')", transaction);
-        transaction.Commit();
+        Execute(connection, $"INSERT OR REPLACE INTO meta (key, value) VALUES ('format_version', '{SqliteJournal.FormatVersion}')", transaction);
+    }
+
+    private static void MigrateFrom1To2(SqliteConnection connection, SqliteTransaction transaction, string path)
+    {
+        try
+        {
+            Execute(connection, """
+                ALTER TABLE runs ADD COLUMN host TEXT;
+                ALTER TABLE runs ADD COLUMN pid INTEGER;
+                CREATE INDEX IF NOT EXISTS journal_run_step ON journal (run_id, step_id);
+                UPDATE meta SET value = '2' WHERE key = 'format_version';
+                """, transaction);
+        }
+        catch (SqliteException ex)
+        {
+            // The transaction rolls back: the file stays a format-1 journal.
+            throw new JournalFormatException($"{path}: could not migrate the journal from format 1 to 2, so it is left at format 1: {ex.Message}", ex);
+        }
     }
 
     private static void Execute(SqliteConnection connection, string sql, SqliteTransaction? transaction = null)
@@ -76,4 +178,15 @@ internal static class JournalSchema
 }
 
 /// <summary>The journal file is of a format this engine cannot read.</summary>
-public sealed class JournalFormatException(string message) : Exception(message);
+public sealed class JournalFormatException : Exception
+{
+    public JournalFormatException(string message)
+        : base(message)
+    {
+    }
+
+    public JournalFormatException(string message, Exception innerException)
+        : base(message, innerException)
+    {
+    }
+}

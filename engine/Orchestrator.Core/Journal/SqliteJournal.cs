@@ -13,12 +13,13 @@ namespace Orchestrator.Core.Journal;
 internal sealed class SqliteJournal : IJournal
 {
     /// <summary>The journal's format; bump it with a migration in <see cref="JournalSchema"/>.</summary>
-    public const int FormatVersion = 1;
+    public const int FormatVersion = 2;
 
     private readonly string _connectionString;
     private readonly SqliteConnection _writer;
     private readonly Channel<Write> _queue = Channel.CreateUnbounded<Write>(new UnboundedChannelOptions { SingleReader = true });
     private readonly Task _writerLoop;
+    private readonly ActiveRuns _active = new();
 
     private SqliteJournal(string connectionString, SqliteConnection writer)
     {
@@ -28,6 +29,9 @@ internal sealed class SqliteJournal : IJournal
     }
 
     public string DatabasePath { get; private init; } = "";
+
+    /// <summary>The format this file was migrated from when it was opened, or null if it needed no migration.</summary>
+    public int? MigratedFromVersion { get; private init; }
 
     /// <summary>Opens (creating if needed) the journal in <paramref name="storeDirectory"/>.</summary>
     public static SqliteJournal Open(string storeDirectory)
@@ -43,10 +47,11 @@ internal sealed class SqliteJournal : IJournal
         }.ToString();
 
         var writer = new SqliteConnection(connectionString);
+        int? migratedFrom;
         try
         {
             writer.Open();
-            JournalSchema.Ensure(writer, path);
+            migratedFrom = JournalSchema.Ensure(writer, path);
         }
         catch
         {
@@ -54,17 +59,42 @@ internal sealed class SqliteJournal : IJournal
             throw;
         }
 
-        return new SqliteJournal(connectionString, writer) { DatabasePath = path };
+        return new SqliteJournal(connectionString, writer) { DatabasePath = path, MigratedFromVersion = migratedFrom };
     }
 
-    public ValueTask StartRunAsync(RunRecord run, CancellationToken cancellationToken) =>
-        EnqueueAsync(new Write.StartRun(run), cancellationToken);
+    /// <summary>Records the run; unless it says otherwise, as run by this machine and process.</summary>
+    public ValueTask StartRunAsync(RunRecord run, CancellationToken cancellationToken)
+    {
+        // Marked before it is written, so that a prune batched with the insert never takes it for stale.
+        _active.Started(run.Id);
+        return EnqueueAsync(
+            new Write.StartRun(run with { Host = run.Host ?? Environment.MachineName, Pid = run.Pid ?? Environment.ProcessId }),
+            cancellationToken);
+    }
 
     public ValueTask AppendAsync(JournalEntry entry, CancellationToken cancellationToken) =>
         EnqueueAsync(new Write.Append(entry), cancellationToken);
 
-    public ValueTask EndRunAsync(string runId, RunStatus status, JsonNode? result, string? error, DateTimeOffset endedAt, CancellationToken cancellationToken) =>
-        EnqueueAsync(new Write.EndRun(runId, status, result, error, endedAt), cancellationToken);
+    public async ValueTask EndRunAsync(string runId, RunStatus status, JsonNode? result, string? error, DateTimeOffset endedAt, CancellationToken cancellationToken)
+    {
+        await EnqueueAsync(new Write.EndRun(runId, status, result, error, endedAt), cancellationToken).ConfigureAwait(false);
+        _active.Ended(runId);
+    }
+
+    public ValueTask ReopenRunAsync(string runId, CancellationToken cancellationToken)
+    {
+        _active.Started(runId);
+        return EnqueueAsync(new Write.ReopenRun(runId, Environment.MachineName, Environment.ProcessId), cancellationToken);
+    }
+
+    /// <summary>Goes through the writer loop, so it is one transaction ordered with every append.</summary>
+    public async ValueTask<IReadOnlyList<string>> PruneAsync(DateTimeOffset? startedBefore, int? keepNewest, CancellationToken cancellationToken)
+    {
+        RunRetention.Validate(startedBefore, keepNewest);
+        var prune = new Write.Prune(startedBefore, keepNewest);
+        await EnqueueAsync(prune, cancellationToken).ConfigureAwait(false);
+        return prune.Pruned;
+    }
 
     public ValueTask SetReportAsync(string runId, string reportPath, CancellationToken cancellationToken) =>
         EnqueueAsync(new Write.SetReport(runId, reportPath), cancellationToken);
@@ -121,10 +151,11 @@ internal sealed class SqliteJournal : IJournal
         _queue.Writer.TryComplete();
         await _writerLoop.ConfigureAwait(false);
         await _writer.DisposeAsync().ConfigureAwait(false);
+        _active.Clear();
     }
 
     private const string RunColumns =
-        "id, script, script_hash, language, engine_version, status, input, result, error, started_at, ended_at, report";
+        "id, script, script_hash, language, engine_version, status, input, result, error, started_at, ended_at, report, host, pid";
 
     private async ValueTask EnqueueAsync(Write write, CancellationToken cancellationToken)
     {
@@ -161,7 +192,14 @@ internal sealed class SqliteJournal : IJournal
 
                 foreach (var write in batch)
                 {
-                    write.Done.TrySetResult();
+                    if (write.Failure is { } failure)
+                    {
+                        write.Done.TrySetException(failure);
+                    }
+                    else
+                    {
+                        write.Done.TrySetResult();
+                    }
                 }
             }
             catch (Exception ex)
@@ -178,6 +216,12 @@ internal sealed class SqliteJournal : IJournal
 
     private void Apply(Write write, SqliteTransaction transaction)
     {
+        if (write is Write.Prune prune)
+        {
+            ApplyPrune(prune, transaction);
+            return;
+        }
+
         using var command = _writer.CreateCommand();
         command.Transaction = transaction;
         switch (write)
@@ -201,8 +245,8 @@ internal sealed class SqliteJournal : IJournal
                 break;
             case Write.StartRun(var r):
                 command.CommandText =
-                    "INSERT INTO runs (id, script, script_hash, language, engine_version, status, input, started_at) " +
-                    "VALUES ($id, $script, $hash, $language, $engine, $status, $input, $started)";
+                    "INSERT INTO runs (id, script, script_hash, language, engine_version, status, input, started_at, host, pid) " +
+                    "VALUES ($id, $script, $hash, $language, $engine, $status, $input, $started, $host, $pid)";
                 command.Parameters.AddWithValue("$id", r.Id);
                 command.Parameters.AddWithValue("$script", r.Script);
                 command.Parameters.AddWithValue("$hash", r.ScriptHash);
@@ -211,6 +255,8 @@ internal sealed class SqliteJournal : IJournal
                 command.Parameters.AddWithValue("$status", r.Status.ToString());
                 command.Parameters.AddWithValue("$input", (object?)r.Input?.ToJsonString() ?? DBNull.Value);
                 command.Parameters.AddWithValue("$started", r.StartedAt.ToUnixTimeMilliseconds());
+                command.Parameters.AddWithValue("$host", (object?)r.Host ?? DBNull.Value);
+                command.Parameters.AddWithValue("$pid", (object?)r.Pid ?? DBNull.Value);
                 break;
             case Write.EndRun(var id, var status, var result, var error, var ended):
                 command.CommandText =
@@ -226,9 +272,56 @@ internal sealed class SqliteJournal : IJournal
                 command.Parameters.AddWithValue("$id", id);
                 command.Parameters.AddWithValue("$report", report);
                 break;
+            case Write.ReopenRun(var id, var host, var pid):
+                command.CommandText =
+                    "UPDATE runs SET status = $status, ended_at = NULL, error = NULL, result = NULL, host = $host, pid = $pid WHERE id = $id";
+                command.Parameters.AddWithValue("$id", id);
+                command.Parameters.AddWithValue("$status", nameof(RunStatus.Running));
+                command.Parameters.AddWithValue("$host", host);
+                command.Parameters.AddWithValue("$pid", pid);
+                break;
         }
 
-        command.ExecuteNonQuery();
+        var rows = command.ExecuteNonQuery();
+        if (write is Write.ReopenRun reopen && rows == 0)
+        {
+            // Fails this write alone; the rest of the batch commits.
+            write.Failure = new InvalidOperationException($"There is no run '{reopen.RunId}' in the journal to reopen.");
+        }
+    }
+
+    private void ApplyPrune(Write.Prune prune, SqliteTransaction transaction)
+    {
+        var runs = new List<RunRecord>();
+        using (var select = _writer.CreateCommand())
+        {
+            select.Transaction = transaction;
+            select.CommandText = "SELECT " + RunColumns + " FROM runs";
+            using var reader = select.ExecuteReader();
+            while (reader.Read())
+            {
+                runs.Add(ReadRun(reader));
+            }
+        }
+
+        var pruned = RunRetention.Select(runs, prune.StartedBefore, prune.KeepNewest);
+        using var deleteSteps = _writer.CreateCommand();
+        deleteSteps.Transaction = transaction;
+        deleteSteps.CommandText = "DELETE FROM journal WHERE run_id = $id";
+        var stepsId = deleteSteps.Parameters.Add("$id", SqliteType.Text);
+        using var deleteRun = _writer.CreateCommand();
+        deleteRun.Transaction = transaction;
+        deleteRun.CommandText = "DELETE FROM runs WHERE id = $id";
+        var runId = deleteRun.Parameters.Add("$id", SqliteType.Text);
+        foreach (var run in pruned)
+        {
+            stepsId.Value = run.Id;
+            deleteSteps.ExecuteNonQuery();
+            runId.Value = run.Id;
+            deleteRun.ExecuteNonQuery();
+        }
+
+        prune.Pruned = pruned.Select(r => r.Id).ToList();
     }
 
     private async Task<SqliteConnection> OpenReaderAsync(CancellationToken cancellationToken)
@@ -244,25 +337,30 @@ internal sealed class SqliteJournal : IJournal
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
         {
-            runs.Add(new RunRecord
-            {
-                Id = reader.GetString(0),
-                Script = reader.GetString(1),
-                ScriptHash = reader.GetString(2),
-                Language = reader.GetString(3),
-                EngineVersion = reader.GetString(4),
-                Status = Enum.Parse<RunStatus>(reader.GetString(5)),
-                Input = ParseJson(reader, 6),
-                Result = ParseJson(reader, 7),
-                Error = reader.IsDBNull(8) ? null : reader.GetString(8),
-                StartedAt = FromUnixMs(reader.GetInt64(9)),
-                EndedAt = reader.IsDBNull(10) ? null : FromUnixMs(reader.GetInt64(10)),
-                Report = reader.IsDBNull(11) ? null : reader.GetString(11),
-            });
+            runs.Add(ReadRun(reader));
         }
 
         return runs;
     }
+
+    /// <summary>One row of <see cref="RunColumns"/>.</summary>
+    private static RunRecord ReadRun(SqliteDataReader reader) => new()
+    {
+        Id = reader.GetString(0),
+        Script = reader.GetString(1),
+        ScriptHash = reader.GetString(2),
+        Language = reader.GetString(3),
+        EngineVersion = reader.GetString(4),
+        Status = Enum.Parse<RunStatus>(reader.GetString(5)),
+        Input = ParseJson(reader, 6),
+        Result = ParseJson(reader, 7),
+        Error = reader.IsDBNull(8) ? null : reader.GetString(8),
+        StartedAt = FromUnixMs(reader.GetInt64(9)),
+        EndedAt = reader.IsDBNull(10) ? null : FromUnixMs(reader.GetInt64(10)),
+        Report = reader.IsDBNull(11) ? null : reader.GetString(11),
+        Host = reader.IsDBNull(12) ? null : reader.GetString(12),
+        Pid = reader.IsDBNull(13) ? null : reader.GetInt32(13),
+    };
 
     private static JsonNode? ParseJson(SqliteDataReader reader, int ordinal) =>
         reader.IsDBNull(ordinal) ? null : JsonNode.Parse(reader.GetString(ordinal));
@@ -273,6 +371,9 @@ internal sealed class SqliteJournal : IJournal
     {
         public TaskCompletionSource Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
+        /// <summary>Set by the writer loop when this write alone failed without failing its batch.</summary>
+        public Exception? Failure { get; set; }
+
         public sealed record Append(JournalEntry Entry) : Write;
 
         public sealed record StartRun(RunRecord Run) : Write;
@@ -280,5 +381,13 @@ internal sealed class SqliteJournal : IJournal
         public sealed record EndRun(string RunId, RunStatus Status, JsonNode? Result, string? Error, DateTimeOffset EndedAt) : Write;
 
         public sealed record SetReport(string RunId, string Report) : Write;
+
+        public sealed record ReopenRun(string RunId, string Host, int Pid) : Write;
+
+        public sealed record Prune(DateTimeOffset? StartedBefore, int? KeepNewest) : Write
+        {
+            /// <summary>The pruned runs' ids, oldest first; set by the writer loop.</summary>
+            public IReadOnlyList<string> Pruned { get; set; } = [];
+        }
     }
 }

@@ -36,7 +36,8 @@ internal static class StepFolding
                     EndedAt = null,
                     Error = null,
                 },
-                StepEvent.Succeeded => step with { Status = RunStatus.Succeeded, Output = e.Payload, EndedAt = e.At, Error = null },
+                StepEvent.Succeeded => step with { Status = RunStatus.Succeeded, Output = e.Payload, EndedAt = e.At, Error = e.Error },
+                StepEvent.Degraded => step with { Status = RunStatus.Degraded, Output = e.Payload, EndedAt = e.At, Error = e.Error },
                 _ => step with { Status = RunStatus.Failed, Output = e.Payload, Error = e.Error, EndedAt = e.At },
             };
         }

@@ -41,6 +41,15 @@ internal sealed class PluginHost : IAgentRegistry, IDisposable
         }
     }
 
+    public IReadOnlyCollection<string> StrategyNames
+    {
+        get
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            return _strategies.Keys;
+        }
+    }
+
     /// <summary>The plugin load contexts, for tests that prove unloading.</summary>
     internal IReadOnlyList<AssemblyLoadContext> LoadContexts => [.. _loaders.Select(l => l.LoadContext)];
 

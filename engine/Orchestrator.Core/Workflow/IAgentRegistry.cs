@@ -7,6 +7,8 @@ internal interface IAgentRegistry
 {
     IReadOnlyCollection<string> AgentKinds { get; }
 
+    IReadOnlyCollection<string> StrategyNames { get; }
+
     IAgent? FindAgent(string kind);
 
     IRecoveryStrategy? FindStrategy(string name);
@@ -20,6 +22,8 @@ internal sealed class AgentRegistry(IEnumerable<IAgent> agents, IEnumerable<IRec
         (strategies ?? []).ToDictionary(s => s.Name, StringComparer.OrdinalIgnoreCase);
 
     public IReadOnlyCollection<string> AgentKinds => _agents.Keys;
+
+    public IReadOnlyCollection<string> StrategyNames => _strategies.Keys;
 
     public IAgent? FindAgent(string kind) => _agents.GetValueOrDefault(kind);
 

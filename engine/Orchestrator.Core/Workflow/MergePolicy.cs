@@ -60,7 +60,7 @@ public abstract class MergePolicy
         {
             ThrowIfAnyFailed(outcomes);
             var result = new JsonObject();
-            foreach (var o in outcomes)
+            foreach (var o in outcomes.Where(o => !o.Dropped))
             {
                 result[o.Name] = o.Output?.DeepClone();
             }
@@ -88,7 +88,7 @@ public abstract class MergePolicy
                 }
             }
 
-            throw BranchesFailed(outcomes);
+            throw BranchesFailed(outcomes.Where(o => !o.Dropped));
         }
     }
 
@@ -103,9 +103,12 @@ public abstract class MergePolicy
             var result = new JsonObject();
             foreach (var o in outcomes)
             {
-                result[o.Name] = o.Succeeded
-                    ? new JsonObject { ["ok"] = true, ["output"] = o.Output?.DeepClone() }
-                    : new JsonObject { ["ok"] = false, ["error"] = Describe(o.Error!) };
+                result[o.Name] = o switch
+                {
+                    { Succeeded: true } => new JsonObject { ["ok"] = true, ["output"] = o.Output?.DeepClone() },
+                    { Dropped: true } => new JsonObject { ["ok"] = false, ["dropped"] = true },
+                    _ => new JsonObject { ["ok"] = false, ["error"] = Describe(o.Error!) },
+                };
             }
 
             return Task.FromResult<JsonNode?>(result);
@@ -120,7 +123,7 @@ public abstract class MergePolicy
         {
             ThrowIfAnyFailed(outcomes);
             var result = new JsonObject();
-            foreach (var o in outcomes)
+            foreach (var o in outcomes.Where(o => !o.Dropped))
             {
                 // A branch that returns a non-object contributes it under its own name.
                 var contribution = o.Output as JsonObject ?? new JsonObject { [o.Name] = o.Output?.DeepClone() };
@@ -155,10 +158,10 @@ public abstract class MergePolicy
     private protected static void ThrowIfAnyFailed(IReadOnlyList<BranchOutcome> outcomes)
     {
         // Branches cancelled because a sibling failed are noise next to the real failure.
-        var failed = outcomes.Where(o => !o.Succeeded && o.Error is not OperationCanceledException).ToList();
+        var failed = outcomes.Where(o => o.Error is not null and not OperationCanceledException).ToList();
         if (failed.Count == 0)
         {
-            failed = outcomes.Where(o => !o.Succeeded).ToList();
+            failed = outcomes.Where(o => o.Error is not null).ToList();
         }
 
         if (failed.Count > 0)

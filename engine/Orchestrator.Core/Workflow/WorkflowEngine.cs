@@ -9,15 +9,28 @@ namespace Orchestrator.Core.Workflow;
 /// <summary>How a run ended, as the CLI reports it.</summary>
 internal sealed record RunOutcome(RunRecord Run, int Steps, string? ReportPath, bool BadInput);
 
+/// <summary>Limits that apply to a whole run.</summary>
+internal sealed record RunOptions
+{
+    public static RunOptions Default { get; } = new();
+
+    /// <summary>The run fails (journaled as timed out) if it has not finished by then; null for no limit.</summary>
+    public TimeSpan? Timeout { get; init; }
+}
+
+/// <summary>A run cannot be resumed as asked; the message says why and what to do.</summary>
+internal sealed class ResumeRefusedException(string message) : Exception(message);
+
 /// <summary>
-/// The core loop: open a run in the journal, execute the script against the step DSL, close the run
-/// with exactly one terminal status whatever happened, then render its handoff report.
+/// The core loop: open a run in the journal (or reopen it to resume), execute the script against the
+/// step DSL — steps that finished before are replayed from the journal — close the run with exactly
+/// one terminal status whatever happened, then render its handoff report.
 /// </summary>
 internal sealed class WorkflowEngine(IJournal journal, IAgentRegistry agents, IReportWriter? reports, TimeProvider time, ILogger log)
 {
     public static string EngineVersion { get; } = typeof(WorkflowEngine).Assembly.GetName().Version?.ToString(3) ?? "0.0.0";
 
-    public async Task<RunOutcome> RunAsync(IWorkflowProgram program, JsonNode? input, CancellationToken cancellationToken)
+    public async Task<RunOutcome> RunAsync(IWorkflowProgram program, JsonNode? input, CancellationToken cancellationToken, RunOptions? options = null)
     {
         var started = time.GetUtcNow();
         var record = new RunRecord
@@ -32,18 +45,56 @@ internal sealed class WorkflowEngine(IJournal journal, IAgentRegistry agents, IR
         };
         await journal.StartRunAsync(record, cancellationToken).ConfigureAwait(false);
         log.Information("Run {RunId} of {Script} started", record.Id, program.ScriptPath);
+        return await ExecuteAsync(program, record, history: [], options ?? RunOptions.Default, cancellationToken).ConfigureAwait(false);
+    }
 
-        var run = new WorkflowRun(record.Id, input, journal, agents, reports, time, cancellationToken);
+    /// <summary>
+    /// Runs <paramref name="runId"/>'s script again: steps the journal records as finished return their
+    /// outputs without running, and the run goes on from the first unfinished step. A script that changed
+    /// since the run started is refused unless <paramref name="force"/>.
+    /// </summary>
+    public async Task<RunOutcome> ResumeAsync(IWorkflowProgram program, string runId, bool force, CancellationToken cancellationToken, RunOptions? options = null)
+    {
+        var record = await journal.GetRunAsync(runId, cancellationToken).ConfigureAwait(false)
+            ?? throw new ResumeRefusedException($"no run with id '{runId}'");
+        if (record.Status == RunStatus.Succeeded)
+        {
+            throw new ResumeRefusedException($"run {runId} already succeeded; there is nothing to resume");
+        }
+
+        if (!force && !string.Equals(record.ScriptHash, program.ScriptHash, StringComparison.Ordinal))
+        {
+            throw new ResumeRefusedException(
+                $"{program.ScriptPath} changed since run {runId} started (sha256 {record.ScriptHash[..12]} then, {program.ScriptHash[..12]} now); " +
+                "replaying a different script could misplace journaled results. Use --force to resume anyway.");
+        }
+
+        var history = await journal.GetEntriesAsync(runId, cancellationToken).ConfigureAwait(false);
+        await journal.ReopenRunAsync(runId, cancellationToken).ConfigureAwait(false);
+        log.Information("Run {RunId} resumed with {Events} journaled events", runId, history.Count);
+        return await ExecuteAsync(program, record, history, options ?? RunOptions.Default, cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task<RunOutcome> ExecuteAsync(IWorkflowProgram program, RunRecord record, IReadOnlyList<JournalEntry> history, RunOptions options, CancellationToken cancellationToken)
+    {
+        using var deadline = options.Timeout is { } limit ? new CancellationTokenSource(limit, time) : new CancellationTokenSource();
+        using var runCts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, deadline.Token);
+        var run = new WorkflowRun(record.Id, record.Input, journal, agents, reports, time, log, runCts.Token, history);
         JsonNode? result = null;
         string? error = null;
         var badInput = false;
         RunStatus status;
         try
         {
-            result = await program.ExecuteAsync(run.Root, cancellationToken).ConfigureAwait(false);
+            result = await program.ExecuteAsync(run.Root, runCts.Token).ConfigureAwait(false);
             status = RunStatus.Succeeded;
         }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        catch (OperationCanceledException) when (deadline.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        {
+            status = RunStatus.Failed;
+            error = $"the run timed out after {options.Timeout}";
+        }
+        catch (OperationCanceledException) when (runCts.IsCancellationRequested)
         {
             status = RunStatus.Cancelled;
             error = "the run was cancelled";

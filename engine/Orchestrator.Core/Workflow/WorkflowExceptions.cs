@@ -27,3 +27,11 @@ internal sealed class AgentFailedException(string message, System.Text.Json.Node
 
     public Orchestrator.Abstractions.Severity Severity { get; } = severity;
 }
+
+/// <summary>A failure judged moderate or minor: the step ends degraded and the run goes on.</summary>
+internal sealed class StepDegradedException(Orchestrator.Abstractions.Severity severity, string message, System.Text.Json.Nodes.JsonNode? fallback) : Exception(message)
+{
+    public Orchestrator.Abstractions.Severity Severity { get; } = severity;
+
+    public System.Text.Json.Nodes.JsonNode? Fallback { get; } = fallback;
+}

@@ -1,15 +1,26 @@
 using System.Text.Json.Nodes;
 using Orchestrator.Core.Journal;
 using Orchestrator.Core.Reporting;
+using Serilog;
 
 namespace Orchestrator.Core.Workflow;
 
-/// <summary>The state one run shares between its scopes: identity, journal, agents, clock.</summary>
+/// <summary>The state one run shares between its scopes: identity, journal, agents, clock, replay and defaults.</summary>
 internal sealed class WorkflowRun
 {
+    private readonly IReadOnlyDictionary<string, StepRecord> _previous;
     private long _seq;
 
-    public WorkflowRun(string id, JsonNode? input, IJournal journal, IAgentRegistry agents, IReportWriter? reports, TimeProvider time, CancellationToken cancellation)
+    public WorkflowRun(
+        string id,
+        JsonNode? input,
+        IJournal journal,
+        IAgentRegistry agents,
+        IReportWriter? reports,
+        TimeProvider time,
+        ILogger log,
+        CancellationToken cancellation,
+        IReadOnlyList<JournalEntry>? history = null)
     {
         Id = id;
         Input = input;
@@ -17,7 +28,11 @@ internal sealed class WorkflowRun
         Agents = agents;
         Reports = reports;
         Time = time;
+        Log = log;
         Cancellation = cancellation;
+        history ??= [];
+        _seq = history.Count == 0 ? 0 : history.Max(e => e.Seq);
+        _previous = StepFolding.Fold(history).ToDictionary(s => s.Id, StringComparer.Ordinal);
         Root = new WorkflowScope(this, path: null);
     }
 
@@ -33,13 +48,42 @@ internal sealed class WorkflowRun
 
     public TimeProvider Time { get; }
 
+    public ILogger Log { get; }
+
     public CancellationToken Cancellation { get; }
 
     public WorkflowScope Root { get; }
 
-    public ValueTask AppendAsync(string stepId, StepEvent kind, string? parentId, string name, string stepKind, string? agent, JsonNode? payload, string? error)
+    /// <summary>The recovery chain of agent steps that do not name their own.</summary>
+    public RecoveryChain DefaultRecovery { get; set; } = RecoveryChain.None;
+
+    /// <summary>The per-attempt timeout of agent steps that do not give their own.</summary>
+    public TimeSpan? DefaultStepTimeout { get; set; }
+
+    /// <summary>The script's rule for the severity of failures.</summary>
+    public FailureClassifier? Classifier { get; set; }
+
+    /// <summary>
+    /// A step that finished in an earlier attempt of this run (before a crash or a cancel) returns its
+    /// journaled outcome instead of running again; that is what makes resume cheap and exactly-once for finished work.
+    /// </summary>
+    public bool TryReplay(string stepId, out StepRecord finished)
     {
-        var entry = new JournalEntry(Id, Interlocked.Increment(ref _seq), stepId, kind, parentId, name, stepKind, agent, 1, payload, error, Time.GetUtcNow());
+        if (_previous.TryGetValue(stepId, out finished!) && finished.Status is RunStatus.Succeeded or RunStatus.Degraded)
+        {
+            return true;
+        }
+
+        finished = null!;
+        return false;
+    }
+
+    /// <summary>The attempt number for a step: one more than an earlier, unfinished attempt of it.</summary>
+    public int AttemptFor(string stepId) => _previous.TryGetValue(stepId, out var earlier) ? earlier.Attempt + 1 : 1;
+
+    public ValueTask AppendAsync(string stepId, StepEvent kind, string? parentId, string name, string stepKind, string? agent, int attempt, JsonNode? payload, string? error)
+    {
+        var entry = new JournalEntry(Id, Interlocked.Increment(ref _seq), stepId, kind, parentId, name, stepKind, agent, attempt, payload, error, Time.GetUtcNow());
 
         // Appends are not cancellable: a step that ran is recorded even when the run is being cancelled.
         return Journal.AppendAsync(entry, CancellationToken.None);

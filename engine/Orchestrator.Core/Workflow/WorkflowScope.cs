@@ -34,12 +34,35 @@ public sealed class WorkflowScope
     /// <summary>The agent kinds the loaded plugins provide.</summary>
     public IReadOnlyCollection<string> AgentKinds => _run.Agents.AgentKinds;
 
-    /// <summary>Runs the agent <paramref name="kind"/> on <paramref name="input"/> as a step; throws <see cref="StepFailedException"/> if it fails.</summary>
-    public Task<JsonNode?> RunAgentAsync(string kind, JsonNode? input, string? name = null, CancellationToken cancellationToken = default)
+    /// <summary>The recovery strategies the loaded plugins provide.</summary>
+    public IReadOnlyCollection<string> StrategyNames => _run.Agents.StrategyNames;
+
+    /// <summary>Sets the recovery chain of every agent step that does not name its own.</summary>
+    public void SetRecovery(RecoveryChain chain) => _run.DefaultRecovery = chain ?? throw new ArgumentNullException(nameof(chain));
+
+    /// <summary>Sets the per-attempt timeout of every agent step that does not give its own; null for none.</summary>
+    public void SetStepTimeout(TimeSpan? timeout)
+    {
+        if (timeout is { } t && t <= TimeSpan.Zero)
+        {
+            throw new ArgumentOutOfRangeException(nameof(timeout), t, "a step timeout must be positive");
+        }
+
+        _run.DefaultStepTimeout = timeout;
+    }
+
+    /// <summary>Sets the script's rule for how bad a failure is (critical, moderate, minor); null to trust the agents.</summary>
+    public void SetFailureClassifier(FailureClassifier? classifier) => _run.Classifier = classifier;
+
+    /// <summary>
+    /// Runs the agent <paramref name="kind"/> on <paramref name="input"/> as a step. A failure goes through
+    /// the recovery chain, then by severity: critical throws <see cref="StepFailedException"/>, moderate and
+    /// minor return <see cref="StepOptions.Fallback"/> and leave the step degraded.
+    /// </summary>
+    public Task<JsonNode?> RunAgentAsync(string kind, JsonNode? input, StepOptions? options = null, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(kind);
-        var stepName = name ?? kind;
-        return RunStepAsync(stepName, "agent", kind, input, (_, id, ct) => InvokeAgentAsync(kind, id, input, ct), cancellationToken);
+        return RunStepAsync(options?.Name ?? kind, "agent", kind, input, (scope, id, ct) => scope.ExecuteAgentAsync(kind, id, input, options, ct), cancellationToken);
     }
 
     /// <summary>Runs script code as a named step; its result is journaled, and steps inside it nest under its id.</summary>
@@ -111,16 +134,45 @@ public sealed class WorkflowScope
         string? agent,
         JsonNode? input,
         Func<WorkflowScope, string, CancellationToken, Task<JsonNode?>> body,
+        CancellationToken cancellationToken) =>
+        (await RunStepCoreAsync(name, kind, agent, input, body, cancellationToken).ConfigureAwait(false)).Output;
+
+    /// <summary>
+    /// The one place a step is journaled: replay if it finished before, else append its start, run its
+    /// body in a child scope, and append exactly one terminal event (succeeded, degraded or failed).
+    /// </summary>
+    private async Task<StepOutcome> RunStepCoreAsync(
+        string name,
+        string kind,
+        string? agent,
+        JsonNode? input,
+        Func<WorkflowScope, string, CancellationToken, Task<JsonNode?>> body,
         CancellationToken cancellationToken)
     {
         var id = NextId(name);
+        if (_run.TryReplay(id, out var finished))
+        {
+            return new StepOutcome(finished.Output?.DeepClone(), finished.Status == RunStatus.Degraded);
+        }
+
+        var attempt = _run.AttemptFor(id);
         var ct = cancellationToken.CanBeCanceled ? cancellationToken : _run.Cancellation;
-        var started = _run.AppendAsync(id, StepEvent.Started, _path, name, kind, agent, input, error: null);
+        var started = _run.AppendAsync(id, StepEvent.Started, _path, name, kind, agent, attempt, input, error: null);
         JsonNode? output;
         try
         {
             ct.ThrowIfCancellationRequested();
             output = await body(new WorkflowScope(_run, id), id, ct).ConfigureAwait(false);
+        }
+        catch (StepDegradedException degraded)
+        {
+            await started.ConfigureAwait(false);
+            var minor = degraded.Severity == Severity.Minor;
+            _run.Log.Warning("Step {StepId} degraded ({Severity}): {Error}", id, degraded.Severity, degraded.Message);
+
+            // Minor failures are only noted: the step counts as succeeded, with the error kept beside its output.
+            await _run.AppendAsync(id, minor ? StepEvent.Succeeded : StepEvent.Degraded, _path, name, kind, agent, attempt, degraded.Fallback, $"{degraded.Severity.ToString().ToLowerInvariant()}: {degraded.Message}").ConfigureAwait(false);
+            return new StepOutcome(degraded.Fallback?.DeepClone(), Degraded: !minor);
         }
         catch (Exception ex)
         {
@@ -131,7 +183,7 @@ public sealed class WorkflowScope
                 StepFailedException s => s.Message,
                 _ => ex.Message,
             };
-            await _run.AppendAsync(id, StepEvent.Failed, _path, name, kind, agent, (ex as AgentFailedException)?.Output, reason).ConfigureAwait(false);
+            await _run.AppendAsync(id, StepEvent.Failed, _path, name, kind, agent, attempt, (ex as AgentFailedException)?.Output, reason).ConfigureAwait(false);
             if (ex is OperationCanceledException || ex is StepFailedException { StepId: var failedId } && failedId == id)
             {
                 throw;
@@ -141,8 +193,8 @@ public sealed class WorkflowScope
         }
 
         await started.ConfigureAwait(false);
-        await _run.AppendAsync(id, StepEvent.Succeeded, _path, name, kind, agent, output, error: null).ConfigureAwait(false);
-        return output;
+        await _run.AppendAsync(id, StepEvent.Succeeded, _path, name, kind, agent, attempt, output, error: null).ConfigureAwait(false);
+        return new StepOutcome(output, Degraded: false);
     }
 
     private async Task<JsonNode?> RunBranchesAsync(MergePolicy merge, IReadOnlyList<ParallelBranch> branches, JsonNode? context, CancellationToken ct)
@@ -164,6 +216,11 @@ public sealed class WorkflowScope
             pending.Remove(done);
             var outcome = await done.ConfigureAwait(false);
             outcomes.Add(outcome);
+            if (outcome.Dropped)
+            {
+                continue;
+            }
+
             if (outcome.Succeeded ? merge.StopsAtFirstSuccess : merge.StopsAtFirstFailure)
             {
                 await siblings.CancelAsync().ConfigureAwait(false);
@@ -181,8 +238,8 @@ public sealed class WorkflowScope
     {
         try
         {
-            var output = await RunStepAsync(branch.Name, "branch", null, context, (s, _, t) => branch.Body(s, context, t), ct).ConfigureAwait(false);
-            return new BranchOutcome(branch.Name, output, null);
+            var outcome = await RunStepCoreAsync(branch.Name, "branch", null, context, (s, _, t) => RunOptionalAsync(branch, s, context, t), ct).ConfigureAwait(false);
+            return new BranchOutcome(branch.Name, outcome.Output, null) { Dropped = outcome.Degraded };
         }
         catch (Exception ex)
         {
@@ -190,13 +247,150 @@ public sealed class WorkflowScope
         }
     }
 
-    private async Task<JsonNode?> InvokeAgentAsync(string kind, string stepId, JsonNode? input, CancellationToken ct)
+    private static async Task<JsonNode?> RunOptionalAsync(ParallelBranch branch, WorkflowScope scope, JsonNode? context, CancellationToken ct)
     {
-        var agent = _run.Agents.FindAgent(kind) ?? throw new UnknownAgentException(kind, _run.Agents.AgentKinds);
-        AgentResult result;
         try
         {
-            result = await agent.RunAsync(new AgentTask(_run.Id, stepId, input), ct).ConfigureAwait(false);
+            return await branch.Body(scope, context, ct).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (branch.Optional && ex is not OperationCanceledException)
+        {
+            // An optional branch that fails is dropped from the merge instead of failing the parallel step.
+            throw new StepDegradedException(Severity.Moderate, "optional branch dropped: " + (ex is StepFailedException s ? s.Reason : ex.Message), null);
+        }
+    }
+
+    /// <summary>The body of an agent step: the first attempt, then the recovery chain, then the severity.</summary>
+    private async Task<JsonNode?> ExecuteAgentAsync(string kind, string stepId, JsonNode? input, StepOptions? options, CancellationToken ct)
+    {
+        var timeout = options?.Timeout ?? _run.DefaultStepTimeout;
+        var task = new AgentTask(_run.Id, stepId, input) { Attempt = _run.AttemptFor(stepId) };
+        var (result, errorType) = await TryAgentAsync(kind, task, timeout, ct).ConfigureAwait(false);
+        if (result.Success)
+        {
+            return result.Output;
+        }
+
+        var tried = new List<string>();
+        foreach (var link in (options?.Recovery ?? _run.DefaultRecovery).Links)
+        {
+            var recovered = await RecoverAsync(link, kind, task, result, timeout, ct).ConfigureAwait(false);
+            if (recovered.Success)
+            {
+                _run.Log.Information("Step {StepId} recovered by {Strategy}", stepId, link.Strategy);
+                return recovered.Output;
+            }
+
+            tried.Add($"{link.Strategy}: {recovered.Error}");
+        }
+
+        var error = tried.Count == 0 ? result.Error! : $"{result.Error}; recovery failed: {string.Join("; ", tried)}";
+        var severity = await ClassifyAsync(new StepFailure(stepId, kind, error, errorType, result.Severity), options).ConfigureAwait(false);
+        if (severity == Severity.Critical)
+        {
+            throw new AgentFailedException(error, result.Output, severity);
+        }
+
+        throw new StepDegradedException(severity, error, options?.Fallback);
+    }
+
+    private async Task<Severity> ClassifyAsync(StepFailure failure, StepOptions? options)
+    {
+        if (options?.Severity is { } forced)
+        {
+            return forced;
+        }
+
+        if (_run.Classifier is { } rule && await rule(failure).ConfigureAwait(false) is { } ruled)
+        {
+            return ruled;
+        }
+
+        return failure.Reported;
+    }
+
+    /// <summary>Runs one link of the chain as a journaled child step, so every attempt shows in the journal and the report.</summary>
+    private async Task<AgentResult> RecoverAsync(RecoveryLink link, string kind, AgentTask task, AgentResult failure, TimeSpan? timeout, CancellationToken ct)
+    {
+        var strategy = _run.Agents.FindStrategy(link.Strategy);
+        if (strategy is null)
+        {
+            var known = _run.Agents.StrategyNames;
+            return AgentResult.Fail($"unknown recovery strategy; known: {(known.Count == 0 ? "(none loaded)" : string.Join(", ", known.Order(StringComparer.Ordinal)))}");
+        }
+
+        try
+        {
+            var output = await RunStepAsync(link.Strategy, "recovery", link.Strategy, link.Options, async (scope, _, t) =>
+            {
+                var context = new RecoveryContext(task, kind, failure, link.Options?.DeepClone(), (k, attempt, c) => scope.RunAttemptAsync(k, attempt, timeout, c))
+                {
+                    Time = _run.Time,
+                };
+                var result = await strategy.TryRecoverAsync(context, t).ConfigureAwait(false);
+                return result switch
+                {
+                    null => new JsonObject { ["recovered"] = false, ["reason"] = "not applicable" },
+                    { Success: true } => new JsonObject { ["recovered"] = true, ["output"] = result.Output?.DeepClone() },
+                    _ => throw new AgentFailedException(result.Error ?? "failed", result.Output, result.Severity),
+                };
+            }, ct).ConfigureAwait(false);
+            return output?["recovered"]?.GetValue<bool>() == true
+                ? AgentResult.Ok(output["output"]?.DeepClone())
+                : AgentResult.Fail("not applicable");
+        }
+        catch (StepFailedException ex) when (!ct.IsCancellationRequested)
+        {
+            return AgentResult.Fail(ex.Reason);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            // A strategy that throws is reported like one that fails; it must not end the chain.
+            return AgentResult.Fail($"{ex.GetType().Name}: {ex.Message}");
+        }
+    }
+
+    /// <summary>What <see cref="RecoveryContext.RunAgent"/> does: one more attempt, journaled under the recovery step.</summary>
+    private async ValueTask<AgentResult> RunAttemptAsync(string kind, AgentTask attempt, TimeSpan? timeout, CancellationToken ct)
+    {
+        try
+        {
+            var output = await RunStepAsync(kind, "attempt", kind, attempt.Input, async (_, _, t) =>
+            {
+                var (result, _) = await TryAgentAsync(kind, attempt, timeout, t).ConfigureAwait(false);
+                return result.Success ? result.Output : throw new AgentFailedException(result.Error ?? "failed", result.Output, result.Severity);
+            }, ct).ConfigureAwait(false);
+            return AgentResult.Ok(output);
+        }
+        catch (StepFailedException ex) when (!ct.IsCancellationRequested)
+        {
+            var failed = ex.InnerException as AgentFailedException;
+            return AgentResult.Fail(failed?.Message ?? ex.Reason, failed?.Output, failed?.Severity ?? Severity.Critical);
+        }
+    }
+
+    /// <summary>Runs an agent once; every failure is a result (only the run's own cancellation throws).</summary>
+    private async Task<(AgentResult Result, string ErrorType)> TryAgentAsync(string kind, AgentTask task, TimeSpan? timeout, CancellationToken ct)
+    {
+        var agent = _run.Agents.FindAgent(kind);
+        if (agent is null)
+        {
+            return (AgentResult.Fail(new UnknownAgentException(kind, _run.Agents.AgentKinds).Message), "unknown-agent");
+        }
+
+        using var attemptCts = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        try
+        {
+            var running = agent.RunAsync(task, attemptCts.Token).AsTask();
+
+            // WaitAsync enforces the limit even on an agent that ignores its token.
+            var result = timeout is { } limit ? await running.WaitAsync(limit, _run.Time, ct).ConfigureAwait(false) : await running.ConfigureAwait(false);
+            return (result, "agent");
+        }
+        catch (TimeoutException)
+        {
+            await attemptCts.CancelAsync().ConfigureAwait(false);
+            return (AgentResult.Fail($"agent '{kind}' timed out after {FormatTimeout(timeout!.Value)}"), "timeout");
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {
@@ -205,16 +399,12 @@ public sealed class WorkflowScope
         catch (Exception ex)
         {
             // A plugin that throws is reported like one that fails; it must never take the run down unexplained.
-            throw new AgentFailedException($"agent '{kind}' threw {ex.GetType().Name}: {ex.Message}", null, Severity.Critical);
+            return (AgentResult.Fail($"agent '{kind}' threw {ex.GetType().Name}: {ex.Message}"), "exception");
         }
-
-        if (!result.Success)
-        {
-            throw new AgentFailedException(result.Error ?? $"agent '{kind}' reported failure", result.Output, result.Severity);
-        }
-
-        return result.Output;
     }
+
+    private static string FormatTimeout(TimeSpan timeout) =>
+        timeout.TotalSeconds >= 1 ? $"{timeout.TotalSeconds:0.###} s" : $"{timeout.TotalMilliseconds:0} ms";
 
     private static JsonNode? Advance(JsonNode? context, JsonNode? output) => (context, output) switch
     {
@@ -247,3 +437,6 @@ public sealed class WorkflowScope
         return _path is null ? local : _path + "/" + local;
     }
 }
+
+/// <summary>What a step ended with, as its parent sees it.</summary>
+internal readonly record struct StepOutcome(JsonNode? Output, bool Degraded);

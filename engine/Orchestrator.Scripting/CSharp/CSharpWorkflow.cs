@@ -22,7 +22,7 @@ internal sealed class CSharpWorkflow : IWorkflowProgram, IDisposable
     private static readonly string[] Imports =
     [
         "System", "System.IO", "System.Linq", "System.Collections.Generic", "System.Threading", "System.Threading.Tasks",
-        "System.Text.Json", "System.Text.Json.Nodes", "Orchestrator.Core.Workflow", "Orchestrator.Scripting.CSharp",
+        "System.Text.Json", "System.Text.Json.Nodes", "Orchestrator.Abstractions", "Orchestrator.Core.Workflow", "Orchestrator.Scripting.CSharp",
     ];
 
     private readonly ScriptLoadContext _context;
@@ -63,6 +63,7 @@ internal sealed class CSharpWorkflow : IWorkflowProgram, IDisposable
                 typeof(JsonNode).Assembly,
                 typeof(System.Text.Json.JsonSerializer).Assembly,
                 typeof(WorkflowScope).Assembly,
+                typeof(Orchestrator.Abstractions.Severity).Assembly,
                 typeof(WorkflowGlobals).Assembly,
                 typeof(System.Collections.Generic.List<>).Assembly,
                 Assembly.Load("System.Runtime"),

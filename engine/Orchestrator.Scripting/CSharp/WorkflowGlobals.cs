@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.Json.Serialization.Metadata;
+using Orchestrator.Abstractions;
 using Orchestrator.Core.Workflow;
 using Serilog;
 
@@ -68,13 +69,26 @@ public sealed class WorkflowGlobals
     public Task<JsonNode?> Parallel(string name, object? context, MergePolicy merge, params ParallelBranch[] branches) =>
         Scope.ParallelAsync(name, merge, branches, ToJson(context), CancellationToken);
 
-    /// <summary>A branch of <see cref="Parallel(string, MergePolicy, ParallelBranch[])"/>.</summary>
-    public ParallelBranch Branch<T>(string name, Func<Task<T>> body) =>
-        new(name, (scope, _, _) => InScope(scope, body));
+    /// <summary>A branch of <see cref="Parallel(string, MergePolicy, ParallelBranch[])"/>; an optional one that fails is dropped from the merge.</summary>
+    public ParallelBranch Branch<T>(string name, Func<Task<T>> body, bool optional = false) =>
+        new(name, (scope, _, _) => InScope(scope, body)) { Optional = optional };
 
     /// <summary>A branch that receives its own copy of the parallel step's context.</summary>
-    public ParallelBranch Branch<T>(string name, Func<JsonNode?, Task<T>> body) =>
-        new(name, (scope, context, _) => InScope(scope, () => body(context)));
+    public ParallelBranch Branch<T>(string name, Func<JsonNode?, Task<T>> body, bool optional = false) =>
+        new(name, (scope, context, _) => InScope(scope, () => body(context))) { Optional = optional };
+
+    /// <summary>A recovery chain starting with <paramref name="strategy"/>; add links with <c>.Then(...)</c>.</summary>
+    public RecoveryChain Recovery(string strategy, object? options = null) => RecoveryChain.None.Then(strategy, ToJson(options));
+
+    /// <summary>Sets the recovery chain of every agent step that does not name its own.</summary>
+    public void SetRecovery(RecoveryChain chain) => _root.SetRecovery(chain);
+
+    /// <summary>Sets the per-attempt timeout of every agent step that does not give its own; null for none.</summary>
+    public void SetStepTimeout(TimeSpan? timeout) => _root.SetStepTimeout(timeout);
+
+    /// <summary>Sets the rule for how bad a failure is: return a severity, or null to keep the agent's.</summary>
+    public void ClassifyFailures(Func<StepFailure, Severity?>? rule) =>
+        _root.SetFailureClassifier(rule is null ? null : failure => Task.FromResult(rule(failure)));
 
     /// <summary>Records the run's handoff: data for the report and, optionally, a Scriban template (relative to the script).</summary>
     public Task<JsonNode?> Handoff(string name, object? data = null, string? template = null) =>
@@ -93,8 +107,8 @@ public sealed class WorkflowGlobals
         _ => JsonSerializer.SerializeToNode(value, value.GetType(), _json),
     };
 
-    internal Task<JsonNode?> RunAgent(string kind, object? input, string? name) =>
-        Scope.RunAgentAsync(kind, ToJson(input), name, CancellationToken);
+    internal Task<JsonNode?> RunAgent(string kind, object? input, StepOptions options) =>
+        Scope.RunAgentAsync(kind, ToJson(input), options, CancellationToken);
 
     private async Task<JsonNode?> InScope<T>(WorkflowScope scope, Func<Task<T>> body)
     {
@@ -117,8 +131,26 @@ public sealed class AgentHandle
 
     public string Kind { get; }
 
-    /// <summary>Runs the agent on <paramref name="input"/> as a step named <paramref name="name"/> (default: the kind).</summary>
-    public Task<JsonNode?> RunAsync(object? input = null, string? name = null) => _globals.RunAgent(Kind, input, name);
+    /// <summary>
+    /// Runs the agent on <paramref name="input"/> as a step named <paramref name="name"/> (default: the kind).
+    /// A failure tries <paramref name="recovery"/> (default: the workflow's chain), then goes by severity:
+    /// critical throws, moderate and minor return <paramref name="fallback"/>.
+    /// </summary>
+    public Task<JsonNode?> RunAsync(
+        object? input = null,
+        string? name = null,
+        RecoveryChain? recovery = null,
+        TimeSpan? timeout = null,
+        Severity? severity = null,
+        object? fallback = null) =>
+        _globals.RunAgent(Kind, input, new StepOptions
+        {
+            Name = name,
+            Recovery = recovery,
+            Timeout = timeout,
+            Severity = severity,
+            Fallback = _globals.ToJson(fallback),
+        });
 }
 
 /// <summary>The merge policies of <c>Parallel</c>, by the names scripts use.</summary>
@@ -133,4 +165,11 @@ public static class Merge
     /// <summary>Merges the branches' objects key by key; <paramref name="onConflict"/> gets (key, current, incoming) for keys set differently.</summary>
     public static MergePolicy Combine(Func<string, JsonNode?, JsonNode?, JsonNode?> onConflict) =>
         MergePolicy.Combine((key, current, incoming) => Task.FromResult(onConflict(key, current, incoming)));
+}
+
+/// <summary>Builds recovery chains with script values as options: <c>Recovery("retry").Then("fallback", new { agent = "backup" })</c>.</summary>
+public static class RecoveryChainExtensions
+{
+    public static RecoveryChain Then(this RecoveryChain chain, string strategy, object? options) =>
+        chain.Then(strategy, options is null or JsonNode ? (JsonNode?)options : JsonSerializer.SerializeToNode(options, options.GetType(), new JsonSerializerOptions { TypeInfoResolver = new DefaultJsonTypeInfoResolver() }));
 }

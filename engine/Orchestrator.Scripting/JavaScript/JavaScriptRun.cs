@@ -169,6 +169,9 @@ internal sealed class JavaScriptRun
         engine.SetValue("parallel", Function("parallel", Parallel, 3));
         engine.SetValue("handoff", Function("handoff", Handoff, 3));
         engine.SetValue("log", Function("log", Log, 1));
+        engine.SetValue("setRecovery", Function("setRecovery", SetRecovery, 1));
+        engine.SetValue("setStepTimeout", Function("setStepTimeout", SetStepTimeout, 1));
+        engine.SetValue("classifyFailures", Function("classifyFailures", ClassifyFailures, 1));
     }
 
     // ---- the event loop ----
@@ -287,10 +290,92 @@ internal sealed class JavaScriptRun
 
     private JsValue RunAgent(string kind, JsValue[] arguments)
     {
-        var input = ToJsonArgument(Arg(arguments, 0), "agent(...).run(input, name)", "input");
-        var name = OptionalString(Arg(arguments, 1), "agent(...).run(input, name)", "name");
+        const string usage = "agent(...).run(input, nameOrOptions)";
+        var input = ToJsonArgument(Arg(arguments, 0), usage, "input");
+        var second = Arg(arguments, 1);
+        var options = second.IsString() || second.IsNull() || second.IsUndefined()
+            ? new StepOptions { Name = OptionalString(second, usage, "name") }
+            : ParseStepOptions(ToJsonArgument(second, usage, "options"), usage);
         var frame = _current;
-        return Start(frame, () => frame.Scope.RunAgentAsync(kind, input, name, frame.Token));
+        return Start(frame, () => frame.Scope.RunAgentAsync(kind, input, options, frame.Token));
+    }
+
+    private StepOptions ParseStepOptions(JsonNode? json, string usage)
+    {
+        if (json is not JsonObject bag)
+        {
+            throw TypeError($"{usage}: options must be an object such as {{ name: \"build\", recovery: [\"retry\"], timeoutMs: 5000 }}");
+        }
+
+        try
+        {
+            return new StepOptions
+            {
+                Name = bag["name"]?.GetValue<string>(),
+                Recovery = bag["recovery"] is { } chain ? ScriptOptionParsing.RecoveryChain(chain) : null,
+                Timeout = bag["timeoutMs"] is { } ms ? ScriptOptionParsing.Milliseconds(ms, "timeoutMs") : null,
+                Severity = bag["severity"] is { } severity ? ScriptOptionParsing.Severity(severity.GetValue<string>()) : null,
+                Fallback = bag["fallback"]?.DeepClone(),
+            };
+        }
+        catch (Exception ex) when (ex is ArgumentException or InvalidOperationException or FormatException)
+        {
+            throw TypeError($"{usage}: {ex.Message}");
+        }
+    }
+
+    private JsValue SetRecovery(JsValue thisValue, JsValue[] arguments)
+    {
+        const string usage = "setRecovery(chain)";
+        try
+        {
+            _root.SetRecovery(ScriptOptionParsing.RecoveryChain(ToJsonArgument(Arg(arguments, 0), usage, "chain")));
+        }
+        catch (Exception ex) when (ex is ArgumentException or InvalidOperationException or FormatException)
+        {
+            throw TypeError($"{usage}: {ex.Message}");
+        }
+
+        return JsValue.Undefined;
+    }
+
+    private JsValue SetStepTimeout(JsValue thisValue, JsValue[] arguments)
+    {
+        const string usage = "setStepTimeout(ms)";
+        try
+        {
+            var ms = ToJsonArgument(Arg(arguments, 0), usage, "ms");
+            _root.SetStepTimeout(ms is null ? null : ScriptOptionParsing.Milliseconds(ms, "ms"));
+        }
+        catch (Exception ex) when (ex is ArgumentException or InvalidOperationException or FormatException)
+        {
+            throw TypeError($"{usage}: {ex.Message}");
+        }
+
+        return JsValue.Undefined;
+    }
+
+    private JsValue ClassifyFailures(JsValue thisValue, JsValue[] arguments)
+    {
+        var rule = Arg(arguments, 0);
+        if (rule.IsNull() || rule.IsUndefined())
+        {
+            _root.SetFailureClassifier(null);
+            return JsValue.Undefined;
+        }
+
+        if (!rule.IsCallable())
+        {
+            throw TypeError("classifyFailures(rule): rule must be a function(failure) returning \"critical\", \"moderate\", \"minor\" or null");
+        }
+
+        var frame = _current;
+        _root.SetFailureClassifier(async failure =>
+        {
+            var verdict = await CallOnLoop(frame, rule, () => [ToJs(ScriptOptionParsing.Describe(failure))], inline: true).ConfigureAwait(false);
+            return verdict is JsonValue value && value.TryGetValue<string>(out var text) ? ScriptOptionParsing.Severity(text) : null;
+        });
+        return JsValue.Undefined;
     }
 
     private JsValue Step(JsValue thisValue, JsValue[] arguments)
@@ -323,13 +408,19 @@ internal sealed class JavaScriptRun
     {
         const string usage = "parallel(name, branches, options)";
         var name = RequireName(arguments, 0, usage, "name");
+        var optional = new HashSet<string>(StringComparer.Ordinal);
+        var options = Arg(arguments, 2);
+        if (options is ObjectInstance optionBag && !options.IsCallable() && ToJsonArgument(optionBag.Get("optional"), usage, "options.optional") is JsonArray names)
+        {
+            optional.UnionWith(names.Select(n => n?.GetValue<string>() ?? throw TypeError($"{usage}: options.optional must list branch names")));
+        }
+
         var branches = NamedFunctions(Arg(arguments, 1), usage, "branches")
-            .Select(b => new ParallelBranch(b.Name, (scope, ctx, ct) => CallOnLoop(new ScopeFrame(scope, ct), b.Body, () => [ToJs(ctx)], inline: false)))
+            .Select(b => new ParallelBranch(b.Name, (scope, ctx, ct) => CallOnLoop(new ScopeFrame(scope, ct), b.Body, () => [ToJs(ctx)], inline: false)) { Optional = optional.Contains(b.Name) })
             .ToList();
         var frame = _current;
         var merge = MergePolicy.AllMustSucceed;
         JsonNode? context = null;
-        var options = Arg(arguments, 2);
         if (options is ObjectInstance bag && !options.IsCallable())
         {
             var policy = bag.Get("merge");

@@ -3,11 +3,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Orchestrator.Cli.Hosting;
 using Orchestrator.Core.Journal;
-using Orchestrator.Core.Plugins;
-using Orchestrator.Core.Reporting;
 using Orchestrator.Core.Workflow;
-using Orchestrator.Scripting;
-using Orchestrator.Scripting.JavaScript;
 
 namespace Orchestrator.Cli.Commands.Run;
 
@@ -20,13 +16,14 @@ internal static class RunCommand
         var store = CommonOptions.Store();
         var plugins = CommonOptions.Plugins();
         var verbose = CommonOptions.Verbose();
-        var json = new Option<bool>("--json") { Description = "Print one JSON object with the outcome as the last line of output." };
+        var json = CommonOptions.Json();
+        var timeout = CommonOptions.Timeout();
         var input = new Option<string?>("--input") { Description = "The run's input as JSON, or @file.json." };
 
-        var command = new Command("run", "Run a workflow script.") { script, store, plugins, json, input, verbose };
+        var command = new Command("run", "Run a workflow script.") { script, store, plugins, json, input, timeout, verbose };
         command.SetAction((parse, ct) => RunAsync(
             console,
-            new RunRequest(parse.GetValue(script)!, parse.GetValue(store)!, parse.GetValue(plugins) ?? [], parse.GetValue(json), parse.GetValue(input), parse.GetValue(verbose)),
+            new RunRequest(parse.GetValue(script)!, parse.GetValue(store)!, parse.GetValue(plugins) ?? [], parse.GetValue(json), parse.GetValue(input), parse.GetValue(timeout), parse.GetValue(verbose)),
             ct));
         return command;
     }
@@ -34,80 +31,23 @@ internal static class RunCommand
     private static async Task<int> RunAsync(CliConsole console, RunRequest request, CancellationToken cancellationToken)
     {
         var scriptPath = Path.GetFullPath(request.Script);
-        if (!File.Exists(scriptPath))
-        {
-            throw new CliException($"script not found: {scriptPath}");
-        }
-
         var input = ParseInput(request.Input);
-        await using var session = StoreSession.Open(request.Store, request.Verbose);
-        using var pluginHost = PluginHost.Load([PluginHost.DefaultDirectory, .. request.PluginDirectories], session.Log);
-        foreach (var error in pluginHost.Errors)
-        {
-            console.Error($"plugin not loaded: {error.Path}: {error.Message}");
-        }
-
-        IWorkflowProgram program;
-        try
-        {
-            program = WorkflowScripts.Compile(scriptPath, new JavaScriptOptions(), session.Log, cancellationToken);
-        }
-        catch (ScriptCompilationException ex)
-        {
-            throw new CliException(ex.Message);
-        }
-
-        try
-        {
-            var engine = new WorkflowEngine(session.Journal, pluginHost, new ReportWriter(session.Directory), TimeProvider.System, session.Log);
-            var outcome = await engine.RunAsync(program, input, cancellationToken);
-            Print(console, outcome, request.Json);
-            return outcome switch
-            {
-                { BadInput: true } => ExitCodes.BadInput,
-                { Run.Status: RunStatus.Succeeded } => ExitCodes.Success,
-                _ => ExitCodes.Failed,
-            };
-        }
-        finally
-        {
-            (program as IDisposable)?.Dispose();
-        }
+        var timeout = CommonOptions.ParseDuration(request.Timeout, "--timeout");
+        await using var host = WorkflowHost.Open(console, scriptPath, request.Store, request.PluginDirectories, request.Verbose, cancellationToken);
+        await NoteUnfinishedRunsAsync(console, host, scriptPath, cancellationToken);
+        var outcome = await host.Engine.RunAsync(host.Program, input, cancellationToken, new RunOptions { Timeout = timeout });
+        return RunOutput.Report(console, outcome, request.Json);
     }
 
-    private static void Print(CliConsole console, RunOutcome outcome, bool json)
+    /// <summary>Finished work is never re-run silently: point at unfinished runs of the same script, which resume can continue.</summary>
+    private static async Task NoteUnfinishedRunsAsync(CliConsole console, WorkflowHost host, string scriptPath, CancellationToken cancellationToken)
     {
-        var run = outcome.Run;
-        if (run.Status != RunStatus.Succeeded)
+        var unfinished = (await host.Session.Journal.ListRunsAsync(cancellationToken))
+            .Where(r => (r.Status == RunStatus.Cancelled || RunLiveness.IsInterrupted(r)) && string.Equals(r.Script, scriptPath, StringComparison.Ordinal))
+            .ToList();
+        if (unfinished.Count > 0)
         {
-            console.Error($"run {run.Id} {run.Status.ToString().ToLowerInvariant()}: {run.Error}");
-        }
-
-        if (json)
-        {
-            var line = new JsonObject
-            {
-                ["runId"] = run.Id,
-                ["status"] = run.Status.ToString().ToLowerInvariant(),
-                ["steps"] = outcome.Steps,
-                ["durationMs"] = Math.Round(run.DurationMs ?? 0, 3),
-                ["report"] = outcome.ReportPath,
-                ["result"] = run.Result?.DeepClone(),
-                ["error"] = run.Error,
-            };
-            console.Line(line.ToJsonString());
-            return;
-        }
-
-        console.Line($"run {run.Id} {run.Status.ToString().ToLowerInvariant()}: {outcome.Steps} steps in {run.DurationMs ?? 0:0} ms");
-        if (run.Result is not null)
-        {
-            console.Line("result: " + run.Result.ToJsonString(Indented));
-        }
-
-        if (outcome.ReportPath is not null)
-        {
-            console.Line("report: " + outcome.ReportPath);
+            console.Error($"note: {unfinished.Count} earlier run(s) of this script did not finish; this starts a new run. To continue one instead: orchestrator resume {unfinished[^1].Id}");
         }
     }
 
@@ -135,7 +75,5 @@ internal static class RunCommand
         }
     }
 
-    private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
-
-    private sealed record RunRequest(string Script, string Store, string[] PluginDirectories, bool Json, string? Input, bool Verbose);
+    private sealed record RunRequest(string Script, string Store, string[] PluginDirectories, bool Json, string? Input, string? Timeout, bool Verbose);
 }

@@ -5,7 +5,7 @@ using Orchestrator.Core.Journal;
 
 namespace Orchestrator.Cli.Commands.Runs;
 
-/// <summary><c>orchestrator runs</c> and <c>runs show &lt;id&gt;</c>: what the journal holds.</summary>
+/// <summary><c>orchestrator runs</c>, <c>runs show &lt;id&gt;</c> and <c>runs prune</c>: what the journal holds.</summary>
 internal static class RunsCommand
 {
     public static Command Create(CliConsole console)
@@ -19,17 +19,39 @@ internal static class RunsCommand
         var show = new Command("show", "Show one run and its steps.") { id, showStore };
         show.SetAction((parse, ct) => ShowAsync(console, parse.GetValue(showStore)!, parse.GetValue(id)!, ct));
         command.Subcommands.Add(show);
+        command.Subcommands.Add(CreatePrune(console));
         return command;
+    }
+
+    private static Command CreatePrune(CliConsole console)
+    {
+        var olderThan = new Option<string?>("--older-than")
+        {
+            Description = "Prune runs started longer ago than this: a number and a unit, d, h, m or s (30d, 12h, 90m, 45s).",
+        };
+        var keep = new Option<int?>("--keep")
+        {
+            Description = "Keep the N most recently started runs, whatever their age.",
+        };
+        var store = CommonOptions.Store();
+        var prune = new Command(
+            "prune",
+            "Delete old runs: their journal and their reports. With both options, a run goes only if it is older than --older-than and not among the --keep newest. A run still running is never pruned; an interrupted one is.")
+        {
+            olderThan, keep, store,
+        };
+        prune.SetAction((parse, ct) => PruneAsync(console, parse.GetValue(store)!, parse.GetValue(olderThan), parse.GetValue(keep), ct));
+        return prune;
     }
 
     private static async Task<int> ListAsync(CliConsole console, string storeDirectory, CancellationToken ct)
     {
-        await using var session = StoreSession.Open(storeDirectory, verbose: false);
+        await using var session = StoreSession.Open(storeDirectory, verbose: false, console);
         var runs = await session.Journal.ListRunsAsync(ct);
         var rows = runs.Select(r => new[]
         {
             r.Id,
-            Status(r.Status),
+            Status(r),
             r.StartedAt.ToLocalTime().ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture),
             Duration(r.DurationMs),
             Path.GetRelativePath(Environment.CurrentDirectory, r.Script),
@@ -40,14 +62,19 @@ internal static class RunsCommand
 
     private static async Task<int> ShowAsync(CliConsole console, string storeDirectory, string id, CancellationToken ct)
     {
-        await using var session = StoreSession.Open(storeDirectory, verbose: false);
+        await using var session = StoreSession.Open(storeDirectory, verbose: false, console);
         var run = await session.Journal.GetRunAsync(id, ct) ?? throw new CliException($"no run with id '{id}' in {session.Directory}");
         var steps = StepFolding.Fold(await session.Journal.GetEntriesAsync(id, ct));
 
         console.Line($"run      {run.Id}");
         console.Line($"script   {run.Script} ({run.Language}, sha256 {run.ScriptHash[..12]})");
-        console.Line($"status   {Status(run.Status)}");
+        console.Line($"status   {Status(run)}");
         console.Line($"started  {run.StartedAt.ToLocalTime():yyyy-MM-dd HH:mm:ss.fff}");
+        if (run.Host is not null)
+        {
+            console.Line($"host     {run.Host} (pid {run.Pid?.ToString(CultureInfo.InvariantCulture) ?? "?"})");
+        }
+
         console.Line($"duration {Duration(run.DurationMs)}");
         if (run.Error is not null)
         {
@@ -73,7 +100,115 @@ internal static class RunsCommand
         return ExitCodes.Success;
     }
 
+    private static async Task<int> PruneAsync(CliConsole console, string storeDirectory, string? olderThan, int? keep, CancellationToken ct)
+    {
+        if (olderThan is null && keep is null)
+        {
+            throw new CliException("runs prune needs --older-than, --keep or both (e.g. --older-than 30d --keep 10).");
+        }
+
+        if (keep is < 0)
+        {
+            throw new CliException($"--keep must be 0 or more, not {keep}.");
+        }
+
+        DateTimeOffset? cutoff = null;
+        if (olderThan is not null)
+        {
+            if (!RunAge.TryParse(olderThan, out var age))
+            {
+                throw new CliException($"--older-than '{olderThan}' is not an age: use a whole number and a unit, d, h, m or s (30d, 12h, 90m, 45s).");
+            }
+
+            var now = TimeProvider.System.GetUtcNow();
+            if (age > now - DateTimeOffset.MinValue)
+            {
+                throw new CliException($"--older-than '{olderThan}' reaches back before the year 1.");
+            }
+
+            cutoff = now - age;
+        }
+
+        await using var session = StoreSession.Open(storeDirectory, verbose: false, console);
+        var pruned = await session.Journal.PruneAsync(cutoff, keep, ct);
+        var reports = Path.Combine(session.Directory, "reports");
+        var failures = new List<string>();
+        foreach (var id in pruned)
+        {
+            console.Line(id);
+            DeleteReports(reports, id, failures);
+        }
+
+        session.Log.Information("Pruned {Count} runs (older than {OlderThan}, keep {Keep}): {Runs}", pruned.Count, olderThan, keep, pruned);
+        console.Line($"pruned {pruned.Count} {(pruned.Count == 1 ? "run" : "runs")}");
+        foreach (var failure in failures)
+        {
+            console.Error(failure);
+        }
+
+        return failures.Count == 0 ? ExitCodes.Success : ExitCodes.Failed;
+    }
+
+    /// <summary>Removes <c>reports/&lt;id&gt;.json|.md|.html</c>; an id that is not a plain file name touches nothing.</summary>
+    private static void DeleteReports(string reportsDirectory, string runId, List<string> failures)
+    {
+        if (runId.Length == 0 || Path.GetFileName(runId) != runId || runId is "." or "..")
+        {
+            return;
+        }
+
+        foreach (var extension in (string[])[".json", ".md", ".html"])
+        {
+            var path = Path.Combine(reportsDirectory, runId + extension);
+            try
+            {
+                if (File.Exists(path))
+                {
+                    File.Delete(path);
+                }
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                failures.Add($"pruned run {runId} but could not delete its report {path}: {ex.Message}");
+            }
+        }
+    }
+
+    private static string Status(RunRecord run) =>
+        RunLiveness.IsInterrupted(run) ? "interrupted" : Status(run.Status);
+
     private static string Status(RunStatus status) => status.ToString().ToLowerInvariant();
 
     private static string Duration(double? ms) => ms is { } value ? value.ToString("0", CultureInfo.InvariantCulture) + " ms" : "-";
+}
+
+/// <summary>An age on the command line: a whole number and a unit, <c>d</c>, <c>h</c>, <c>m</c> or <c>s</c>.</summary>
+internal static class RunAge
+{
+    public static bool TryParse(string text, out TimeSpan age)
+    {
+        age = default;
+        text = text.Trim();
+        if (text.Length < 2
+            || !long.TryParse(text.AsSpan(0, text.Length - 1), NumberStyles.None, CultureInfo.InvariantCulture, out var amount))
+        {
+            return false;
+        }
+
+        var unit = char.ToLowerInvariant(text[^1]) switch
+        {
+            'd' => TimeSpan.TicksPerDay,
+            'h' => TimeSpan.TicksPerHour,
+            'm' => TimeSpan.TicksPerMinute,
+            's' => TimeSpan.TicksPerSecond,
+            _ => 0L,
+        };
+        if (unit == 0 || amount > TimeSpan.MaxValue.Ticks / unit)
+        {
+            return false;
+        }
+
+        age = TimeSpan.FromTicks(amount * unit);
+        return true;
+    }
 }

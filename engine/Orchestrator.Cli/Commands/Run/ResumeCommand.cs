@@ -1,0 +1,56 @@
+using System.CommandLine;
+using Orchestrator.Cli.Hosting;
+using Orchestrator.Core.Journal;
+using Orchestrator.Core.Workflow;
+
+namespace Orchestrator.Cli.Commands.Run;
+
+/// <summary><c>orchestrator resume &lt;id&gt;</c>: run an unfinished run's script again, replaying the steps it already finished.</summary>
+internal static class ResumeCommand
+{
+    public static Command Create(CliConsole console)
+    {
+        var id = new Argument<string>("id") { Description = "The run to resume (see 'orchestrator runs')." };
+        var store = CommonOptions.Store();
+        var plugins = CommonOptions.Plugins();
+        var verbose = CommonOptions.Verbose();
+        var json = CommonOptions.Json();
+        var timeout = CommonOptions.Timeout();
+        var force = new Option<bool>("--force") { Description = "Resume even though the script changed since the run started." };
+
+        var command = new Command("resume", "Resume an interrupted, cancelled or failed run: finished steps are replayed from the journal, not run again.")
+        {
+            id, store, plugins, json, force, timeout, verbose,
+        };
+        command.SetAction((parse, ct) => ResumeAsync(
+            console, parse.GetValue(id)!, parse.GetValue(store)!, parse.GetValue(plugins) ?? [], parse.GetValue(json), parse.GetValue(force), parse.GetValue(timeout), parse.GetValue(verbose), ct));
+        return command;
+    }
+
+    private static async Task<int> ResumeAsync(
+        CliConsole console, string id, string store, string[] plugins, bool json, bool force, string? timeoutText, bool verbose, CancellationToken cancellationToken)
+    {
+        var timeout = CommonOptions.ParseDuration(timeoutText, "--timeout");
+        RunRecord run;
+        await using (var session = StoreSession.Open(store, verbose: false))
+        {
+            run = await session.Journal.GetRunAsync(id, cancellationToken) ?? throw new CliException($"no run with id '{id}' in {session.Directory}");
+        }
+
+        if (run.Status == RunStatus.Running && !RunLiveness.IsInterrupted(run))
+        {
+            throw new CliException($"run {id} is still running in process {run.Pid}; stop it first");
+        }
+
+        await using var host = WorkflowHost.Open(console, run.Script, store, plugins, verbose, cancellationToken);
+        try
+        {
+            var outcome = await host.Engine.ResumeAsync(host.Program, id, force, cancellationToken, new RunOptions { Timeout = timeout });
+            return RunOutput.Report(console, outcome, json);
+        }
+        catch (ResumeRefusedException ex)
+        {
+            throw new CliException(ex.Message);
+        }
+    }
+}

@@ -1,0 +1,62 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Orchestrator.Core.Journal;
+using Orchestrator.Core.Workflow;
+
+namespace Orchestrator.Cli.Commands.Run;
+
+/// <summary>How <c>run</c> and <c>resume</c> report an outcome, and the exit code it maps to.</summary>
+internal static class RunOutput
+{
+    private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
+
+    public static int Report(CliConsole console, RunOutcome outcome, bool json)
+    {
+        var run = outcome.Run;
+        var status = run.Status.ToString().ToLowerInvariant();
+        if (run.Status != RunStatus.Succeeded)
+        {
+            console.Error($"run {run.Id} {status}: {run.Error}");
+        }
+
+        if (json)
+        {
+            var line = new JsonObject
+            {
+                ["runId"] = run.Id,
+                ["status"] = status,
+                ["steps"] = outcome.Steps,
+                ["durationMs"] = Math.Round(run.DurationMs ?? 0, 3),
+                ["report"] = outcome.ReportPath,
+                ["result"] = run.Result?.DeepClone(),
+                ["error"] = run.Error,
+            };
+            console.Line(line.ToJsonString());
+        }
+        else
+        {
+            console.Line($"run {run.Id} {status}: {outcome.Steps} steps in {run.DurationMs ?? 0:0} ms");
+            if (run.Result is not null)
+            {
+                console.Line("result: " + run.Result.ToJsonString(Indented));
+            }
+
+            if (outcome.ReportPath is not null)
+            {
+                console.Line("report: " + outcome.ReportPath);
+            }
+
+            if (run.Status is RunStatus.Cancelled or RunStatus.Failed)
+            {
+                console.Line($"resume with: orchestrator resume {run.Id}");
+            }
+        }
+
+        return outcome switch
+        {
+            { BadInput: true } => ExitCodes.BadInput,
+            { Run.Status: RunStatus.Succeeded } => ExitCodes.Success,
+            _ => ExitCodes.Failed,
+        };
+    }
+}

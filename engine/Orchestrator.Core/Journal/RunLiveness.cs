@@ -1,0 +1,172 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Globalization;
+
+namespace Orchestrator.Core.Journal;
+
+/// <summary>
+/// Whether a run the journal says is running really is: the one liveness rule that <c>orchestrator runs</c>
+/// (status <c>interrupted</c>) and retention (<see cref="IJournal.PruneAsync"/>) share.
+/// </summary>
+/// <remarks>
+/// A journal is SQLite in WAL mode, which only works for processes on one machine; so a run recorded by
+/// another host, or with no host at all (format 1), cannot be running against this store now.
+/// </remarks>
+internal static class RunLiveness
+{
+    /// <summary>Run id → how many journals of this process have it started and not yet ended.</summary>
+    private static readonly ConcurrentDictionary<string, int> ActiveHere = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// True if the process that last ran <paramref name="run"/> is still running: the run names this host
+    /// and a process id that is alive (this process counts as alive).
+    /// </summary>
+    public static bool IsAlive(RunRecord run)
+    {
+        ArgumentNullException.ThrowIfNull(run);
+        return IsThisHost(run.Host) && run.Pid is { } pid && IsProcessAlive(pid);
+    }
+
+    /// <summary>
+    /// True if the run is recorded as running but nothing runs it any more: its process is gone, or it
+    /// names this very process, which is not running it (a stale record whose process id was reused).
+    /// </summary>
+    public static bool IsInterrupted(RunRecord run)
+    {
+        ArgumentNullException.ThrowIfNull(run);
+        if (run.Status != RunStatus.Running)
+        {
+            return false;
+        }
+
+        if (!IsAlive(run))
+        {
+            return true;
+        }
+
+        return run.Pid == Environment.ProcessId && !ActiveHere.ContainsKey(run.Id);
+    }
+
+    /// <summary>Whether a process with this id is running on this machine.</summary>
+    public static bool IsProcessAlive(int pid)
+    {
+        if (pid <= 0)
+        {
+            return false;
+        }
+
+        if (pid == Environment.ProcessId)
+        {
+            return true;
+        }
+
+        if (OperatingSystem.IsLinux())
+        {
+            return IsAliveOnLinux(pid);
+        }
+
+        try
+        {
+            using var process = Process.GetProcessById(pid);
+            return !process.HasExited;
+        }
+        catch (ArgumentException)
+        {
+            return false; // no such process
+        }
+        catch (InvalidOperationException)
+        {
+            return false; // it exited while we looked
+        }
+        catch (Exception)
+        {
+            return true; // cannot tell (no permission): never treat a possibly live run as gone
+        }
+    }
+
+    /// <summary>Marks a run as being run by this process (a journal started or reopened it).</summary>
+    internal static void MarkActive(string runId) => ActiveHere.AddOrUpdate(runId, 1, (_, count) => count + 1);
+
+    /// <summary>Undoes one <see cref="MarkActive"/> (the run ended, or its journal closed).</summary>
+    internal static void MarkInactive(string runId)
+    {
+        while (ActiveHere.TryGetValue(runId, out var count))
+        {
+            if (count <= 1
+                ? ActiveHere.TryRemove(new KeyValuePair<string, int>(runId, count))
+                : ActiveHere.TryUpdate(runId, count - 1, count))
+            {
+                return;
+            }
+        }
+    }
+
+    private static bool IsThisHost(string? host) =>
+        host is not null && string.Equals(host, Environment.MachineName, StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>/proc/&lt;pid&gt;/stat exists and the process is not a zombie (exited, not yet reaped) or dead.</summary>
+    private static bool IsAliveOnLinux(int pid)
+    {
+        string stat;
+        try
+        {
+            stat = File.ReadAllText("/proc/" + pid.ToString(CultureInfo.InvariantCulture) + "/stat");
+        }
+        catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException)
+        {
+            return false;
+        }
+        catch (Exception)
+        {
+            return true; // cannot tell: never treat a possibly live run as gone
+        }
+
+        // "pid (comm) S ...": the state follows the last ')' (comm may itself contain parentheses).
+        var close = stat.LastIndexOf(')');
+        var state = close >= 0 && close + 2 < stat.Length ? stat[close + 2] : 'R';
+        return state is not ('Z' or 'X' or 'x');
+    }
+}
+
+/// <summary>The runs one journal has started or reopened and not yet ended, reported to <see cref="RunLiveness"/>.</summary>
+internal sealed class ActiveRuns
+{
+    private readonly HashSet<string> _ids = new(StringComparer.Ordinal);
+    private readonly Lock _gate = new();
+
+    public void Started(string runId)
+    {
+        lock (_gate)
+        {
+            if (_ids.Add(runId))
+            {
+                RunLiveness.MarkActive(runId);
+            }
+        }
+    }
+
+    public void Ended(string runId)
+    {
+        lock (_gate)
+        {
+            if (_ids.Remove(runId))
+            {
+                RunLiveness.MarkInactive(runId);
+            }
+        }
+    }
+
+    /// <summary>The journal closed: whatever it left running is no longer run by this process.</summary>
+    public void Clear()
+    {
+        lock (_gate)
+        {
+            foreach (var id in _ids)
+            {
+                RunLiveness.MarkInactive(id);
+            }
+
+            _ids.Clear();
+        }
+    }
+}

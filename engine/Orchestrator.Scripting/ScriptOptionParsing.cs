@@ -1,0 +1,61 @@
+using System.Text.Json.Nodes;
+using Orchestrator.Abstractions;
+using Orchestrator.Core.Workflow;
+
+namespace Orchestrator.Scripting;
+
+/// <summary>Reads the DSL's JSON-shaped options (recovery chains, timeouts, severities) the same way for every language.</summary>
+internal static class ScriptOptionParsing
+{
+    /// <summary>
+    /// A chain from <c>"retry"</c>, <c>{ strategy: "retry", maxAttempts: 3 }</c>, or an array of those;
+    /// every key but <c>strategy</c> is the strategy's options.
+    /// </summary>
+    public static RecoveryChain RecoveryChain(JsonNode? chain) => chain switch
+    {
+        null => Core.Workflow.RecoveryChain.None,
+        JsonArray links => Core.Workflow.RecoveryChain.Of(links.Select(Link)),
+        _ => Core.Workflow.RecoveryChain.Of([Link(chain)]),
+    };
+
+    public static TimeSpan Milliseconds(JsonNode value, string what)
+    {
+        var ms = value is JsonValue number && number.TryGetValue<double>(out var n) ? n : double.NaN;
+        return ms is > 0 and < int.MaxValue
+            ? TimeSpan.FromMilliseconds(ms)
+            : throw new ArgumentException($"{what} must be a positive number of milliseconds, not {value.ToJsonString()}");
+    }
+
+    public static Severity Severity(string text) => Enum.TryParse<Severity>(text, ignoreCase: true, out var severity) && Enum.IsDefined(severity)
+        ? severity
+        : throw new ArgumentException($"unknown severity '{text}'; use critical, moderate or minor");
+
+    /// <summary>A failure as a script's severity rule receives it.</summary>
+    public static JsonObject Describe(StepFailure failure) => new()
+    {
+        ["stepId"] = failure.StepId,
+        ["agent"] = failure.Agent,
+        ["error"] = failure.Error,
+        ["errorType"] = failure.ErrorType,
+        ["reported"] = failure.Reported.ToString().ToLowerInvariant(),
+    };
+
+    private static RecoveryLink Link(JsonNode? link) => link switch
+    {
+        JsonValue name when name.TryGetValue<string>(out var strategy) && !string.IsNullOrWhiteSpace(strategy) => new RecoveryLink(strategy),
+        JsonObject spec when spec["strategy"] is JsonValue s && s.TryGetValue<string>(out var strategy) && !string.IsNullOrWhiteSpace(strategy) =>
+            new RecoveryLink(strategy, OptionsOf(spec)),
+        _ => throw new ArgumentException($"a recovery link is a strategy name or {{ strategy: \"name\", ...options }}, not {link?.ToJsonString() ?? "null"}"),
+    };
+
+    private static JsonObject? OptionsOf(JsonObject spec)
+    {
+        var options = new JsonObject();
+        foreach (var (key, value) in spec.Where(p => p.Key != "strategy"))
+        {
+            options[key] = value?.DeepClone();
+        }
+
+        return options.Count == 0 ? null : options;
+    }
+}

@@ -1,0 +1,194 @@
+using System.Text.Json.Nodes;
+using Microsoft.Data.Sqlite;
+using Orchestrator.Core.Journal;
+using Orchestrator.Tests.Support;
+using static Orchestrator.Tests.Journal.JournalTestData;
+
+namespace Orchestrator.Tests.Journal;
+
+public sealed class JournalMigrationTests : IDisposable
+{
+    private static readonly DateTimeOffset FixtureStart = new(2026, 11, 20, 9, 0, 0, TimeSpan.Zero);
+    private readonly TempDirectory _dir = new();
+
+    private string JournalPath => Path.Combine(_dir.Path, "journal.db");
+
+    public void Dispose()
+    {
+        SqliteConnection.ClearAllPools();
+        _dir.Dispose();
+    }
+
+    [Fact]
+    public async Task A_new_journal_is_created_at_the_current_format()
+    {
+        await using (var journal = SqliteJournal.Open(_dir.Path))
+        {
+            journal.MigratedFromVersion.Should().BeNull();
+        }
+
+        (await Scalar("SELECT value FROM meta WHERE key = 'format_version'")).Should().Be("2");
+        SqliteJournal.FormatVersion.Should().Be(2);
+    }
+
+    [Fact]
+    public async Task Opening_a_format_1_journal_migrates_it_to_format_2_and_every_run_and_step_is_still_readable()
+    {
+        CopyFormatOneFixture(_dir.Path);
+
+        await using (var journal = SqliteJournal.Open(_dir.Path))
+        {
+            journal.MigratedFromVersion.Should().Be(1);
+
+            var runs = await journal.ListRunsAsync(default);
+            runs.Select(r => r.Id).Should().Equal("20261120-090000-aaaaaa", "20261120-100000-bbbbbb", "20261120-110000-cccccc");
+            runs.Should().OnlyContain(r => r.Host == null && r.Pid == null, "format 1 did not record where a run ran");
+
+            var hello = runs[0];
+            hello.Script.Should().Be("/repo/scripts/hello.csx");
+            hello.ScriptHash.Should().Be(new string('1', 64));
+            hello.Language.Should().Be("csharp");
+            hello.EngineVersion.Should().Be("0.1.0");
+            hello.Status.Should().Be(RunStatus.Succeeded);
+            hello.Input!.ToJsonString().Should().Be("""{"name":"fixture"}""");
+            hello.Result!.ToJsonString().Should().Be("""{"greeting":"hello, fixture"}""");
+            hello.Error.Should().BeNull();
+            hello.StartedAt.Should().Be(FixtureStart);
+            hello.DurationMs.Should().Be(60);
+            hello.Report.Should().Be("/repo/.orchestrator/reports/20261120-090000-aaaaaa.md");
+
+            var helloSteps = StepFolding.Fold(await journal.GetEntriesAsync(hello.Id, default));
+            helloSteps.Select(s => (s.Id, s.Kind, s.Agent, s.Status)).Should().Equal(
+                ("shell", "agent", "shell", RunStatus.Succeeded),
+                ("summary", "step", (string?)null, RunStatus.Succeeded));
+            helloSteps[0].Input!.ToJsonString().Should().Be("""{"command":"echo","args":["hello, fixture"]}""");
+            helloSteps[0].Output!["stdout"]!.GetValue<string>().Should().Be("hello, fixture\n");
+            helloSteps[0].DurationMs.Should().Be(30);
+            helloSteps[1].Output!.ToJsonString().Should().Be("""{"greeting":"hello, fixture"}""");
+
+            var deploy = runs[1];
+            deploy.Language.Should().Be("javascript");
+            deploy.Status.Should().Be(RunStatus.Failed);
+            deploy.Input.Should().BeNull();
+            deploy.Error.Should().Be("deploy.js(3): step 'facts' failed: branch 'kernel' failed");
+            var deploySteps = StepFolding.Fold(await journal.GetEntriesAsync(deploy.Id, default));
+            deploySteps.Select(s => (s.Id, s.ParentId, s.Status, s.Error)).Should().Equal(
+                ("facts", (string?)null, RunStatus.Failed, "branch 'kernel' failed"),
+                ("facts/kernel/shell", "facts", RunStatus.Failed, "uname exited with code 1"));
+
+            var unfinished = runs[2];
+            unfinished.Status.Should().Be(RunStatus.Running);
+            unfinished.EndedAt.Should().BeNull();
+            var entries = await journal.GetEntriesAsync(unfinished.Id, default);
+            entries.Should().ContainSingle().Which.Payload!.GetValue<int>().Should().Be(5);
+        }
+
+        (await Scalar("SELECT value FROM meta WHERE key = 'format_version'")).Should().Be("2");
+        (await Scalar("SELECT COUNT(*) FROM pragma_table_info('runs') WHERE name IN ('host', 'pid')")).Should().Be(2L);
+        (await Scalar("SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND name = 'journal_run_step'")).Should().Be(1L);
+        (await Scalar("SELECT COUNT(*) FROM journal")).Should().Be(9L);
+    }
+
+    [Fact]
+    public async Task A_migrated_journal_is_not_migrated_again_and_takes_new_runs_with_their_host_and_pid()
+    {
+        CopyFormatOneFixture(_dir.Path);
+        await using (SqliteJournal.Open(_dir.Path))
+        {
+        }
+
+        await using var journal = SqliteJournal.Open(_dir.Path);
+        journal.MigratedFromVersion.Should().BeNull();
+        await journal.StartRunAsync(Run("new"), default);
+        await journal.AppendAsync(Entry("new", 1, "s", StepEvent.Started, JsonValue.Create(1)), default);
+
+        var run = await journal.GetRunAsync("new", default);
+        run!.Host.Should().Be(Environment.MachineName);
+        run.Pid.Should().Be(Environment.ProcessId);
+        (await journal.ListRunsAsync(default)).Should().HaveCount(4);
+    }
+
+    [Fact]
+    public async Task A_migration_that_fails_leaves_the_journal_at_format_1_untouched()
+    {
+        CopyFormatOneFixture(_dir.Path);
+        await Execute("ALTER TABLE runs ADD COLUMN pid INTEGER"); // the second ALTER of the migration now fails
+
+        var act = () => SqliteJournal.Open(_dir.Path);
+
+        act.Should().Throw<JournalFormatException>().WithMessage($"{JournalPath}: could not migrate the journal from format 1 to 2, so it is left at format 1: *duplicate column name: pid*");
+        (await Scalar("SELECT value FROM meta WHERE key = 'format_version'")).Should().Be("1");
+        (await Scalar("SELECT COUNT(*) FROM pragma_table_info('runs') WHERE name = 'host'")).Should().Be(0L, "the first ALTER was rolled back with the rest");
+    }
+
+    [Theory]
+    [InlineData("0", "*journal format 0 is not a format this engine knows*")]
+    [InlineData("-3", "*format_version '-3' is not a format number*")]
+    [InlineData("two", "*format_version 'two' is not a format number*")]
+    [InlineData("", "*format_version '' is not a format number*")]
+    public async Task A_journal_whose_format_version_is_older_than_1_or_not_a_number_is_refused_naming_the_file(string version, string message)
+    {
+        await using (SqliteJournal.Open(_dir.Path))
+        {
+        }
+
+        await Execute($"UPDATE meta SET value = '{version}' WHERE key = 'format_version'");
+
+        var act = () => SqliteJournal.Open(_dir.Path);
+
+        act.Should().Throw<JournalFormatException>().WithMessage(message).And.Message.Should().StartWith(JournalPath + ": ");
+    }
+
+    [Fact]
+    public async Task A_journal_whose_meta_table_has_no_format_version_is_refused_naming_the_file()
+    {
+        await using (SqliteJournal.Open(_dir.Path))
+        {
+        }
+
+        await Execute("DELETE FROM meta");
+
+        var act = () => SqliteJournal.Open(_dir.Path);
+
+        act.Should().Throw<JournalFormatException>().WithMessage($"{JournalPath}: *meta table has no format_version*");
+    }
+
+    [Fact]
+    public async Task A_sqlite_database_of_some_other_program_is_refused_naming_the_file()
+    {
+        await Execute("CREATE TABLE customers (id INTEGER PRIMARY KEY, name TEXT)");
+
+        var act = () => SqliteJournal.Open(_dir.Path);
+
+        act.Should().Throw<JournalFormatException>().WithMessage($"{JournalPath}: not an orchestrator journal*customers*");
+    }
+
+    [Fact]
+    public void A_file_that_is_not_a_sqlite_database_is_refused_naming_the_file()
+    {
+        File.WriteAllText(JournalPath, "this is a text file, not a journal; it is long enough to have a header, and then some more text.\n");
+
+        var act = () => SqliteJournal.Open(_dir.Path);
+
+        act.Should().Throw<JournalFormatException>().WithMessage($"{JournalPath}: not a journal: the file is not a SQLite database.");
+        File.ReadAllText(JournalPath).Should().StartWith("this is a text file", "a refused file is not written to");
+    }
+
+    private async Task<object?> Scalar(string sql)
+    {
+        await using var connection = new SqliteConnection($"Data Source={JournalPath};Pooling=False");
+        await connection.OpenAsync();
+        await using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        return await command.ExecuteScalarAsync();
+    }
+
+    private async Task Execute(string sql)
+    {
+        await using var connection = new SqliteConnection($"Data Source={JournalPath};Pooling=False");
+        await connection.OpenAsync();
+        await using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        await command.ExecuteNonQueryAsync();
+    }
+}
