@@ -71,3 +71,45 @@ internal sealed class CountingAgent : IAgent
         return ValueTask.FromResult(AgentResult.Ok(JsonValue.Create(task.StepId)));
     }
 }
+
+/// <summary>Blocks while <see cref="Blocking"/> is set, until cancelled; tells the test when a call has reached it.</summary>
+internal sealed class BlockingAgent : IAgent
+{
+    private TaskCompletionSource _reached = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public string Kind => "block";
+
+    public bool Blocking { get; set; } = true;
+
+    /// <summary>Completes when a call is blocked inside the agent.</summary>
+    public Task Reached => _reached.Task;
+
+    public async ValueTask<AgentResult> RunAsync(AgentTask task, CancellationToken cancellationToken)
+    {
+        if (Blocking)
+        {
+            _reached.TrySetResult();
+            await Task.Delay(Timeout.Infinite, cancellationToken);
+        }
+
+        return AgentResult.Ok(JsonValue.Create("unblocked"));
+    }
+
+    public void Reset() => _reached = new(TaskCreationOptions.RunContinuationsAsynchronously);
+}
+
+/// <summary>Fails its first <c>failures</c> calls per step, then succeeds; reports the attempt it succeeded on.</summary>
+internal sealed class FlakyAgent(int failures) : IAgent
+{
+    private readonly ConcurrentDictionary<string, int> _calls = new();
+
+    public string Kind => "flaky";
+
+    public ValueTask<AgentResult> RunAsync(AgentTask task, CancellationToken cancellationToken)
+    {
+        var call = _calls.AddOrUpdate(task.StepId, 1, (_, n) => n + 1);
+        return ValueTask.FromResult(call <= failures
+            ? AgentResult.Fail($"flaky failure {call}")
+            : AgentResult.Ok(new JsonObject { ["call"] = call, ["attempt"] = task.Attempt }));
+    }
+}
