@@ -281,7 +281,8 @@ public sealed class WorkflowScope
                 return recovered.Output;
             }
 
-            tried.Add($"{link.Strategy}: {recovered.Error}");
+            // Strategies often name themselves in their errors already ("retry: 3 attempts failed").
+            tried.Add(recovered.Error!.StartsWith(link.Strategy + ":", StringComparison.Ordinal) ? recovered.Error : $"{link.Strategy}: {recovered.Error}");
         }
 
         var error = tried.Count == 0 ? result.Error! : $"{result.Error}; recovery failed: {string.Join("; ", tried)}";
