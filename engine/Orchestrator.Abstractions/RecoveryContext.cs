@@ -20,4 +20,10 @@ public sealed record RecoveryContext(
 {
     /// <summary>The engine's clock: wait with it (never with the wall clock) so tests can move time.</summary>
     public TimeProvider Time { get; init; } = TimeProvider.System;
+
+    /// <summary>
+    /// Undoes the steps finished since the script's last checkpoint by running their compensations in
+    /// reverse order, journaled; returns how many ran. Null where the engine offers no rollback.
+    /// </summary>
+    public Func<CancellationToken, ValueTask<int>>? Rollback { get; init; }
 }

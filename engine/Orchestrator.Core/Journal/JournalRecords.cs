@@ -13,6 +13,9 @@ public enum RunStatus
 
     /// <summary>A step whose moderate failure was absorbed: the run went on without its result.</summary>
     Degraded,
+
+    /// <summary>A finished step undone by its compensation during a rollback; a resume runs it again.</summary>
+    Compensated,
 }
 
 /// <summary>What happened to a step; the journal only ever appends these.</summary>
@@ -22,6 +25,7 @@ public enum StepEvent
     Succeeded,
     Failed,
     Degraded,
+    Compensated,
 }
 
 /// <summary>One run as the store keeps it.</summary>

@@ -38,6 +38,7 @@ internal static class StepFolding
                 },
                 StepEvent.Succeeded => step with { Status = RunStatus.Succeeded, Output = e.Payload, EndedAt = e.At, Error = e.Error },
                 StepEvent.Degraded => step with { Status = RunStatus.Degraded, Output = e.Payload, EndedAt = e.At, Error = e.Error },
+                StepEvent.Compensated => step with { Status = RunStatus.Compensated, Error = e.Error },
                 _ => step with { Status = RunStatus.Failed, Output = e.Payload, Error = e.Error, EndedAt = e.At },
             };
         }

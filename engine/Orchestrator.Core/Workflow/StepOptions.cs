@@ -20,6 +20,9 @@ public sealed record StepOptions
 
     /// <summary>The value a degraded (moderate or minor) failure returns to the script instead of throwing.</summary>
     public JsonNode? Fallback { get; init; }
+
+    /// <summary>Undoes the step's effect if a rollback reaches it (saga style); runs as a journaled step of its own.</summary>
+    public Func<WorkflowScope, CancellationToken, Task>? Compensation { get; init; }
 }
 
 /// <summary>One link of a recovery chain: a strategy by name and its options.</summary>

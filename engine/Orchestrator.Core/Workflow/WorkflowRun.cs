@@ -9,6 +9,7 @@ namespace Orchestrator.Core.Workflow;
 internal sealed class WorkflowRun
 {
     private readonly IReadOnlyDictionary<string, StepRecord> _previous;
+    private readonly List<Compensation> _compensations = [];
     private long _seq;
 
     public WorkflowRun(
@@ -63,6 +64,35 @@ internal sealed class WorkflowRun
     /// <summary>The script's rule for the severity of failures.</summary>
     public FailureClassifier? Classifier { get; set; }
 
+    /// <summary>Remembers how to undo a finished step, until the next checkpoint.</summary>
+    public void RegisterCompensation(Compensation compensation)
+    {
+        lock (_compensations)
+        {
+            _compensations.Add(compensation);
+        }
+    }
+
+    /// <summary>A checkpoint is the last known good state: what finished before it is never rolled back.</summary>
+    public void ClearCompensations()
+    {
+        lock (_compensations)
+        {
+            _compensations.Clear();
+        }
+    }
+
+    /// <summary>Takes the compensations since the last checkpoint, newest first.</summary>
+    public IReadOnlyList<Compensation> TakeCompensations()
+    {
+        lock (_compensations)
+        {
+            var taken = Enumerable.Reverse(_compensations).ToList();
+            _compensations.Clear();
+            return taken;
+        }
+    }
+
     /// <summary>
     /// A step that finished in an earlier attempt of this run (before a crash or a cancel) returns its
     /// journaled outcome instead of running again; that is what makes resume cheap and exactly-once for finished work.
@@ -89,3 +119,6 @@ internal sealed class WorkflowRun
         return Journal.AppendAsync(entry, CancellationToken.None);
     }
 }
+
+/// <summary>A finished step and how to undo it.</summary>
+internal sealed record Compensation(string StepId, string? ParentId, string Name, string Kind, string? Agent, Func<WorkflowScope, CancellationToken, Task> Undo);

@@ -59,10 +59,54 @@ public sealed class WorkflowScope
     /// the recovery chain, then by severity: critical throws <see cref="StepFailedException"/>, moderate and
     /// minor return <see cref="StepOptions.Fallback"/> and leave the step degraded.
     /// </summary>
-    public Task<JsonNode?> RunAgentAsync(string kind, JsonNode? input, StepOptions? options = null, CancellationToken cancellationToken = default)
+    public async Task<JsonNode?> RunAgentAsync(string kind, JsonNode? input, StepOptions? options = null, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(kind);
-        return RunStepAsync(options?.Name ?? kind, "agent", kind, input, (scope, id, ct) => scope.ExecuteAgentAsync(kind, id, input, options, ct), cancellationToken);
+        var name = options?.Name ?? kind;
+        var outcome = await RunStepCoreAsync(name, "agent", kind, input, (scope, id, ct) => scope.ExecuteAgentAsync(kind, id, input, options, ct), cancellationToken).ConfigureAwait(false);
+
+        // Registered on replay too, so that a resumed run can still roll back what it did before the crash.
+        if (options?.Compensation is { } undo && !outcome.Degraded)
+        {
+            _run.RegisterCompensation(new Compensation(outcome.Id, _path, name, "agent", kind, undo));
+        }
+
+        return outcome.Output;
+    }
+
+    /// <summary>Marks the last known good state: a rollback undoes only the steps finished after the latest checkpoint.</summary>
+    public async Task CheckpointAsync(string name, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(name);
+        await RunStepAsync(name, "checkpoint", null, null, (_, _, _) => Task.FromResult<JsonNode?>(null), cancellationToken).ConfigureAwait(false);
+        _run.ClearCompensations();
+    }
+
+    /// <summary>Runs the compensations since the last checkpoint, newest first, each as a journaled step; marks the undone steps compensated.</summary>
+    internal async Task<int> RollbackAsync(CancellationToken ct)
+    {
+        var undo = _run.TakeCompensations();
+        if (undo.Count == 0)
+        {
+            return 0;
+        }
+
+        var plan = new JsonObject { ["steps"] = new JsonArray([.. undo.Select(c => JsonValue.Create(c.StepId))]) };
+        await RunStepAsync("compensate", "rollback", null, plan, async (scope, _, t) =>
+        {
+            foreach (var step in undo)
+            {
+                await scope.RunStepAsync("undo", "compensation", step.Agent, new JsonObject { ["step"] = step.StepId }, async (s, _, c) =>
+                {
+                    await step.Undo(s, c).ConfigureAwait(false);
+                    return null;
+                }, t).ConfigureAwait(false);
+                await _run.AppendAsync(step.StepId, StepEvent.Compensated, step.ParentId, step.Name, step.Kind, step.Agent, _run.AttemptFor(step.StepId), null, "compensated by a rollback").ConfigureAwait(false);
+            }
+
+            return new JsonObject { ["compensated"] = undo.Count };
+        }, ct).ConfigureAwait(false);
+        return undo.Count;
     }
 
     /// <summary>Runs script code as a named step; its result is journaled, and steps inside it nest under its id.</summary>
@@ -152,7 +196,7 @@ public sealed class WorkflowScope
         var id = NextId(name);
         if (_run.TryReplay(id, out var finished))
         {
-            return new StepOutcome(finished.Output?.DeepClone(), finished.Status == RunStatus.Degraded);
+            return new StepOutcome(id, finished.Output?.DeepClone(), finished.Status == RunStatus.Degraded);
         }
 
         var attempt = _run.AttemptFor(id);
@@ -172,7 +216,7 @@ public sealed class WorkflowScope
 
             // Minor failures are only noted: the step counts as succeeded, with the error kept beside its output.
             await _run.AppendAsync(id, minor ? StepEvent.Succeeded : StepEvent.Degraded, _path, name, kind, agent, attempt, degraded.Fallback, $"{degraded.Severity.ToString().ToLowerInvariant()}: {degraded.Message}").ConfigureAwait(false);
-            return new StepOutcome(degraded.Fallback?.DeepClone(), Degraded: !minor);
+            return new StepOutcome(id, degraded.Fallback?.DeepClone(), Degraded: !minor);
         }
         catch (Exception ex)
         {
@@ -194,7 +238,7 @@ public sealed class WorkflowScope
 
         await started.ConfigureAwait(false);
         await _run.AppendAsync(id, StepEvent.Succeeded, _path, name, kind, agent, attempt, output, error: null).ConfigureAwait(false);
-        return new StepOutcome(output, Degraded: false);
+        return new StepOutcome(id, output, Degraded: false);
     }
 
     private async Task<JsonNode?> RunBranchesAsync(MergePolicy merge, IReadOnlyList<ParallelBranch> branches, JsonNode? context, CancellationToken ct)
@@ -327,6 +371,7 @@ public sealed class WorkflowScope
                 var context = new RecoveryContext(task, kind, failure, link.Options?.DeepClone(), (k, attempt, c) => scope.RunAttemptAsync(k, attempt, timeout, c))
                 {
                     Time = _run.Time,
+                    Rollback = async c => await scope.RollbackAsync(c).ConfigureAwait(false),
                 };
                 var result = await strategy.TryRecoverAsync(context, t).ConfigureAwait(false);
                 return result switch
@@ -440,4 +485,4 @@ public sealed class WorkflowScope
 }
 
 /// <summary>What a step ended with, as its parent sees it.</summary>
-internal readonly record struct StepOutcome(JsonNode? Output, bool Degraded);
+internal readonly record struct StepOutcome(string Id, JsonNode? Output, bool Degraded);

@@ -94,6 +94,9 @@ public sealed class WorkflowGlobals
     public Task<JsonNode?> Handoff(string name, object? data = null, string? template = null) =>
         Scope.HandoffAsync(name, ToJson(data), template is null ? null : Path.Combine(_scriptDirectory, template), CancellationToken);
 
+    /// <summary>Marks the last known good state: a rollback undoes only the steps finished after it.</summary>
+    public Task Checkpoint(string name) => Scope.CheckpointAsync(name, CancellationToken);
+
     /// <summary>Writes a line to the run's log.</summary>
     public void Log(string message) => _log.Information("{ScriptMessage}", message);
 
@@ -109,6 +112,13 @@ public sealed class WorkflowGlobals
 
     internal Task<JsonNode?> RunAgent(string kind, object? input, StepOptions options) =>
         Scope.RunAgentAsync(kind, ToJson(input), options, CancellationToken);
+
+    internal Func<WorkflowScope, CancellationToken, Task> Compensation(Func<Task> undo) =>
+        (scope, _) => InScope(scope, async () =>
+        {
+            await undo().ConfigureAwait(false);
+            return (object?)null;
+        });
 
     private async Task<JsonNode?> InScope<T>(WorkflowScope scope, Func<Task<T>> body)
     {
@@ -134,7 +144,8 @@ public sealed class AgentHandle
     /// <summary>
     /// Runs the agent on <paramref name="input"/> as a step named <paramref name="name"/> (default: the kind).
     /// A failure tries <paramref name="recovery"/> (default: the workflow's chain), then goes by severity:
-    /// critical throws, moderate and minor return <paramref name="fallback"/>.
+    /// critical throws, moderate and minor return <paramref name="fallback"/>. <paramref name="compensate"/>
+    /// undoes the step if a rollback reaches it.
     /// </summary>
     public Task<JsonNode?> RunAsync(
         object? input = null,
@@ -142,7 +153,8 @@ public sealed class AgentHandle
         RecoveryChain? recovery = null,
         TimeSpan? timeout = null,
         Severity? severity = null,
-        object? fallback = null) =>
+        object? fallback = null,
+        Func<Task>? compensate = null) =>
         _globals.RunAgent(Kind, input, new StepOptions
         {
             Name = name,
@@ -150,6 +162,7 @@ public sealed class AgentHandle
             Timeout = timeout,
             Severity = severity,
             Fallback = _globals.ToJson(fallback),
+            Compensation = compensate is null ? null : _globals.Compensation(compensate),
         });
 }
 

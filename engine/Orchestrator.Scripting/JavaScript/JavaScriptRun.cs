@@ -169,6 +169,7 @@ internal sealed class JavaScriptRun
         engine.SetValue("parallel", Function("parallel", Parallel, 3));
         engine.SetValue("handoff", Function("handoff", Handoff, 3));
         engine.SetValue("log", Function("log", Log, 1));
+        engine.SetValue("checkpoint", Function("checkpoint", Checkpoint, 1));
         engine.SetValue("setRecovery", Function("setRecovery", SetRecovery, 1));
         engine.SetValue("setStepTimeout", Function("setStepTimeout", SetStepTimeout, 1));
         engine.SetValue("classifyFailures", Function("classifyFailures", ClassifyFailures, 1));
@@ -296,6 +297,16 @@ internal sealed class JavaScriptRun
         var options = second.IsString() || second.IsNull() || second.IsUndefined()
             ? new StepOptions { Name = OptionalString(second, usage, "name") }
             : ParseStepOptions(ToJsonArgument(second, usage, "options"), usage);
+        if (second is ObjectInstance bag && bag.Get("compensate") is var undo && !undo.IsUndefined() && !undo.IsNull())
+        {
+            if (!undo.IsCallable())
+            {
+                throw TypeError($"{usage}: options.compensate must be a function");
+            }
+
+            options = options with { Compensation = (scope, ct) => CallOnLoop(new ScopeFrame(scope, ct), undo, () => [], inline: false) };
+        }
+
         var frame = _current;
         return Start(frame, () => frame.Scope.RunAgentAsync(kind, input, options, frame.Token));
     }
@@ -322,6 +333,17 @@ internal sealed class JavaScriptRun
         {
             throw TypeError($"{usage}: {ex.Message}");
         }
+    }
+
+    private JsValue Checkpoint(JsValue thisValue, JsValue[] arguments)
+    {
+        var name = RequireName(arguments, 0, "checkpoint(name)", "name");
+        var frame = _current;
+        return Start(frame, async () =>
+        {
+            await frame.Scope.CheckpointAsync(name, frame.Token).ConfigureAwait(false);
+            return null;
+        });
     }
 
     private JsValue SetRecovery(JsValue thisValue, JsValue[] arguments)

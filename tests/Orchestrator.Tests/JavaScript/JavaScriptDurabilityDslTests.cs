@@ -46,9 +46,42 @@ public sealed class JavaScriptDurabilityDslTests : IDisposable
         outcome.Run.Result!["problem"]!.GetValue<string>().Should().StartWith("TypeError: setStepTimeout(ms): ms must be a positive number");
     }
 
-    private async Task<(Orchestrator.Core.Workflow.RunOutcome Outcome, IReadOnlyList<StepRecord> Steps)> RunAsync(string name, string source)
+    [Fact]
+    public async Task Checkpoints_and_compensations_roll_back_newest_first_in_javascript()
     {
-        var harness = new EngineHarness(new EchoAgent(), new FailAgent());
+        var harness = new EngineHarness(TimeProvider.System, null, [new EchoAgent(), new FlakyAgent(failures: 1)], [new RollbackOnly()]);
+        var (outcome, steps) = await RunAsync(harness, "saga.js", """
+            const undone = [];
+            await agent("echo").run("before", { name: "before", compensate: async () => { undone.push("before"); } });
+            await checkpoint("good");
+            await agent("echo").run("a", { name: "a", compensate: async () => { undone.push("a"); await agent("echo").run("undo a"); } });
+            await agent("echo").run("b", { name: "b", compensate: async () => { undone.push("b"); } });
+            await agent("flaky").run(null, { recovery: ["rollback-only"] });
+            return undone;
+            """);
+
+        outcome.Run.Status.Should().Be(RunStatus.Succeeded, outcome.Run.Error);
+        outcome.Run.Result!.ToJsonString().Should().Be("""["b","a"]""");
+        steps.Where(s => s.Status == RunStatus.Compensated).Select(s => s.Id).Should().BeEquivalentTo("a", "b");
+        steps.Should().Contain(s => s.Id == "flaky/rollback-only/compensate/undo#2/echo");
+    }
+
+    private Task<(Orchestrator.Core.Workflow.RunOutcome Outcome, IReadOnlyList<StepRecord> Steps)> RunAsync(string name, string source) =>
+        RunAsync(new EngineHarness(new EchoAgent(), new FailAgent()), name, source);
+
+    private sealed class RollbackOnly : Orchestrator.Abstractions.IRecoveryStrategy
+    {
+        public string Name => "rollback-only";
+
+        public async ValueTask<Orchestrator.Abstractions.AgentResult?> TryRecoverAsync(Orchestrator.Abstractions.RecoveryContext context, CancellationToken cancellationToken)
+        {
+            await context.Rollback!(cancellationToken);
+            return await context.RunAgent(context.AgentKind, context.Task, cancellationToken);
+        }
+    }
+
+    private async Task<(Orchestrator.Core.Workflow.RunOutcome Outcome, IReadOnlyList<StepRecord> Steps)> RunAsync(EngineHarness harness, string name, string source)
+    {
         var program = JavaScriptWorkflow.Compile(_dir.Write(name, source), JavaScriptOptions.Default, Logger.None);
         return await harness.RunAsync(program);
     }
