@@ -26,4 +26,10 @@ public sealed record RecoveryContext(
     /// reverse order, journaled; returns how many ran. Null where the engine offers no rollback.
     /// </summary>
     public Func<CancellationToken, ValueTask<int>>? Rollback { get; init; }
+
+    /// <summary>
+    /// Runs the task on another agent of the same kind whose circuit is not open (a replica from another
+    /// plugin), journaled as an attempt; null when there is none. Null where the engine offers no redistribution.
+    /// </summary>
+    public Func<AgentTask, CancellationToken, ValueTask<AgentResult?>>? Redistribute { get; init; }
 }

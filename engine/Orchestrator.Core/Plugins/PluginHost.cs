@@ -15,6 +15,9 @@ internal sealed class PluginHost : IAgentRegistry, IDisposable
 {
     private readonly Dictionary<string, Registered<IAgent>> _agents = new(StringComparer.OrdinalIgnoreCase);
     private readonly Dictionary<string, Registered<IRecoveryStrategy>> _strategies = new(StringComparer.OrdinalIgnoreCase);
+
+    // More agents of a kind already provided, from other plugins: replicas to fall back on or redistribute to.
+    private readonly Dictionary<string, List<Registered<IAgent>>> _replicas = new(StringComparer.OrdinalIgnoreCase);
     private readonly List<IsolatedAssemblyLoader> _loaders = [];
     private readonly List<PluginInfo> _plugins = [];
     private readonly List<PluginLoadError> _errors = [];
@@ -97,6 +100,20 @@ internal sealed class PluginHost : IAgentRegistry, IDisposable
         return _agents.GetValueOrDefault(kind)?.Instance;
     }
 
+    public IReadOnlyList<AgentProvider> FindProviders(string kind)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (!_agents.TryGetValue(kind, out var primary))
+        {
+            return [];
+        }
+
+        return [Provider(kind, primary), .. _replicas.GetValueOrDefault(kind, []).Select(r => Provider(kind, r))];
+    }
+
+    private static AgentProvider Provider(string kind, Registered<IAgent> entry) =>
+        new(kind + "@" + Path.GetFileNameWithoutExtension(entry.Path), entry.Instance);
+
     public IRecoveryStrategy? FindStrategy(string name)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
@@ -117,7 +134,7 @@ internal sealed class PluginHost : IAgentRegistry, IDisposable
         }
 
         _disposed = true;
-        var instances = _agents.Values.Select(a => (a.Path, (object)a.Instance))
+        var instances = _agents.Values.Concat(_replicas.Values.SelectMany(r => r)).Select(a => (a.Path, (object)a.Instance))
             .Concat(_strategies.Values.Select(s => (s.Path, (object)s.Instance)))
             .DistinctBy(i => i.Item2, ReferenceEqualityComparer.Instance)
             .ToList();
@@ -128,6 +145,7 @@ internal sealed class PluginHost : IAgentRegistry, IDisposable
 
         // Drop every reference into the contexts, or they can never be collected.
         _agents.Clear();
+        _replicas.Clear();
         _strategies.Clear();
         foreach (var loader in _loaders)
         {
@@ -258,15 +276,28 @@ internal sealed class PluginHost : IAgentRegistry, IDisposable
 
         if (map.TryGetValue(key, out var existing))
         {
-            AddError(entry.Path, $"{what} '{key}' from {entry.Path} is ignored: {existing.Path} already provides it");
-            return 0;
+            // The same plugin found twice is a mistake; another plugin offering the same kind of agent is a replica.
+            if (entry is not Registered<IAgent> replica || SamePlugin(existing.Path, entry.Path))
+            {
+                AddError(entry.Path, $"{what} '{key}' from {entry.Path} is ignored: {existing.Path} already provides it");
+                return 0;
+            }
+
+            var replicas = _replicas.TryGetValue(key, out var list) ? list : _replicas[key] = [];
+            replicas.Add(replica);
+        }
+        else
+        {
+            map.Add(key, entry);
         }
 
-        map.Add(key, entry);
         _plugins.Add(new PluginInfo(key, pluginType, entry.Path, version));
         _log.Debug("Loaded {PluginType} {Name} ({Type}) from {Path}", pluginType, key, type.FullName, entry.Path);
         return 1;
     }
+
+    private static bool SamePlugin(string a, string b) =>
+        string.Equals(Path.GetFileName(a), Path.GetFileName(b), StringComparison.OrdinalIgnoreCase);
 
     private void DisposeInstance(string path, object instance)
     {

@@ -11,21 +11,31 @@ internal interface IAgentRegistry
 
     IAgent? FindAgent(string kind);
 
+    /// <summary>Every agent of a kind, the primary first: replicas that recovery can redistribute to.</summary>
+    IReadOnlyList<AgentProvider> FindProviders(string kind);
+
     IRecoveryStrategy? FindStrategy(string name);
 }
 
-/// <summary>A registry over agents given in code: tests, benchmarks, embedding.</summary>
+/// <summary>One agent able to serve a kind; <see cref="Id"/> tells replicas apart (<c>llm@LocalModel</c>).</summary>
+internal sealed record AgentProvider(string Id, IAgent Agent);
+
+/// <summary>A registry over agents given in code: tests, benchmarks, embedding. Agents of the same kind are replicas, in order.</summary>
 internal sealed class AgentRegistry(IEnumerable<IAgent> agents, IEnumerable<IRecoveryStrategy>? strategies = null) : IAgentRegistry
 {
-    private readonly Dictionary<string, IAgent> _agents = agents.ToDictionary(a => a.Kind, StringComparer.OrdinalIgnoreCase);
+    private readonly Dictionary<string, AgentProvider[]> _providers = agents
+        .GroupBy(a => a.Kind, StringComparer.OrdinalIgnoreCase)
+        .ToDictionary(g => g.Key, g => g.Select((a, i) => new AgentProvider(i == 0 ? g.Key : $"{g.Key}#{i + 1}", a)).ToArray(), StringComparer.OrdinalIgnoreCase);
     private readonly Dictionary<string, IRecoveryStrategy> _strategies =
         (strategies ?? []).ToDictionary(s => s.Name, StringComparer.OrdinalIgnoreCase);
 
-    public IReadOnlyCollection<string> AgentKinds => _agents.Keys;
+    public IReadOnlyCollection<string> AgentKinds => _providers.Keys;
 
     public IReadOnlyCollection<string> StrategyNames => _strategies.Keys;
 
-    public IAgent? FindAgent(string kind) => _agents.GetValueOrDefault(kind);
+    public IAgent? FindAgent(string kind) => _providers.GetValueOrDefault(kind)?[0].Agent;
+
+    public IReadOnlyList<AgentProvider> FindProviders(string kind) => _providers.GetValueOrDefault(kind) ?? [];
 
     public IRecoveryStrategy? FindStrategy(string name) => _strategies.GetValueOrDefault(name);
 }

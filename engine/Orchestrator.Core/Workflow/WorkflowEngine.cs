@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using System.Text.Json.Nodes;
+using Orchestrator.Core.Health;
 using Orchestrator.Core.Journal;
 using Orchestrator.Core.Reporting;
 using Serilog;
@@ -26,8 +27,10 @@ internal sealed class ResumeRefusedException(string message) : Exception(message
 /// step DSL — steps that finished before are replayed from the journal — close the run with exactly
 /// one terminal status whatever happened, then render its handoff report.
 /// </summary>
-internal sealed class WorkflowEngine(IJournal journal, IAgentRegistry agents, IReportWriter? reports, TimeProvider time, ILogger log)
+internal sealed class WorkflowEngine(IJournal journal, IAgentRegistry agents, IReportWriter? reports, TimeProvider time, ILogger log, AgentHealthBook? health = null)
 {
+    private readonly AgentHealthBook _health = health ?? new AgentHealthBook(time);
+
     public static string EngineVersion { get; } = typeof(WorkflowEngine).Assembly.GetName().Version?.ToString(3) ?? "0.0.0";
 
     public async Task<RunOutcome> RunAsync(IWorkflowProgram program, JsonNode? input, CancellationToken cancellationToken, RunOptions? options = null)
@@ -79,7 +82,7 @@ internal sealed class WorkflowEngine(IJournal journal, IAgentRegistry agents, IR
     {
         using var deadline = options.Timeout is { } limit ? new CancellationTokenSource(limit, time) : new CancellationTokenSource();
         using var runCts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, deadline.Token);
-        var run = new WorkflowRun(record.Id, record.Input, journal, agents, reports, time, log, runCts.Token, history);
+        var run = new WorkflowRun(record.Id, record.Input, journal, agents, reports, time, log, runCts.Token, history) { Health = _health };
         JsonNode? result = null;
         string? error = null;
         var badInput = false;

@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using Orchestrator.Core.Health;
 using Orchestrator.Core.Journal;
 using Orchestrator.Core.Reporting;
 using Serilog;
@@ -54,6 +55,9 @@ internal sealed class WorkflowRun
     public CancellationToken Cancellation { get; }
 
     public WorkflowScope Root { get; }
+
+    /// <summary>The agents' circuit breakers; shared by every run of the engine, since health outlives a run.</summary>
+    public AgentHealthBook Health { get; init; } = null!;
 
     /// <summary>The recovery chain of agent steps that do not name their own.</summary>
     public RecoveryChain DefaultRecovery { get; set; } = RecoveryChain.None;

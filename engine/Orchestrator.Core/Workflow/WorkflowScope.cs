@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using Orchestrator.Abstractions;
+using Orchestrator.Core.Health;
 using Orchestrator.Core.Journal;
 
 namespace Orchestrator.Core.Workflow;
@@ -309,16 +310,22 @@ public sealed class WorkflowScope
     {
         var timeout = options?.Timeout ?? _run.DefaultStepTimeout;
         var task = new AgentTask(_run.Id, stepId, input) { Attempt = _run.AttemptFor(stepId) };
-        var (result, errorType) = await TryAgentAsync(kind, task, timeout, ct).ConfigureAwait(false);
-        if (result.Success)
+        var first = await TryAgentAsync(kind, task, timeout, exclude: null, ct).ConfigureAwait(false);
+        if (first.Result.Success)
         {
-            return result.Output;
+            return first.Result.Output;
+        }
+
+        var failedOn = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+        if (first.ProviderId is { } provider)
+        {
+            failedOn.Add(provider);
         }
 
         var tried = new List<string>();
         foreach (var link in (options?.Recovery ?? _run.DefaultRecovery).Links)
         {
-            var recovered = await RecoverAsync(link, kind, task, result, timeout, ct).ConfigureAwait(false);
+            var recovered = await RecoverAsync(link, kind, task, first.Result, timeout, failedOn, ct).ConfigureAwait(false);
             if (recovered.Success)
             {
                 _run.Log.Information("Step {StepId} recovered by {Strategy}", stepId, link.Strategy);
@@ -329,11 +336,11 @@ public sealed class WorkflowScope
             tried.Add(recovered.Error!.StartsWith(link.Strategy + ":", StringComparison.Ordinal) ? recovered.Error : $"{link.Strategy}: {recovered.Error}");
         }
 
-        var error = tried.Count == 0 ? result.Error! : $"{result.Error}; recovery failed: {string.Join("; ", tried)}";
-        var severity = await ClassifyAsync(new StepFailure(stepId, kind, error, errorType, result.Severity), options).ConfigureAwait(false);
+        var error = tried.Count == 0 ? first.Result.Error! : $"{first.Result.Error}; recovery failed: {string.Join("; ", tried)}";
+        var severity = await ClassifyAsync(new StepFailure(stepId, kind, error, first.ErrorType, first.Result.Severity), options).ConfigureAwait(false);
         if (severity == Severity.Critical)
         {
-            throw new AgentFailedException(error, result.Output, severity);
+            throw new AgentFailedException(error, first.Result.Output, severity);
         }
 
         throw new StepDegradedException(severity, error, options?.Fallback);
@@ -355,7 +362,7 @@ public sealed class WorkflowScope
     }
 
     /// <summary>Runs one link of the chain as a journaled child step, so every attempt shows in the journal and the report.</summary>
-    private async Task<AgentResult> RecoverAsync(RecoveryLink link, string kind, AgentTask task, AgentResult failure, TimeSpan? timeout, CancellationToken ct)
+    private async Task<AgentResult> RecoverAsync(RecoveryLink link, string kind, AgentTask task, AgentResult failure, TimeSpan? timeout, HashSet<string> failedOn, CancellationToken ct)
     {
         var strategy = _run.Agents.FindStrategy(link.Strategy);
         if (strategy is null)
@@ -368,10 +375,11 @@ public sealed class WorkflowScope
         {
             var output = await RunStepAsync(link.Strategy, "recovery", link.Strategy, link.Options, async (scope, _, t) =>
             {
-                var context = new RecoveryContext(task, kind, failure, link.Options?.DeepClone(), (k, attempt, c) => scope.RunAttemptAsync(k, attempt, timeout, c))
+                var context = new RecoveryContext(task, kind, failure, link.Options?.DeepClone(), (k, attempt, c) => scope.RunAttemptAsync(k, attempt, timeout, exclude: null, c))
                 {
                     Time = _run.Time,
                     Rollback = async c => await scope.RollbackAsync(c).ConfigureAwait(false),
+                    Redistribute = (attempt, c) => scope.RedistributeAsync(kind, attempt, timeout, failedOn, c),
                 };
                 var result = await strategy.TryRecoverAsync(context, t).ConfigureAwait(false);
                 return result switch
@@ -396,14 +404,29 @@ public sealed class WorkflowScope
         }
     }
 
+    /// <summary>What <see cref="RecoveryContext.Redistribute"/> does: the task on another healthy agent of the same kind, if there is one.</summary>
+    private async ValueTask<AgentResult?> RedistributeAsync(string kind, AgentTask attempt, TimeSpan? timeout, HashSet<string> failedOn, CancellationToken ct)
+    {
+        var candidate = _run.Agents.FindProviders(kind)
+            .Where(p => !failedOn.Contains(p.Id))
+            .FirstOrDefault(p => _run.Health.StateOf(p.Id) != AgentHealthState.Unhealthy);
+        if (candidate is null)
+        {
+            return null;
+        }
+
+        failedOn.Add(candidate.Id);
+        return await RunAttemptAsync(kind, attempt, timeout, exclude: failedOn.Where(id => id != candidate.Id).ToHashSet(StringComparer.OrdinalIgnoreCase), ct, stepName: candidate.Id).ConfigureAwait(false);
+    }
+
     /// <summary>What <see cref="RecoveryContext.RunAgent"/> does: one more attempt, journaled under the recovery step.</summary>
-    private async ValueTask<AgentResult> RunAttemptAsync(string kind, AgentTask attempt, TimeSpan? timeout, CancellationToken ct)
+    private async ValueTask<AgentResult> RunAttemptAsync(string kind, AgentTask attempt, TimeSpan? timeout, IReadOnlySet<string>? exclude, CancellationToken ct, string? stepName = null)
     {
         try
         {
-            var output = await RunStepAsync(kind, "attempt", kind, attempt.Input, async (_, _, t) =>
+            var output = await RunStepAsync(stepName ?? kind, "attempt", kind, attempt.Input, async (_, _, t) =>
             {
-                var (result, _) = await TryAgentAsync(kind, attempt, timeout, t).ConfigureAwait(false);
+                var (result, _, _) = await TryAgentAsync(kind, attempt, timeout, exclude, t).ConfigureAwait(false);
                 return result.Success ? result.Output : throw new AgentFailedException(result.Error ?? "failed", result.Output, result.Severity);
             }, ct).ConfigureAwait(false);
             return AgentResult.Ok(output);
@@ -415,28 +438,45 @@ public sealed class WorkflowScope
         }
     }
 
-    /// <summary>Runs an agent once; every failure is a result (only the run's own cancellation throws).</summary>
-    private async Task<(AgentResult Result, string ErrorType)> TryAgentAsync(string kind, AgentTask task, TimeSpan? timeout, CancellationToken ct)
+    /// <summary>
+    /// Runs an agent of the kind once, through its circuit breaker, on the first provider whose circuit is not
+    /// open (and not excluded). Every failure is a result; only the run's own cancellation throws.
+    /// </summary>
+    private async Task<(AgentResult Result, string ErrorType, string? ProviderId)> TryAgentAsync(string kind, AgentTask task, TimeSpan? timeout, IReadOnlySet<string>? exclude, CancellationToken ct)
     {
-        var agent = _run.Agents.FindAgent(kind);
-        if (agent is null)
+        var providers = _run.Agents.FindProviders(kind);
+        if (providers.Count == 0)
         {
-            return (AgentResult.Fail(new UnknownAgentException(kind, _run.Agents.AgentKinds).Message), "unknown-agent");
+            return (AgentResult.Fail(new UnknownAgentException(kind, _run.Agents.AgentKinds).Message), "unknown-agent", null);
         }
+
+        var eligible = exclude is null ? providers : providers.Where(p => !exclude.Contains(p.Id)).ToList();
+        if (eligible.Count == 0)
+        {
+            return (AgentResult.Fail($"no other agent of kind '{kind}' to run on"), "unavailable", null);
+        }
+
+        // An open circuit on every provider still calls the first: its circuit answers at once that it is unavailable.
+        var provider = eligible.FirstOrDefault(p => _run.Health.StateOf(p.Id) != AgentHealthState.Unhealthy) ?? eligible[0];
 
         using var attemptCts = CancellationTokenSource.CreateLinkedTokenSource(ct);
         try
         {
-            var running = agent.RunAsync(task, attemptCts.Token).AsTask();
+            var result = await _run.Health.For(provider.Id).ExecuteAsync(
+                async c =>
+                {
+                    var running = provider.Agent.RunAsync(task, c).AsTask();
 
-            // WaitAsync enforces the limit even on an agent that ignores its token.
-            var result = timeout is { } limit ? await running.WaitAsync(limit, _run.Time, ct).ConfigureAwait(false) : await running.ConfigureAwait(false);
-            return (result, "agent");
+                    // WaitAsync enforces the limit even on an agent that ignores its token.
+                    return timeout is { } limit ? await running.WaitAsync(limit, _run.Time, ct).ConfigureAwait(false) : await running.ConfigureAwait(false);
+                },
+                attemptCts.Token).ConfigureAwait(false);
+            return (result, "agent", provider.Id);
         }
         catch (TimeoutException)
         {
             await attemptCts.CancelAsync().ConfigureAwait(false);
-            return (AgentResult.Fail($"agent '{kind}' timed out after {FormatTimeout(timeout!.Value)}"), "timeout");
+            return (AgentResult.Fail($"agent '{kind}' timed out after {FormatTimeout(timeout!.Value)}"), "timeout", provider.Id);
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {
@@ -445,7 +485,7 @@ public sealed class WorkflowScope
         catch (Exception ex)
         {
             // A plugin that throws is reported like one that fails; it must never take the run down unexplained.
-            return (AgentResult.Fail($"agent '{kind}' threw {ex.GetType().Name}: {ex.Message}"), "exception");
+            return (AgentResult.Fail($"agent '{kind}' threw {ex.GetType().Name}: {ex.Message}"), "exception", provider.Id);
         }
     }
 
