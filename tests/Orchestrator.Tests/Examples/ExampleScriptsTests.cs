@@ -26,6 +26,19 @@ public sealed class ExampleScriptsTests : IDisposable
     }
 
     [Fact]
+    public async Task Resilient_recovers_degrades_and_rolls_back_as_its_comments_say()
+    {
+        var result = await CliRunner.RunAsync("run", Path.Combine(RepoPaths.Scripts, "resilient.js"), "--store", Store, "--json");
+
+        result.ExitCode.Should().Be(0, result.ToString());
+        var outcome = JsonNode.Parse(result.LastLine)!;
+        outcome["result"]!.ToJsonString().Should().Be(
+            """{"build":"built","fetched":"artifact from the local cache","checks":["unit"],"undone":["untag","unstage"]}""");
+        var report = File.ReadAllText(outcome["report"]!.GetValue<string>());
+        report.Should().Contain("build/retry").And.Contain("fetch/fallback").And.Contain("minor: ").And.Contain("optional branch dropped").And.Contain("compensated");
+    }
+
+    [Fact]
     public async Task Build_and_test_builds_a_project_checks_it_in_parallel_and_renders_its_own_report()
     {
         var project = _dir.Write("tiny/Tiny.csproj", """
