@@ -11,7 +11,7 @@ namespace Orchestrator.Core.Workflow;
 /// across engine versions and languages. A verb's body runs in a child scope, so nested steps get
 /// nested ids (<c>checks/unit/shell</c>).
 /// </summary>
-public sealed class WorkflowScope
+public sealed partial class WorkflowScope
 {
     private readonly WorkflowRun _run;
     private readonly string? _path;

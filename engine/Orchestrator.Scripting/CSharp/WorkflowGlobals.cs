@@ -12,7 +12,7 @@ namespace Orchestrator.Scripting.CSharp;
 /// journaled step; inside a step's body the verbs act in that step's scope, which flows with the
 /// async call (AsyncLocal), so nested and parallel steps get stable, nested ids.
 /// </summary>
-public sealed class WorkflowGlobals
+public sealed partial class WorkflowGlobals
 {
     private static readonly AsyncLocal<WorkflowScope?> CurrentScope = new();
 

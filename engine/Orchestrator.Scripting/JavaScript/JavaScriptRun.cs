@@ -30,7 +30,7 @@ namespace Orchestrator.Scripting.JavaScript;
 /// reinstate it when that continuation runs, so code after an <c>await</c> resumes in the scope it awaited in,
 /// whichever scope settled the promise.
 /// </remarks>
-internal sealed class JavaScriptRun
+internal sealed partial class JavaScriptRun
 {
     // Generous, so that the recursion limit, not the native stack, is what stops deep recursion; the stack
     // guard is the backstop for recursion the limit cannot see.
@@ -173,7 +173,17 @@ internal sealed class JavaScriptRun
         engine.SetValue("setRecovery", Function("setRecovery", SetRecovery, 1));
         engine.SetValue("setStepTimeout", Function("setStepTimeout", SetStepTimeout, 1));
         engine.SetValue("classifyFailures", Function("classifyFailures", ClassifyFailures, 1));
+        InstallMasterWorker(engine);
+        InstallConsensus(engine);
+        InstallValidation(engine);
     }
+
+    // Each capability beyond the core verbs installs its globals from its own file.
+    partial void InstallMasterWorker(Engine engine);
+
+    partial void InstallConsensus(Engine engine);
+
+    partial void InstallValidation(Engine engine);
 
     // ---- the event loop ----
 
