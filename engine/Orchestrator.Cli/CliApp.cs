@@ -36,7 +36,15 @@ internal static class CliApp
 
         try
         {
-            return await parsed.InvokeAsync(new InvocationConfiguration { Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false }, cancellationToken);
+            return await parsed.InvokeAsync(new InvocationConfiguration
+            {
+                Output = stdout,
+                Error = stderr,
+                EnableDefaultExceptionHandler = false,
+
+                // Ctrl+C cancels the run; the engine then needs a moment to journal the cancellation and the report.
+                ProcessTerminationTimeout = TimeSpan.FromSeconds(15),
+            }, cancellationToken);
         }
         catch (CliException ex)
         {

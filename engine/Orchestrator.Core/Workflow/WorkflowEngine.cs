@@ -31,6 +31,9 @@ internal sealed class WorkflowEngine(IJournal journal, IAgentRegistry agents, IR
 {
     private readonly AgentHealthBook _health = health ?? new AgentHealthBook(time);
 
+    /// <summary>How long a cancelled run waits for its script to wind down before it ends anyway.</summary>
+    public static TimeSpan CancellationGrace { get; } = TimeSpan.FromSeconds(2);
+
     public static string EngineVersion { get; } = typeof(WorkflowEngine).Assembly.GetName().Version?.ToString(3) ?? "0.0.0";
 
     public async Task<RunOutcome> RunAsync(IWorkflowProgram program, JsonNode? input, CancellationToken cancellationToken, RunOptions? options = null)
@@ -68,7 +71,7 @@ internal sealed class WorkflowEngine(IJournal journal, IAgentRegistry agents, IR
         if (!force && !string.Equals(record.ScriptHash, program.ScriptHash, StringComparison.Ordinal))
         {
             throw new ResumeRefusedException(
-                $"{program.ScriptPath} changed since run {runId} started (sha256 {record.ScriptHash[..12]} then, {program.ScriptHash[..12]} now); " +
+                $"{program.ScriptPath} changed since run {runId} started (sha256 {Short(record.ScriptHash)} then, {Short(program.ScriptHash)} now); " +
                 "replaying a different script could misplace journaled results. Use --force to resume anyway.");
         }
 
@@ -87,9 +90,11 @@ internal sealed class WorkflowEngine(IJournal journal, IAgentRegistry agents, IR
         string? error = null;
         var badInput = false;
         RunStatus status;
+        var execution = program.ExecuteAsync(run.Root, runCts.Token);
         try
         {
-            result = await program.ExecuteAsync(run.Root, runCts.Token).ConfigureAwait(false);
+            // A script that ignores cancellation must not keep a cancelled run from ending: stop waiting for it.
+            result = await execution.WaitAsync(runCts.Token).ConfigureAwait(false);
             status = RunStatus.Succeeded;
         }
         catch (OperationCanceledException) when (deadline.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
@@ -107,6 +112,12 @@ internal sealed class WorkflowEngine(IJournal journal, IAgentRegistry agents, IR
             status = RunStatus.Failed;
             error = program.DescribeFailure(ex);
             badInput = Unwrap(ex) is TemplateException;
+        }
+
+        if (!execution.IsCompleted)
+        {
+            // A short grace lets steps that do honour the token journal their cancellation before the run ends.
+            await Task.WhenAny(execution, Task.Delay(CancellationGrace, time)).ConfigureAwait(false);
         }
 
         await journal.EndRunAsync(record.Id, status, result, error, time.GetUtcNow(), CancellationToken.None).ConfigureAwait(false);
@@ -134,6 +145,8 @@ internal sealed class WorkflowEngine(IJournal journal, IAgentRegistry agents, IR
 
         return new RunOutcome(ended, package.Steps.Count, reportPath, badInput);
     }
+
+    private static string Short(string hash) => hash[..Math.Min(12, hash.Length)];
 
     private static Exception Unwrap(Exception ex)
     {
