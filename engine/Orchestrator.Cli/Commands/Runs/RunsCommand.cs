@@ -67,7 +67,7 @@ internal static class RunsCommand
         var steps = StepFolding.Fold(await session.Journal.GetEntriesAsync(id, ct));
 
         console.Line($"run      {run.Id}");
-        console.Line($"script   {run.Script} ({run.Language}, sha256 {run.ScriptHash[..12]})");
+        console.Line($"script   {run.Script} ({run.Language}, sha256 {run.ScriptHash[..Math.Min(12, run.ScriptHash.Length)]})");
         console.Line($"status   {Status(run)}");
         console.Line($"started  {run.StartedAt.ToLocalTime():yyyy-MM-dd HH:mm:ss.fff}");
         if (run.Host is not null)
