@@ -33,7 +33,7 @@ internal sealed class WorkflowHost : IAsyncDisposable
             throw new CliException($"script not found: {scriptPath}");
         }
 
-        var session = StoreSession.Open(store, verbose);
+        var session = StoreSession.Open(store, verbose, console);
         PluginHost? plugins = null;
         try
         {
