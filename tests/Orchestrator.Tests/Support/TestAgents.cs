@@ -113,3 +113,31 @@ internal sealed class FlakyAgent(int failures) : IAgent
             : AgentResult.Ok(new JsonObject { ["call"] = call, ["attempt"] = task.Attempt }));
     }
 }
+
+/// <summary>Throws instead of reporting a failure, as a buggy plugin might.</summary>
+internal sealed class ThrowingAgent : IAgent
+{
+    public string Kind => "throw";
+
+    public ValueTask<AgentResult> RunAsync(AgentTask task, CancellationToken cancellationToken) =>
+        throw new InvalidOperationException("plugin bug");
+}
+
+/// <summary>Fails at random, but the same way for the same seed: a reproducible unreliable agent.</summary>
+internal sealed class RandomFailureAgent(int seed, double failureRate) : IAgent
+{
+    private readonly Random _random = new(seed);
+
+    public string Kind => "random";
+
+    public ValueTask<AgentResult> RunAsync(AgentTask task, CancellationToken cancellationToken)
+    {
+        bool fails;
+        lock (_random)
+        {
+            fails = _random.NextDouble() < failureRate;
+        }
+
+        return ValueTask.FromResult(fails ? AgentResult.Fail("random failure") : AgentResult.Ok(JsonValue.Create(task.Attempt)));
+    }
+}

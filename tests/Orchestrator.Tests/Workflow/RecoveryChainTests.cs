@@ -59,6 +59,48 @@ public sealed class RecoveryChainTests : IDisposable
         steps.Should().ContainSingle();
     }
 
+    [Fact]
+    public async Task An_agent_that_throws_is_a_failed_step_that_recovery_can_rescue()
+    {
+        var harness = new EngineHarness(TimeProvider.System, null, [new ThrowingAgent(), new EchoAgent()], [new FallbackTo("echo")]);
+        var script = _dir.Write("throws.csx", """
+            try { await Agent("throw").RunAsync(1); } catch (StepFailedException ex) { Log(ex.Reason); }
+            return await Agent("throw").RunAsync(2, recovery: Recovery("to-echo"));
+            """);
+
+        var (outcome, steps) = await harness.RunCsxAsync(script);
+
+        outcome.Run.Status.Should().Be(RunStatus.Succeeded, outcome.Run.Error);
+        outcome.Run.Result!.GetValue<int>().Should().Be(2);
+        steps[0].Error.Should().Be("agent 'throw' threw InvalidOperationException: plugin bug");
+    }
+
+    [Fact]
+    public async Task Retrying_a_randomly_failing_agent_is_reproducible_for_a_seed()
+    {
+        async Task<string> RunOnceAsync()
+        {
+            var harness = new EngineHarness(TimeProvider.System, null, [new RandomFailureAgent(seed: 7, failureRate: 0.5)], [new AgainStrategy()]);
+            var script = _dir.Write($"random-{Guid.NewGuid():N}.csx", """
+                var attempts = new List<string>();
+                for (var i = 0; i < 10; i++)
+                {
+                    try { attempts.Add((await Agent("random").RunAsync(i, recovery: Recovery("again").Then("again").Then("again")))!.ToJsonString()); }
+                    catch (StepFailedException) { attempts.Add("failed"); }
+                }
+                return attempts;
+                """);
+            var (outcome, _) = await harness.RunCsxAsync(script);
+            return outcome.Run.Result!.ToJsonString();
+        }
+
+        var first = await RunOnceAsync();
+        var second = await RunOnceAsync();
+
+        second.Should().Be(first);
+        first.Should().Contain("2", "some steps were rescued by a second attempt");
+    }
+
     private static EngineHarness Harness(IAgent? flaky = null) =>
         new(TimeProvider.System, null, [flaky ?? new FlakyAgent(failures: 1)], [new SkipStrategy(), new GiveUpStrategy(), new AgainStrategy()]);
 
@@ -75,6 +117,14 @@ public sealed class RecoveryChainTests : IDisposable
 
         public ValueTask<AgentResult?> TryRecoverAsync(RecoveryContext context, CancellationToken cancellationToken) =>
             ValueTask.FromResult<AgentResult?>(AgentResult.Fail("gave up"));
+    }
+
+    private sealed class FallbackTo(string kind) : IRecoveryStrategy
+    {
+        public string Name => "to-" + kind;
+
+        public async ValueTask<AgentResult?> TryRecoverAsync(RecoveryContext context, CancellationToken cancellationToken) =>
+            await context.RunAgent(kind, context.Task, cancellationToken);
     }
 
     private sealed class AgainStrategy : IRecoveryStrategy
