@@ -7,8 +7,9 @@ namespace Orchestrator.Core.Reporting;
 
 /// <summary>
 /// The JSON form of a <see cref="HandoffPackage"/> (<c>reports/&lt;runId&gt;.json</c>): indented, camelCase,
-/// enums as camelCase strings, with the members <c>run</c>, <c>steps</c>, <c>data</c> and <c>title</c>.
-/// The template path is not part of it: it is a local detail of the machine the run happened on.
+/// enums as camelCase strings, with the members <c>run</c>, <c>steps</c>, <c>data</c>, <c>title</c> and <c>qa</c>.
+/// The template path is not part of it: it is a local detail of the machine the run happened on. <c>qa</c> is
+/// derived from the steps, so reading a package derives it again rather than trusting the file.
 /// </summary>
 internal static class HandoffPackageJson
 {
@@ -17,7 +18,7 @@ internal static class HandoffPackageJson
     public static string Serialize(HandoffPackage package)
     {
         ArgumentNullException.ThrowIfNull(package);
-        var document = new PackageDocument(package.Run, package.Steps, package.Data, package.Title);
+        var document = new PackageDocument(package.Run, package.Steps, package.Data, package.Title, package.Qa);
         return JsonSerializer.Serialize(document, Options);
     }
 
@@ -44,5 +45,5 @@ internal static class HandoffPackageJson
         return options;
     }
 
-    private sealed record PackageDocument(RunRecord? Run, IReadOnlyList<StepRecord>? Steps, JsonNode? Data, string? Title);
+    private sealed record PackageDocument(RunRecord? Run, IReadOnlyList<StepRecord>? Steps, JsonNode? Data, string? Title, IReadOnlyList<QaCheckResult>? Qa);
 }

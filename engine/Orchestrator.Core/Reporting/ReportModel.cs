@@ -56,6 +56,12 @@ internal static class ReportModel
 
         counts["total"] = (long)package.Steps.Count;
 
+        var qa = new ScriptArray();
+        foreach (var check in package.Qa)
+        {
+            qa.Add(Qa(check));
+        }
+
         var model = new ScriptObject
         {
             ["title"] = string.IsNullOrWhiteSpace(package.Title) ? ScriptName(package.Run.Script) : package.Title,
@@ -64,6 +70,8 @@ internal static class ReportModel
             ["steps"] = stepObjects,
             ["failed_steps"] = failed,
             ["step_counts"] = counts,
+            ["qa"] = qa,
+            ["qa_failed"] = (long)package.Qa.Count(c => !c.Passed),
             ["data"] = FromJson(package.Data),
             ["data_json"] = Json(package.Data),
             ["data_is_flat"] = IsFlat(package.Data),
@@ -196,6 +204,25 @@ internal static class ReportModel
         ["depth"] = (long)depth,
         ["is_root_cause"] = isRootCause,
     };
+
+    private static ScriptObject Qa(QaCheckResult check)
+    {
+        var issues = new ScriptArray(check.Issues.Count);
+        foreach (var issue in check.Issues)
+        {
+            issues.Add(issue);
+        }
+
+        return new ScriptObject
+        {
+            ["name"] = check.Name,
+            ["step_id"] = check.StepId,
+            ["passed"] = check.Passed,
+            ["required"] = check.Required,
+            ["issues"] = issues,
+            ["status"] = Status(check.Status),
+        };
+    }
 
     private static string Status(RunStatus status) => status.ToString().ToLowerInvariant();
 

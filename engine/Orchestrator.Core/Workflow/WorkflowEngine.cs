@@ -95,6 +95,9 @@ internal sealed class WorkflowEngine(IJournal journal, IAgentRegistry agents, IR
         {
             // A script that ignores cancellation must not keep a cancelled run from ending: stop waiting for it.
             result = await execution.WaitAsync(runCts.Token).ConfigureAwait(false);
+
+            // The end of the run (Validation/): the result's validators and the quality checks, as journaled steps.
+            result = await run.Root.FinishRunAsync(result, runCts.Token).ConfigureAwait(false);
             status = RunStatus.Succeeded;
         }
         catch (OperationCanceledException) when (deadline.IsCancellationRequested && !cancellationToken.IsCancellationRequested)

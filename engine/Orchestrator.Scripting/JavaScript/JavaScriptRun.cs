@@ -118,7 +118,7 @@ internal sealed partial class JavaScriptRun
             Turn(_top, () =>
             {
                 var completion = Js.Evaluate(in _program.Prepared);
-                Await(completion, OnScriptFulfilled, OnScriptRejected);
+                Await(completion, OnScriptReturned, OnScriptRejected);
             });
 
             while (!_settled)
