@@ -173,11 +173,17 @@ public sealed partial class WorkflowScope
                 await stop.CancelAsync().ConfigureAwait(false);
             }
 
-            // Only now, so that a failure stops the next start rather than racing it.
-            free.Release();
-
             // One report at a time, so the master sees done counts 1, 2, 3… in the order subtasks finished.
-            await reporting.WaitAsync(ct).ConfigureAwait(false);
+            try
+            {
+                await reporting.WaitAsync(ct).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                free.Release();
+                throw;
+            }
+
             try
             {
                 bool ended;
@@ -206,6 +212,10 @@ public sealed partial class WorkflowScope
             finally
             {
                 reporting.Release();
+
+                // Only after the report, so that a failed subtask or a failing observer stops the next start
+                // rather than racing it.
+                free.Release();
             }
         }
 
