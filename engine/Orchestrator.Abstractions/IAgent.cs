@@ -9,6 +9,18 @@ public interface IAgent
     /// <summary>The name scripts use to reach this agent, e.g. <c>shell</c>.</summary>
     string Kind { get; }
 
+    /// <summary>What the agent can do, beyond its kind; phases may ask for an agent by capability (e.g. <c>summarize</c>).</summary>
+    IReadOnlyCollection<string> Capabilities => [];
+
+    /// <summary>The most calls the agent takes at once; the engine queues the rest. Zero or less for no limit.</summary>
+    int MaxConcurrency => 0;
+
     /// <summary>Runs <paramref name="task"/>; a failure is a result, not an exception.</summary>
     ValueTask<AgentResult> RunAsync(AgentTask task, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Receives a message on the agent's channel: a strategy change, a peer's proposal, a cancellation notice.
+    /// Messages arrive one at a time and in order; one that throws is logged and does not stop the next.
+    /// </summary>
+    ValueTask OnMessageAsync(AgentMessage message, CancellationToken cancellationToken) => ValueTask.CompletedTask;
 }

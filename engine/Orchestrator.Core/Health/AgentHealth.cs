@@ -49,6 +49,7 @@ internal sealed class AgentHealthBook(TimeProvider time, CircuitOptions? options
 internal sealed class AgentCircuit
 {
     private readonly CircuitBreakerStateProvider _state = new();
+    private readonly CircuitBreakerManualControl _control = new();
     private readonly ResiliencePipeline<AgentResult> _pipeline;
     private readonly TimeProvider _time;
     private readonly TimeSpan _break;
@@ -69,6 +70,7 @@ internal sealed class AgentCircuit
                 SamplingDuration = options.SamplingDuration,
                 BreakDuration = options.BreakDuration,
                 StateProvider = _state,
+                ManualControl = _control,
                 OnOpened = _ =>
                 {
                     Interlocked.Exchange(ref _openedAt, time.GetTimestamp());
@@ -96,6 +98,21 @@ internal sealed class AgentCircuit
         CircuitState.Open when _time.GetElapsedTime(Interlocked.Read(ref _openedAt)) >= _break => AgentHealthState.Recovering,
         _ => AgentHealthState.Unhealthy,
     };
+
+    /// <summary>
+    /// Opens the circuit by hand for one break (the monitor does this when the agent's latency spikes), so that its work
+    /// goes to healthy replicas; it closes again after the break.
+    /// </summary>
+    public async Task IsolateAsync(CancellationToken cancellationToken)
+    {
+        await _control.IsolateAsync(cancellationToken).ConfigureAwait(false);
+        ITimer? timer = null;
+        timer = _time.CreateTimer(_ =>
+        {
+            _ = _control.CloseAsync(CancellationToken.None);
+            timer?.Dispose();
+        }, null, _break, Timeout.InfiniteTimeSpan);
+    }
 
     public long Successes => Interlocked.Read(ref _successes);
 

@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using Orchestrator.Core.Learning;
 
 namespace Orchestrator.Core.Journal;
 
@@ -8,6 +9,9 @@ namespace Orchestrator.Core.Journal;
 /// </summary>
 internal interface IJournal : IAsyncDisposable
 {
+    /// <summary>What the engine learned across runs, kept in the same store.</summary>
+    ILearningStore Learning { get; }
+
     ValueTask StartRunAsync(RunRecord run, CancellationToken cancellationToken);
 
     /// <summary>Appends an event; the returned task completes when the event is durable.</summary>

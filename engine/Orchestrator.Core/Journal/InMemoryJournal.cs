@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Text.Json.Nodes;
+using Orchestrator.Core.Learning;
 
 namespace Orchestrator.Core.Journal;
 
@@ -12,6 +13,8 @@ internal sealed class InMemoryJournal : IJournal
 
     /// <summary>Serializes prunes with the writes that could race them.</summary>
     private readonly Lock _gate = new();
+
+    public ILearningStore Learning { get; } = new InMemoryLearningStore();
 
     public ValueTask StartRunAsync(RunRecord run, CancellationToken cancellationToken)
     {

@@ -9,7 +9,9 @@ namespace Orchestrator.Core.Journal;
 /// </summary>
 /// <remarks>
 /// Formats: 1 — <c>meta</c>, <c>runs</c>, <c>journal</c>. 2 — <c>runs.host</c> and <c>runs.pid</c> (the machine
-/// and process that last ran the run) and an index on <c>journal (run_id, step_id)</c> for replay reads.
+/// and process that last ran the run) and an index on <c>journal (run_id, step_id)</c> for replay reads. 3 — what the
+/// engine learns across runs: <c>learning</c> (phase outcomes per strategy and agent), <c>baselines</c> (metric means
+/// and variances) and <c>recommendations</c> (the review queue).
 /// </remarks>
 internal static class JournalSchema
 {
@@ -43,7 +45,14 @@ internal static class JournalSchema
                     break;
                 case 1:
                     MigrateFrom1To2(connection, transaction, path);
+                    CreateLearningTables(connection, transaction);
+                    Execute(connection, "UPDATE meta SET value = '3' WHERE key = 'format_version'", transaction);
                     migratedFrom = 1;
+                    break;
+                case 2:
+                    CreateLearningTables(connection, transaction);
+                    Execute(connection, "UPDATE meta SET value = '3' WHERE key = 'format_version'", transaction);
+                    migratedFrom = 2;
                     break;
             }
 
@@ -147,8 +156,41 @@ internal static class JournalSchema
                 PRIMARY KEY (run_id, seq));
             CREATE INDEX IF NOT EXISTS journal_run_step ON journal (run_id, step_id);
             """, transaction);
+        CreateLearningTables(connection, transaction);
         Execute(connection, $"INSERT OR REPLACE INTO meta (key, value) VALUES ('format_version', '{SqliteJournal.FormatVersion}')", transaction);
     }
+
+    private static void CreateLearningTables(SqliteConnection connection, SqliteTransaction transaction) => Execute(connection, """
+        CREATE TABLE IF NOT EXISTS learning (
+            phase TEXT NOT NULL,
+            strategy TEXT NOT NULL,
+            agent TEXT NOT NULL,
+            runs INTEGER NOT NULL,
+            successes INTEGER NOT NULL,
+            items INTEGER NOT NULL,
+            failed_items INTEGER NOT NULL,
+            total_ms REAL NOT NULL,
+            last_at INTEGER NOT NULL,
+            PRIMARY KEY (phase, strategy, agent));
+        CREATE TABLE IF NOT EXISTS baselines (
+            metric TEXT PRIMARY KEY,
+            count INTEGER NOT NULL,
+            mean REAL NOT NULL,
+            variance REAL NOT NULL,
+            updated_at INTEGER NOT NULL);
+        CREATE TABLE IF NOT EXISTS recommendations (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            created_at INTEGER NOT NULL,
+            run_id TEXT NOT NULL,
+            phase TEXT NOT NULL,
+            strategy TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            risk TEXT NOT NULL,
+            summary TEXT NOT NULL,
+            change TEXT NOT NULL,
+            status TEXT NOT NULL,
+            decided_at INTEGER);
+        """, transaction);
 
     private static void MigrateFrom1To2(SqliteConnection connection, SqliteTransaction transaction, string path)
     {

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.Json.Nodes;
 using System.Threading.Channels;
 using Microsoft.Data.Sqlite;
+using Orchestrator.Core.Learning;
 
 namespace Orchestrator.Core.Journal;
 
@@ -13,7 +14,7 @@ namespace Orchestrator.Core.Journal;
 internal sealed class SqliteJournal : IJournal
 {
     /// <summary>The journal's format; bump it with a migration in <see cref="JournalSchema"/>.</summary>
-    public const int FormatVersion = 2;
+    public const int FormatVersion = 3;
 
     private readonly string _connectionString;
     private readonly SqliteConnection _writer;
@@ -26,7 +27,10 @@ internal sealed class SqliteJournal : IJournal
         _connectionString = connectionString;
         _writer = writer;
         _writerLoop = Task.Run(WriteLoopAsync);
+        Learning = new SqliteLearningStore(connectionString);
     }
+
+    public ILearningStore Learning { get; }
 
     public string DatabasePath { get; private init; } = "";
 

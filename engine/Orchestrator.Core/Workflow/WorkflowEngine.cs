@@ -2,6 +2,8 @@ using System.Security.Cryptography;
 using System.Text.Json.Nodes;
 using Orchestrator.Core.Health;
 using Orchestrator.Core.Journal;
+using Orchestrator.Core.Monitoring;
+using Orchestrator.Core.Provisioning;
 using Orchestrator.Core.Reporting;
 using Serilog;
 
@@ -17,6 +19,9 @@ internal sealed record RunOptions
 
     /// <summary>The run fails (journaled as timed out) if it has not finished by then; null for no limit.</summary>
     public TimeSpan? Timeout { get; init; }
+
+    /// <summary>The monitor's and the optimization loop's intervals and anomaly threshold.</summary>
+    public MonitorOptions Monitor { get; init; } = MonitorOptions.Default;
 }
 
 /// <summary>A run cannot be resumed as asked; the message says why and what to do.</summary>
@@ -30,6 +35,7 @@ internal sealed class ResumeRefusedException(string message) : Exception(message
 internal sealed class WorkflowEngine(IJournal journal, IAgentRegistry agents, IReportWriter? reports, TimeProvider time, ILogger log, AgentHealthBook? health = null)
 {
     private readonly AgentHealthBook _health = health ?? new AgentHealthBook(time);
+    private readonly AgentGates _gates = new();
 
     /// <summary>How long a cancelled run waits for its script to wind down before it ends anyway.</summary>
     public static TimeSpan CancellationGrace { get; } = TimeSpan.FromSeconds(2);
@@ -85,11 +91,12 @@ internal sealed class WorkflowEngine(IJournal journal, IAgentRegistry agents, IR
     {
         using var deadline = options.Timeout is { } limit ? new CancellationTokenSource(limit, time) : new CancellationTokenSource();
         using var runCts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, deadline.Token);
-        var run = new WorkflowRun(record.Id, record.Input, journal, agents, reports, time, log, runCts.Token, history) { Health = _health };
+        var run = new WorkflowRun(record.Id, record.Input, journal, agents, reports, time, log, runCts.Token, history) { Health = _health, Gates = _gates };
         JsonNode? result = null;
         string? error = null;
         var badInput = false;
         RunStatus status;
+        var monitor = run.Monitor = await RunMonitor.StartAsync(run, options.Monitor, cancellationToken).ConfigureAwait(false);
         var execution = program.ExecuteAsync(run.Root, runCts.Token);
         try
         {
@@ -123,6 +130,8 @@ internal sealed class WorkflowEngine(IJournal journal, IAgentRegistry agents, IR
             await Task.WhenAny(execution, Task.Delay(CancellationGrace, time)).ConfigureAwait(false);
         }
 
+        await monitor.DisposeAsync().ConfigureAwait(false);
+        await run.Channels.CloseAsync(CancellationGrace, time).ConfigureAwait(false);
         await journal.EndRunAsync(record.Id, status, result, error, time.GetUtcNow(), CancellationToken.None).ConfigureAwait(false);
         var ended = await journal.GetRunAsync(record.Id, CancellationToken.None).ConfigureAwait(false) ?? record;
         var package = await HandoffPackage.LoadAsync(journal, record.Id, CancellationToken.None).ConfigureAwait(false);

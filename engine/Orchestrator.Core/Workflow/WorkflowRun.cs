@@ -1,6 +1,11 @@
+using System.Collections.Concurrent;
 using System.Text.Json.Nodes;
 using Orchestrator.Core.Health;
 using Orchestrator.Core.Journal;
+using Orchestrator.Core.Learning;
+using Orchestrator.Core.Monitoring;
+using Orchestrator.Core.Provisioning;
+using Orchestrator.Core.Strategies;
 using Orchestrator.Core.Reporting;
 using Serilog;
 
@@ -12,6 +17,7 @@ internal sealed class WorkflowRun
     private readonly IReadOnlyDictionary<string, StepRecord> _previous;
     private readonly List<Compensation> _compensations = [];
     private long _seq;
+    private int _events;
 
     public WorkflowRun(
         string id,
@@ -36,7 +42,13 @@ internal sealed class WorkflowRun
         _seq = history.Count == 0 ? 0 : history.Max(e => e.Seq);
         _previous = StepFolding.Fold(history).ToDictionary(s => s.Id, StringComparer.Ordinal);
         Root = new WorkflowScope(this, path: null);
+        Channels = new AgentChannels(id, log);
+        Metrics = new RunMetrics(time);
+        _events = history.Count(e => e.StepId.StartsWith(EventPrefix, StringComparison.Ordinal) && e.Event == StepEvent.Started);
     }
+
+    /// <summary>The parent of the steps the engine journals on its own (anomalies, recommendations, the monitor's summary).</summary>
+    public const string EventPrefix = "@monitor/";
 
     public string Id { get; }
 
@@ -58,6 +70,27 @@ internal sealed class WorkflowRun
 
     /// <summary>The agents' circuit breakers; shared by every run of the engine, since health outlives a run.</summary>
     public AgentHealthBook Health { get; init; } = null!;
+
+    /// <summary>Agents' declared concurrency limits; shared by every run of the engine, like health.</summary>
+    public AgentGates Gates { get; init; } = null!;
+
+    /// <summary>The message channels of the agents this run provisioned.</summary>
+    public AgentChannels Channels { get; }
+
+    /// <summary>What the engine learned in earlier runs; kept in the journal's store.</summary>
+    public ILearningStore Learning => Journal.Learning;
+
+    /// <summary>The phases running now, by step id, for the monitor and the optimization loop.</summary>
+    public ConcurrentDictionary<string, PhaseRuntime> Phases { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>The agent-step measurements the monitor and the optimization loop read.</summary>
+    public RunMetrics Metrics { get; }
+
+    /// <summary>The run's monitor, once the engine has started it.</summary>
+    public RunMonitor? Monitor { get; set; }
+
+    /// <summary>The script's anomaly handlers; with none, the monitor's defaults apply.</summary>
+    public List<AnomalyHandler> AnomalyHandlers { get; } = [];
 
     /// <summary>The recovery chain of agent steps that do not name their own.</summary>
     public RecoveryChain DefaultRecovery { get; set; } = RecoveryChain.None;
@@ -115,9 +148,21 @@ internal sealed class WorkflowRun
     /// <summary>The attempt number for a step: one more than an earlier, unfinished attempt of it.</summary>
     public int AttemptFor(string stepId) => _previous.TryGetValue(stepId, out var earlier) ? earlier.Attempt + 1 : 1;
 
+    /// <summary>
+    /// Journals something the engine noticed on its own as a step of <paramref name="kind"/> under <see cref="EventPrefix"/>,
+    /// numbered so that a resumed run never takes it for one of its own steps to replay.
+    /// </summary>
+    public async Task RecordEventAsync(string kind, string name, JsonNode? input, JsonNode? output)
+    {
+        var id = EventPrefix + kind + "-" + Interlocked.Increment(ref _events).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        await AppendAsync(id, StepEvent.Started, null, name, kind, null, 1, input, null).ConfigureAwait(false);
+        await AppendAsync(id, StepEvent.Succeeded, null, name, kind, null, 1, output, null).ConfigureAwait(false);
+    }
+
     public ValueTask AppendAsync(string stepId, StepEvent kind, string? parentId, string name, string stepKind, string? agent, int attempt, JsonNode? payload, string? error)
     {
         var entry = new JournalEntry(Id, Interlocked.Increment(ref _seq), stepId, kind, parentId, name, stepKind, agent, attempt, payload, error, Time.GetUtcNow());
+        Metrics.Observe(entry);
 
         // Appends are not cancellable: a step that ran is recorded even when the run is being cancelled.
         return Journal.AppendAsync(entry, CancellationToken.None);

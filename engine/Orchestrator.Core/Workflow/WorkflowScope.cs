@@ -462,6 +462,7 @@ public sealed partial class WorkflowScope
         using var attemptCts = CancellationTokenSource.CreateLinkedTokenSource(ct);
         try
         {
+            using var slot = await _run.Gates.EnterAsync(provider, ct).ConfigureAwait(false);
             var result = await _run.Health.For(provider.Id).ExecuteAsync(
                 async c =>
                 {

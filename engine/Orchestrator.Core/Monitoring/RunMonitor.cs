@@ -1,0 +1,251 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json.Nodes;
+using Orchestrator.Core.Health;
+using Orchestrator.Core.Learning;
+using Orchestrator.Core.Optimization;
+using Orchestrator.Core.Workflow;
+
+namespace Orchestrator.Core.Monitoring;
+
+/// <summary>A script's (or the default) response to an anomaly; returns what it did, for the journal.</summary>
+internal delegate Task<JsonNode?> AnomalyHandler(JsonObject anomaly, CancellationToken cancellationToken);
+
+/// <summary>
+/// Watches a run while it goes: on every interval (a <see cref="TimeProvider"/> timer) it samples real metrics —
+/// agent-step latency, throughput, error rate, queue depth, unhealthy agents, process CPU and memory — judges them
+/// against baselines from earlier runs, and journals each anomaly with what its handlers did. On a longer interval it
+/// runs the optimization loop. Ticks never overlap, and a tick that fails is logged; the next one runs as usual.
+/// </summary>
+internal sealed class RunMonitor : IAsyncDisposable
+{
+    private readonly WorkflowRun _run;
+    private readonly AnomalyDetector _detector;
+    private readonly Optimizer _optimizer;
+    private readonly SemaphoreSlim _tick = new(1, 1);
+    private readonly List<Task> _pending = [];
+    private readonly ITimer _monitorTimer;
+    private readonly ITimer _optimizeTimer;
+    private MetricsSnapshot _previous;
+    private TimeSpan _previousCpu = Process.GetCurrentProcess().TotalProcessorTime;
+    private int _samples;
+    private int _anomalies;
+    private bool _stopped;
+
+    private RunMonitor(WorkflowRun run, MonitorOptions options, IReadOnlyDictionary<string, Baseline> baselines)
+    {
+        _run = run;
+        Options = options;
+        _detector = new AnomalyDetector(options, baselines);
+        _optimizer = new Optimizer(run);
+        _previous = MetricsSnapshot.Empty(run.Time.GetTimestamp());
+        _monitorTimer = run.Time.CreateTimer(_ => Schedule(SampleAsync), null, options.Interval, options.Interval);
+        _optimizeTimer = run.Time.CreateTimer(_ => Schedule(_optimizer.TickAsync), null, options.OptimizeInterval, options.OptimizeInterval);
+    }
+
+    public MonitorOptions Options { get; private set; }
+
+    /// <summary>Samples taken so far.</summary>
+    public int Samples => Volatile.Read(ref _samples);
+
+    public static async Task<RunMonitor> StartAsync(WorkflowRun run, MonitorOptions options, CancellationToken cancellationToken)
+    {
+        var baselines = await run.Learning.GetBaselinesAsync(cancellationToken).ConfigureAwait(false);
+        return new RunMonitor(run, options.Validate(), baselines);
+    }
+
+    /// <summary>Changes the intervals (from the script); the next tick comes one new interval from now.</summary>
+    public void Reconfigure(MonitorOptions options)
+    {
+        Options = options.Validate();
+        _monitorTimer.Change(options.Interval, options.Interval);
+        _optimizeTimer.Change(options.OptimizeInterval, options.OptimizeInterval);
+    }
+
+    /// <summary>Stops the timers, lets a running tick finish, journals a summary and keeps the baselines for later runs.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        Task[] pending;
+        lock (_pending)
+        {
+            _stopped = true;
+            pending = [.. _pending];
+        }
+
+        await _monitorTimer.DisposeAsync().ConfigureAwait(false);
+        await _optimizeTimer.DisposeAsync().ConfigureAwait(false);
+        await Task.WhenAll(pending).ConfigureAwait(false);
+        try
+        {
+            var baselines = _detector.Baselines();
+            await _run.Learning.SaveBaselinesAsync(baselines, _run.Time.GetUtcNow(), CancellationToken.None).ConfigureAwait(false);
+            if (_samples > 0)
+            {
+                var summary = new JsonObject
+                {
+                    ["samples"] = _samples,
+                    ["anomalies"] = _anomalies,
+                    ["intervalMs"] = Options.Interval.TotalMilliseconds,
+                    ["baselines"] = new JsonObject(baselines.Select(b => KeyValuePair.Create(b.Key, (JsonNode?)new JsonObject
+                    {
+                        ["mean"] = Math.Round(b.Value.Mean, 3),
+                        ["stddev"] = Math.Round(Math.Sqrt(b.Value.Variance), 3),
+                        ["samples"] = b.Value.Count,
+                    }))),
+                };
+                await _run.RecordEventAsync("monitor", "summary", summary, summary).ConfigureAwait(false);
+            }
+        }
+        catch (Exception ex)
+        {
+            _run.Log.Error("Monitor of run {RunId} could not save its baselines: {Error}", _run.Id, ex.Message);
+        }
+
+        _tick.Dispose();
+    }
+
+    private void Schedule(Func<CancellationToken, Task> work)
+    {
+        lock (_pending)
+        {
+            if (_stopped)
+            {
+                return;
+            }
+
+            _pending.RemoveAll(t => t.IsCompleted);
+            _pending.Add(RunTickAsync(work));
+        }
+    }
+
+    private async Task RunTickAsync(Func<CancellationToken, Task> work)
+    {
+        await _tick.WaitAsync(CancellationToken.None).ConfigureAwait(false);
+        try
+        {
+            await work(_run.Cancellation).ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            _run.Log.Error("Monitor tick of run {RunId} failed; the monitor goes on: {Error}", _run.Id, ex.Message);
+        }
+        finally
+        {
+            _tick.Release();
+        }
+    }
+
+    private async Task SampleAsync(CancellationToken ct)
+    {
+        var now = _run.Metrics.Snapshot();
+        var elapsed = _run.Time.GetElapsedTime(_previous.Timestamp, now.Timestamp);
+        var perAgent = now.Since(_previous);
+        _previous = now;
+        var total = perAgent.Values.Aggregate(AgentCounts.Zero, (sum, a) => sum.Plus(a));
+        var cpu = Process.GetCurrentProcess().TotalProcessorTime;
+        var cpuPercent = elapsed > TimeSpan.Zero ? (cpu - _previousCpu) / elapsed / Environment.ProcessorCount * 100 : 0;
+        _previousCpu = cpu;
+        Interlocked.Increment(ref _samples);
+
+        var sample = new Dictionary<string, double>(StringComparer.Ordinal)
+        {
+            ["throughput_per_s"] = elapsed > TimeSpan.Zero ? total.Finished / elapsed.TotalSeconds : 0,
+            ["queue_depth"] = now.InFlight + _run.Phases.Values.Sum(p => Math.Max(0, p.Remaining - p.Limit.InUse)),
+            ["unhealthy_agents"] = _run.Agents.AgentKinds.SelectMany(_run.Agents.FindProviders).Count(p => _run.Health.StateOf(p.Id) == AgentHealthState.Unhealthy),
+            ["cpu_percent"] = cpuPercent,
+            ["memory_mb"] = Environment.WorkingSet / (1024.0 * 1024.0),
+        };
+        if (total.MeanMs is { } latency)
+        {
+            sample["latency_ms"] = latency;
+            sample["error_rate"] = total.ErrorRate!.Value;
+        }
+
+        foreach (var (agent, counts) in perAgent.Where(a => a.Value.Finished > 0).OrderBy(a => a.Key, StringComparer.Ordinal))
+        {
+            sample[$"agent:{agent}:latency_ms"] = counts.MeanMs!.Value;
+        }
+
+        _run.Log.Debug("Monitor sample of run {RunId}: {@Sample}", _run.Id, sample);
+        foreach (var (metric, value) in sample)
+        {
+            // Latency and errors are the run's own doing; CPU, memory and throughput are recorded but depend on the machine.
+            if (!metric.EndsWith("latency_ms", StringComparison.Ordinal) && metric != "error_rate")
+            {
+                continue;
+            }
+
+            var mean = _detector.MeanOf(metric);
+            if (_detector.Observe(metric, value) is { } z)
+            {
+                await RaiseAsync(metric, value, mean ?? 0, z, ct).ConfigureAwait(false);
+            }
+        }
+    }
+
+    private async Task RaiseAsync(string metric, double value, double mean, double z, CancellationToken ct)
+    {
+        Interlocked.Increment(ref _anomalies);
+        var agent = metric.StartsWith("agent:", StringComparison.Ordinal) ? metric[6..metric.LastIndexOf(':')] : null;
+        var anomaly = new JsonObject
+        {
+            ["metric"] = metric,
+            ["agent"] = agent,
+            ["value"] = Math.Round(value, 3),
+            ["baseline"] = Math.Round(mean, 3),
+            ["z"] = Math.Round(z, 2),
+            ["at"] = _run.Time.GetUtcNow().ToString("O", CultureInfo.InvariantCulture),
+        };
+        _run.Log.Warning("Anomaly in run {RunId}: {Metric} = {Value} against a baseline of {Baseline} (z {Z})", _run.Id, metric, value, mean, z);
+
+        var handled = new JsonArray();
+        var handlers = _run.AnomalyHandlers.Count > 0 ? [.. _run.AnomalyHandlers] : new AnomalyHandler[] { DefaultHandlerAsync };
+        foreach (var handler in handlers)
+        {
+            try
+            {
+                handled.Add(await handler(anomaly.DeepClone().AsObject(), ct).ConfigureAwait(false));
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                _run.Log.Error("Anomaly handler of run {RunId} failed: {Error}", _run.Id, ex.Message);
+                handled.Add(new JsonObject { ["error"] = ex.Message });
+            }
+        }
+
+        var output = anomaly.DeepClone().AsObject();
+        output["handled"] = handled;
+        await _run.RecordEventAsync("anomaly", metric, anomaly, output).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Without a script handler: an agent whose latency spikes is isolated for a circuit break so its work goes to
+    /// healthy replicas (redistribute); a run-wide spike halves the concurrency of the running phases (degrade).
+    /// </summary>
+    private async Task<JsonNode?> DefaultHandlerAsync(JsonObject anomaly, CancellationToken ct)
+    {
+        if (anomaly["agent"]?.GetValue<string>() is { } agent)
+        {
+            var providers = _run.Agents.FindProviders(agent).Select(p => p.Id).DefaultIfEmpty(agent).ToList();
+            foreach (var id in providers)
+            {
+                await _run.Health.For(id).IsolateAsync(ct).ConfigureAwait(false);
+            }
+
+            return new JsonObject { ["action"] = "redistribute", ["isolated"] = new JsonArray([.. providers.Select(p => JsonValue.Create(p))]) };
+        }
+
+        var degraded = new JsonArray();
+        foreach (var phase in _run.Phases.Values)
+        {
+            var limit = phase.Limit.Limit;
+            if (limit > 1)
+            {
+                phase.Limit.SetLimit(limit / 2);
+                degraded.Add(new JsonObject { ["phase"] = phase.Id, ["concurrency"] = limit / 2 });
+            }
+        }
+
+        return new JsonObject { ["action"] = "degrade", ["phases"] = degraded };
+    }
+}

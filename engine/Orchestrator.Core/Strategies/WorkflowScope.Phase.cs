@@ -1,0 +1,389 @@
+using System.Globalization;
+using System.Text.Json.Nodes;
+using Orchestrator.Abstractions;
+using Orchestrator.Core.Health;
+using Orchestrator.Core.Learning;
+using Orchestrator.Core.Provisioning;
+using Orchestrator.Core.Strategies;
+
+namespace Orchestrator.Core.Workflow;
+
+/// <summary>Phases: work items run under a strategy chosen from what earlier runs learned, switched when it stops working.</summary>
+public sealed partial class WorkflowScope
+{
+    private static readonly StepOptions ItemSeverity = new() { Severity = Severity.Critical };
+
+    /// <summary>
+    /// Runs phase <paramref name="name"/> (a step of kind <c>phase</c>): chooses a strategy (step <c>strategy</c>, with the
+    /// ranking and the system state it was chosen from), splits the task into items (step <c>split</c>, or the task is
+    /// the array of items), runs the items under the strategy (steps <c>item-0</c>, <c>item-1</c>…), switches to the next
+    /// best strategy when the current one's effectiveness over its latest items falls below its <c>minEffectiveness</c>
+    /// (step <c>adapt</c>, and a message on the channel of every agent involved), integrates the results (step
+    /// <c>integrate</c>), and records the outcome per strategy and agent for later runs to learn from.
+    /// </summary>
+    public Task<JsonNode?> PhaseAsync(string name, JsonNode? task, PhasePlan plan, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(name);
+        ArgumentNullException.ThrowIfNull(plan);
+        if (plan.Strategies.Count == 0)
+        {
+            throw new ArgumentException($"phase '{name}' needs at least one strategy");
+        }
+
+        foreach (var strategy in plan.Strategies)
+        {
+            strategy.Validate(name);
+        }
+
+        if (plan.Strategies.GroupBy(s => s.Name, StringComparer.Ordinal).FirstOrDefault(g => g.Count() > 1) is { } twice)
+        {
+            throw new ArgumentException($"phase '{name}' has two strategies named '{twice.Key}'");
+        }
+
+        if (plan.Worker is null && plan.Strategies.FirstOrDefault(s => s.Agent is null) is { } agentless)
+        {
+            throw new ArgumentException($"phase '{name}', strategy '{agentless.Name}': without a worker function a strategy needs an agent");
+        }
+
+        if (plan.Window < 1)
+        {
+            throw new ArgumentException($"phase '{name}': the effectiveness window must be at least 1 item, not {plan.Window}");
+        }
+
+        var input = new JsonObject
+        {
+            ["task"] = task?.DeepClone(),
+            ["strategies"] = new JsonArray([.. plan.Strategies.Select(s => (JsonNode)s.ToJson())]),
+        };
+        return RunStepAsync(name, "phase", null, input, (scope, _, ct) => scope.RunPhaseAsync(name, task, plan, ct), cancellationToken);
+    }
+
+    private async Task<JsonNode?> RunPhaseAsync(string phase, JsonNode? task, PhasePlan plan, CancellationToken ct)
+    {
+        // Approved and applied recommendations for this phase tune its strategies before anything is chosen.
+        var tunings = (await _run.Learning.ListRecommendationsAsync(ct).ConfigureAwait(false))
+            .Where(r => r.InEffect && r.Phase == phase)
+            .ToList();
+        var candidates = plan.Strategies
+            .Select(s => tunings.Where(t => t.Strategy == s.Name).Aggregate(s, (tuned, t) => tuned.With(t.Change)))
+            .ToList();
+        var learned = await _run.Learning.GetOutcomesAsync(phase, ct).ConfigureAwait(false);
+        var ranking = StrategySelector.Rank(candidates, learned, Unavailable, plan.Exploration);
+
+        var choice = await RunStepAsync("strategy", "strategy", null, null, (_, _, _) =>
+        {
+            var best = ranking[0];
+            return Task.FromResult<JsonNode?>(new JsonObject
+            {
+                ["phase"] = phase,
+                ["chosen"] = best.Strategy.Name,
+                ["strategy"] = best.Strategy.ToJson(),
+                ["reason"] = best.Available ? best.Reason : "no strategy is available; trying the first anyway: " + best.Reason,
+                ["ranking"] = new JsonArray([.. ranking.Select(r => (JsonNode)r.ToJson())]),
+                ["tunings"] = new JsonArray([.. tunings.Select(t => (JsonNode)t.ToJson())]),
+                ["state"] = SystemState(candidates),
+            });
+        }, ct).ConfigureAwait(false);
+        var chosenName = choice?["chosen"]?.GetValue<string>();
+        var current = candidates.FirstOrDefault(c => c.Name == chosenName) ?? ranking[0].Strategy;
+
+        var items = await PhaseItemsAsync(task, plan, ct).ConfigureAwait(false);
+        var runtime = new PhaseRuntime(StepId ?? phase, phase, current, items.Count);
+        _run.Phases[runtime.Id] = runtime;
+        try
+        {
+            var results = await RunPhaseItemsAsync(phase, items, plan, ranking, runtime, ct).ConfigureAwait(false);
+            var integrated = plan.Integrate is { } integrate
+                ? await RunStepAsync("integrate", "integrate", null, new JsonObject { ["results"] = results.Results.DeepClone() }, (s, _, t) => integrate(s, results.Results.DeepClone().AsArray(), task?.DeepClone(), t), ct).ConfigureAwait(false)
+                : results.Results;
+            if (results.Failed.Count > 0)
+            {
+                throw new StepDegradedException(Severity.Moderate, $"{results.Failed.Count} of {items.Count} items failed: {string.Join("; ", results.Failed)}", integrated);
+            }
+
+            return integrated;
+        }
+        finally
+        {
+            _run.Phases.TryRemove(runtime.Id, out _);
+        }
+
+        string? Unavailable(PhaseStrategy strategy) => strategy.Agent is null || AgentFor(strategy) is not null
+            ? null
+            : _run.Agents.KindsFor(strategy.Agent).Count == 0
+                ? $"no agent of kind or capability '{strategy.Agent}' is loaded"
+                : $"every agent for '{strategy.Agent}' is unhealthy (circuit open)";
+    }
+
+    /// <summary>What selection saw: the agents, their health and calls so far, and the run's input.</summary>
+    private JsonObject SystemState(IReadOnlyList<PhaseStrategy> candidates)
+    {
+        var agents = new JsonObject();
+        foreach (var kind in candidates.Where(c => c.Agent is not null).SelectMany(c => _run.Agents.KindsFor(c.Agent!)).Distinct(StringComparer.OrdinalIgnoreCase))
+        {
+            foreach (var provider in _run.Agents.FindProviders(kind))
+            {
+                var circuit = _run.Health.For(provider.Id);
+                agents[provider.Id] = new JsonObject
+                {
+                    ["health"] = circuit.State.ToString().ToLowerInvariant(),
+                    ["successes"] = circuit.Successes,
+                    ["failures"] = circuit.Failures,
+                    ["capabilities"] = new JsonArray([.. provider.Agent.Capabilities.Select(c => JsonValue.Create(c))]),
+                    ["maxConcurrency"] = provider.Agent.MaxConcurrency,
+                };
+            }
+        }
+
+        return new JsonObject { ["agents"] = agents, ["input"] = _run.Input?.DeepClone() };
+    }
+
+    /// <summary>The first agent kind for the strategy with a provider that is not unhealthy; null if none.</summary>
+    private string? AgentFor(PhaseStrategy strategy) => strategy.Agent is null
+        ? null
+        : _run.Agents.KindsFor(strategy.Agent).FirstOrDefault(k => _run.Agents.FindProviders(k).Any(p => _run.Health.StateOf(p.Id) != AgentHealthState.Unhealthy));
+
+    private async Task<IReadOnlyList<JsonNode?>> PhaseItemsAsync(JsonNode? task, PhasePlan plan, CancellationToken ct)
+    {
+        var items = plan.Split is { } split
+            ? await RunStepAsync("split", "split", null, task?.DeepClone(), (s, _, t) => split(s, task?.DeepClone(), t), ct).ConfigureAwait(false)
+            : task;
+        return items switch
+        {
+            JsonArray array => [.. array.Select(i => i?.DeepClone())],
+            JsonObject o when o["items"] is JsonArray array => [.. array.Select(i => i?.DeepClone())],
+            _ => throw new ArgumentException($"a phase's work must be an array of items (or {{ \"items\": [...] }}), not {items?.ToJsonString() ?? "null"}"),
+        };
+    }
+
+    private sealed record PhaseResults(JsonArray Results, List<string> Failed);
+
+    private sealed record ItemResult(int Index, bool Ok, JsonNode? Output, string? Error, double Ms, PhaseStrategy Strategy, string? Agent, bool TimedOut);
+
+    private async Task<PhaseResults> RunPhaseItemsAsync(string phase, IReadOnlyList<JsonNode?> items, PhasePlan plan, IReadOnlyList<RankedStrategy> ranking, PhaseRuntime runtime, CancellationToken ct)
+    {
+        var slots = new JsonNode?[items.Count];
+        var failed = new SortedDictionary<int, string>();
+        var done = new List<ItemResult>(items.Count);
+        var abandoned = new HashSet<string>(StringComparer.Ordinal);
+        var window = new Queue<ItemResult>();
+        var learned = (await _run.Learning.GetOutcomesAsync(phase, ct).ConfigureAwait(false)).ToList();
+        double? selfBaseline = null;
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        var adapting = new SemaphoreSlim(1, 1);
+        Exception? fatal = null;
+
+        async Task OneAsync(int index, PhaseStrategy strategy)
+        {
+            ItemResult result;
+            try
+            {
+                result = await RunItemAsync(index, items[index], plan, strategy, stop.Token).ConfigureAwait(false);
+            }
+            finally
+            {
+                runtime.Limit.Release();
+            }
+
+            await adapting.WaitAsync(CancellationToken.None).ConfigureAwait(false);
+            try
+            {
+                runtime.Finished(result.TimedOut);
+                done.Add(result);
+                slots[index] = result.Ok ? result.Output?.DeepClone() : new JsonObject { ["error"] = result.Error };
+                if (!result.Ok)
+                {
+                    failed[index] = $"item {index}: {result.Error}";
+                    if (!plan.ContinueOnFailure && !stop.IsCancellationRequested)
+                    {
+                        fatal ??= new InvalidOperationException($"item {index} failed: {result.Error}");
+                        await stop.CancelAsync().ConfigureAwait(false);
+                        return;
+                    }
+                }
+
+                // Only the current strategy's items judge it; items still finishing under an old one do not.
+                if (result.Strategy.Name != runtime.Strategy.Name || stop.IsCancellationRequested)
+                {
+                    return;
+                }
+
+                window.Enqueue(result);
+                if (window.Count > plan.Window)
+                {
+                    window.Dequeue();
+                }
+
+                if (window.Count < plan.Window)
+                {
+                    return;
+                }
+
+                var baseline = learned.Where(o => o.Strategy == result.Strategy.Name && o.Items > 0).Select(o => (double?)o.MeanItemMs).Average()
+                    ?? (selfBaseline ??= window.Average(r => r.Ms));
+                var score = Effectiveness(window, baseline);
+                if (score >= runtime.Strategy.MinEffectiveness)
+                {
+                    return;
+                }
+
+                abandoned.Add(runtime.Strategy.Name);
+                var next = ranking.FirstOrDefault(r => r.Available && !abandoned.Contains(r.Strategy.Name) && (r.Strategy.Agent is null || AgentFor(r.Strategy) is not null));
+                if (next is null)
+                {
+                    return;
+                }
+
+                await AdaptAsync(phase, runtime, next.Strategy, score, window, baseline).ConfigureAwait(false);
+                window.Clear();
+                selfBaseline = null;
+            }
+            finally
+            {
+                adapting.Release();
+            }
+        }
+
+        var running = new List<Task>(items.Count);
+        try
+        {
+            for (var i = 0; i < items.Count; i++)
+            {
+                try
+                {
+                    await runtime.Limit.WaitAsync(stop.Token).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+                {
+                    break;
+                }
+
+                running.Add(OneAsync(i, runtime.Strategy));
+            }
+        }
+        finally
+        {
+            await Task.WhenAll(running).ConfigureAwait(false);
+        }
+
+        ct.ThrowIfCancellationRequested();
+        await RecordOutcomesAsync(phase, done).ConfigureAwait(false);
+        if (fatal is not null)
+        {
+            throw fatal;
+        }
+
+        return new PhaseResults(new JsonArray(slots), [.. failed.Values]);
+    }
+
+    /// <summary>
+    /// The share of the window's items that succeeded, times how close their mean latency is to the baseline (1 at or
+    /// under it), times the inverse of the mean cost when the agents report one (<c>cost</c> in their output).
+    /// </summary>
+    private static double Effectiveness(IReadOnlyCollection<ItemResult> window, double baselineMs)
+    {
+        var successRate = window.Count(r => r.Ok) / (double)window.Count;
+        var meanMs = window.Average(r => r.Ms);
+        var latency = meanMs <= 0 || baselineMs <= 0 ? 1 : Math.Min(1, baselineMs / meanMs);
+        var costs = window.Select(r => r.Output is JsonObject o && o["cost"] is JsonValue v && v.TryGetValue<double>(out var c) ? c : (double?)null).Where(c => c is not null).ToList();
+        var cost = costs.Count == 0 ? 1 : 1 / (1 + costs.Average()!.Value);
+        return successRate * latency * cost;
+    }
+
+    private async Task AdaptAsync(string phase, PhaseRuntime runtime, PhaseStrategy next, double score, IReadOnlyCollection<ItemResult> window, double baselineMs)
+    {
+        var from = runtime.Strategy;
+        var input = new JsonObject
+        {
+            ["phase"] = phase,
+            ["from"] = from.Name,
+            ["to"] = next.Name,
+            ["score"] = Math.Round(score, 4),
+            ["minEffectiveness"] = from.MinEffectiveness,
+            ["window"] = new JsonObject
+            {
+                ["items"] = window.Count,
+                ["succeeded"] = window.Count(r => r.Ok),
+                ["meanMs"] = Math.Round(window.Average(r => r.Ms), 3),
+                ["baselineMs"] = Math.Round(baselineMs, 3),
+            },
+        };
+        await RunStepAsync("adapt", "adaptation", null, input, (_, _, _) =>
+        {
+            var message = new JsonObject { ["phase"] = phase, ["from"] = from.ToJson(), ["to"] = next.ToJson(), ["score"] = Math.Round(score, 4) };
+            var involved = new[] { from, next }
+                .Select(AgentFor).Concat(window.Select(r => r.Agent))
+                .Where(k => k is not null)
+                .SelectMany(k => _run.Agents.FindProviders(k!));
+            var notified = _run.Channels.Send(involved, AgentMessage.StrategyChanged, message);
+            runtime.Switch(next);
+            _run.Log.Warning("Phase {Phase} switched from {From} to {To}: effectiveness {Score} below {Minimum}", phase, from.Name, next.Name, score, from.MinEffectiveness);
+            var output = input.DeepClone().AsObject();
+            output["notified"] = new JsonArray([.. notified.Select(n => JsonValue.Create(n))]);
+            return Task.FromResult<JsonNode?>(output);
+        }, CancellationToken.None).ConfigureAwait(false);
+    }
+
+    private async Task<ItemResult> RunItemAsync(int index, JsonNode? item, PhasePlan plan, PhaseStrategy strategy, CancellationToken ct)
+    {
+        var name = "item-" + index.ToString(CultureInfo.InvariantCulture);
+        var agent = AgentFor(strategy);
+        if (agent is not null)
+        {
+            foreach (var provider in _run.Agents.FindProviders(agent))
+            {
+                _run.Channels.Provision(provider);
+            }
+        }
+
+        var started = _run.Time.GetTimestamp();
+        try
+        {
+            StepOutcome outcome;
+            if (plan.Worker is { } worker)
+            {
+                outcome = await RunStepCoreAsync(name, "work", agent, item, async (s, _, t) =>
+                {
+                    await Task.Yield();
+                    return await worker(s, new PhaseWork(item?.DeepClone(), index, strategy, agent), t).ConfigureAwait(false);
+                }, ct).ConfigureAwait(false);
+            }
+            else if (strategy.Mode == CoordinationMode.PeerToPeer)
+            {
+                var peers = _run.Agents.KindsFor(strategy.Agent!).Select(k => ConsensusPeer.OfAgent(k)).ToList();
+                var output = await ConsensusAsync(name, item, new ConsensusPlan { Peers = peers, Recovery = strategy.Recovery, Timeout = strategy.Timeout }, ct).ConfigureAwait(false);
+                outcome = new StepOutcome(name, output, false);
+            }
+            else
+            {
+                var kind = agent ?? strategy.Agent!;
+                var options = ItemSeverity with { Name = name, Recovery = strategy.Recovery, Timeout = strategy.Timeout };
+                outcome = await RunStepCoreAsync(name, "work", kind, item, async (s, id, t) =>
+                {
+                    await Task.Yield();
+                    return await s.ExecuteAgentAsync(kind, id, item, options, t).ConfigureAwait(false);
+                }, ct).ConfigureAwait(false);
+            }
+
+            return new ItemResult(index, !outcome.Degraded, outcome.Output, outcome.Degraded ? "degraded" : null, _run.Time.GetElapsedTime(started).TotalMilliseconds, strategy, agent, false);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !ct.IsCancellationRequested)
+        {
+            var reason = ex is StepFailedException failed ? failed.Reason : ex.Message;
+            var timedOut = reason.Contains("timed out", StringComparison.Ordinal);
+            return new ItemResult(index, false, null, reason, _run.Time.GetElapsedTime(started).TotalMilliseconds, strategy, agent, timedOut);
+        }
+    }
+
+    /// <summary>Adds what each strategy did in this phase to the store's learning, per agent.</summary>
+    private async Task RecordOutcomesAsync(string phase, IReadOnlyList<ItemResult> done)
+    {
+        foreach (var group in done.GroupBy(r => (r.Strategy.Name, Agent: r.Agent ?? r.Strategy.Agent ?? "script")))
+        {
+            var failedItems = group.Count(r => !r.Ok);
+            await _run.Learning.RecordOutcomeAsync(
+                new PhaseOutcome(phase, group.Key.Name, group.Key.Agent, failedItems == 0, group.Count(), failedItems, group.Sum(r => r.Ms), _run.Time.GetUtcNow()),
+                CancellationToken.None).ConfigureAwait(false);
+        }
+    }
+}
