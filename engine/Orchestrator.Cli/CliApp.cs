@@ -1,8 +1,10 @@
 using System.CommandLine;
 using Orchestrator.Cli.Commands.Plugins;
 using Orchestrator.Cli.Commands.Report;
+using Orchestrator.Cli.Commands.Review;
 using Orchestrator.Cli.Commands.Run;
 using Orchestrator.Cli.Commands.Runs;
+using Orchestrator.Cli.Commands.Stats;
 
 namespace Orchestrator.Cli;
 
@@ -20,6 +22,8 @@ internal static class CliApp
             PluginsCommand.Create(console),
             RunsCommand.Create(console),
             ReportCommand.Create(console),
+            StatsCommand.Create(console),
+            ReviewCommand.Create(console),
         };
 
         var parsed = root.Parse(args);

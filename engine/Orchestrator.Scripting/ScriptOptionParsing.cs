@@ -18,6 +18,35 @@ internal static class ScriptOptionParsing
         _ => Core.Workflow.RecoveryChain.Of([Link(chain)]),
     };
 
+    /// <summary>
+    /// A phase strategy from <c>{ name, agent, mode, concurrency, timeoutMs, recovery, minEffectiveness }</c>; unknown keys
+    /// are refused so that a misspelt option does not silently fall back to a default.
+    /// </summary>
+    public static Core.Strategies.PhaseStrategy Strategy(JsonNode? node)
+    {
+        string[] known = ["name", "agent", "mode", "concurrency", "timeoutMs", "recovery", "minEffectiveness"];
+        if (node is not JsonObject o || o["name"] is not JsonValue name || name.GetValueKind() != System.Text.Json.JsonValueKind.String)
+        {
+            throw new ArgumentException($"a strategy must be an object with a name, such as {{ name: \"fast\", agent: \"shell\", mode: \"parallel\" }}, not {node?.ToJsonString() ?? "null"}");
+        }
+
+        if (o.Select(p => p.Key).FirstOrDefault(k => Array.IndexOf(known, k) < 0) is { } unknown)
+        {
+            throw new ArgumentException($"strategy '{name}': unknown option '{unknown}'; known: {string.Join(", ", known)}");
+        }
+
+        return new Core.Strategies.PhaseStrategy
+        {
+            Name = name.GetValue<string>(),
+            Agent = o["agent"]?.GetValue<string>(),
+            Mode = o["mode"] is { } mode ? Core.Strategies.PhaseStrategy.ParseMode(mode.GetValue<string>()) : Core.Strategies.CoordinationMode.Sequential,
+            Concurrency = o["concurrency"]?.GetValue<int>() ?? 1,
+            Timeout = o["timeoutMs"] is { } ms ? Milliseconds(ms, "timeoutMs") : null,
+            Recovery = o["recovery"] is { } chain ? RecoveryChain(chain) : null,
+            MinEffectiveness = o["minEffectiveness"]?.GetValue<double>() ?? 0,
+        };
+    }
+
     public static TimeSpan Milliseconds(JsonNode value, string what)
     {
         var ms = value is JsonValue number && number.TryGetValue<double>(out var n) ? n : double.NaN;

@@ -29,7 +29,6 @@ internal sealed class RunMonitor : IAsyncDisposable
     private MetricsSnapshot _previous;
     private TimeSpan _previousCpu = Process.GetCurrentProcess().TotalProcessorTime;
     private int _samples;
-    private int _anomalies;
     private bool _stopped;
 
     private RunMonitor(WorkflowRun run, MonitorOptions options, IReadOnlyDictionary<string, Baseline> baselines)
@@ -62,7 +61,7 @@ internal sealed class RunMonitor : IAsyncDisposable
         _optimizeTimer.Change(options.OptimizeInterval, options.OptimizeInterval);
     }
 
-    /// <summary>Stops the timers, lets a running tick finish, journals a summary and keeps the baselines for later runs.</summary>
+    /// <summary>Stops the timers, lets a running tick finish, and keeps the baselines for later runs.</summary>
     public async ValueTask DisposeAsync()
     {
         Task[] pending;
@@ -77,24 +76,7 @@ internal sealed class RunMonitor : IAsyncDisposable
         await Task.WhenAll(pending).ConfigureAwait(false);
         try
         {
-            var baselines = _detector.Baselines();
-            await _run.Learning.SaveBaselinesAsync(baselines, _run.Time.GetUtcNow(), CancellationToken.None).ConfigureAwait(false);
-            if (_samples > 0)
-            {
-                var summary = new JsonObject
-                {
-                    ["samples"] = _samples,
-                    ["anomalies"] = _anomalies,
-                    ["intervalMs"] = Options.Interval.TotalMilliseconds,
-                    ["baselines"] = new JsonObject(baselines.Select(b => KeyValuePair.Create(b.Key, (JsonNode?)new JsonObject
-                    {
-                        ["mean"] = Math.Round(b.Value.Mean, 3),
-                        ["stddev"] = Math.Round(Math.Sqrt(b.Value.Variance), 3),
-                        ["samples"] = b.Value.Count,
-                    }))),
-                };
-                await _run.RecordEventAsync("monitor", "summary", summary, summary).ConfigureAwait(false);
-            }
+            await _run.Learning.SaveBaselinesAsync(_detector.Baselines(), _run.Time.GetUtcNow(), CancellationToken.None).ConfigureAwait(false);
         }
         catch (Exception ex)
         {
@@ -185,7 +167,6 @@ internal sealed class RunMonitor : IAsyncDisposable
 
     private async Task RaiseAsync(string metric, double value, double mean, double z, CancellationToken ct)
     {
-        Interlocked.Increment(ref _anomalies);
         var agent = metric.StartsWith("agent:", StringComparison.Ordinal) ? metric[6..metric.LastIndexOf(':')] : null;
         var anomaly = new JsonObject
         {
@@ -199,7 +180,12 @@ internal sealed class RunMonitor : IAsyncDisposable
         _run.Log.Warning("Anomaly in run {RunId}: {Metric} = {Value} against a baseline of {Baseline} (z {Z})", _run.Id, metric, value, mean, z);
 
         var handled = new JsonArray();
-        var handlers = _run.AnomalyHandlers.Count > 0 ? [.. _run.AnomalyHandlers] : new AnomalyHandler[] { DefaultHandlerAsync };
+        AnomalyHandler[] handlers;
+        lock (_run.AnomalyHandlers)
+        {
+            handlers = _run.AnomalyHandlers.Count > 0 ? [.. _run.AnomalyHandlers] : [DefaultHandlerAsync];
+        }
+
         foreach (var handler in handlers)
         {
             try

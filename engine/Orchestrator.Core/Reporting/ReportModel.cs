@@ -72,6 +72,10 @@ internal static class ReportModel
             ["step_counts"] = counts,
             ["qa"] = qa,
             ["qa_failed"] = (long)package.Qa.Count(c => !c.Passed),
+            ["strategies"] = Outputs(package.Steps, "strategy"),
+            ["adaptations"] = Outputs(package.Steps, "adaptation"),
+            ["anomalies"] = Outputs(package.Steps, "anomaly"),
+            ["recommendations"] = Outputs(package.Steps, "recommendation"),
             ["data"] = FromJson(package.Data),
             ["data_json"] = Json(package.Data),
             ["data_is_flat"] = IsFlat(package.Data),
@@ -204,6 +208,18 @@ internal static class ReportModel
         ["depth"] = (long)depth,
         ["is_root_cause"] = isRootCause,
     };
+
+    /// <summary>What the engine decided or noticed (strategy choices, adaptations, anomalies, recommendations): the outputs of those steps, in order.</summary>
+    private static ScriptArray Outputs(IReadOnlyList<StepRecord> steps, string kind)
+    {
+        var outputs = new ScriptArray();
+        foreach (var step in steps.Where(s => s.Kind == kind && s.Output is JsonObject).OrderBy(s => s.Seq))
+        {
+            outputs.Add(FromJson(step.Output));
+        }
+
+        return outputs;
+    }
 
     private static ScriptObject Qa(QaCheckResult check)
     {

@@ -17,8 +17,9 @@ internal sealed record RankedStrategy(PhaseStrategy Strategy, bool Available, lo
         ["available"] = Available,
         ["runs"] = Runs,
         ["value"] = Math.Round(Value, 4),
-        ["bonus"] = Math.Round(Bonus, 4),
-        ["score"] = Math.Round(Score, 4),
+        // An untried strategy's bonus is unbounded: JSON has no infinity, so it is written as null.
+        ["bonus"] = double.IsInfinity(Bonus) ? null : Math.Round(Bonus, 4),
+        ["score"] = double.IsInfinity(Score) ? null : Math.Round(Score, 4),
         ["reason"] = Reason,
     };
 }

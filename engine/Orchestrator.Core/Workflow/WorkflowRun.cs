@@ -47,7 +47,7 @@ internal sealed class WorkflowRun
         _events = history.Count(e => e.StepId.StartsWith(EventPrefix, StringComparison.Ordinal) && e.Event == StepEvent.Started);
     }
 
-    /// <summary>The parent of the steps the engine journals on its own (anomalies, recommendations, the monitor's summary).</summary>
+    /// <summary>The parent of the steps the engine journals on its own (anomalies, recommendations).</summary>
     public const string EventPrefix = "@monitor/";
 
     public string Id { get; }

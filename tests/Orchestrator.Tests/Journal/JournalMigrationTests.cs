@@ -27,12 +27,12 @@ public sealed class JournalMigrationTests : IDisposable
             journal.MigratedFromVersion.Should().BeNull();
         }
 
-        (await Scalar("SELECT value FROM meta WHERE key = 'format_version'")).Should().Be("2");
-        SqliteJournal.FormatVersion.Should().Be(2);
+        (await Scalar("SELECT value FROM meta WHERE key = 'format_version'")).Should().Be("3");
+        SqliteJournal.FormatVersion.Should().Be(3);
     }
 
     [Fact]
-    public async Task Opening_a_format_1_journal_migrates_it_to_format_2_and_every_run_and_step_is_still_readable()
+    public async Task Opening_a_format_1_journal_migrates_it_to_format_3_and_every_run_and_step_is_still_readable()
     {
         CopyFormatOneFixture(_dir.Path);
 
@@ -83,7 +83,7 @@ public sealed class JournalMigrationTests : IDisposable
             entries.Should().ContainSingle().Which.Payload!.GetValue<int>().Should().Be(5);
         }
 
-        (await Scalar("SELECT value FROM meta WHERE key = 'format_version'")).Should().Be("2");
+        (await Scalar("SELECT value FROM meta WHERE key = 'format_version'")).Should().Be("3");
         (await Scalar("SELECT COUNT(*) FROM pragma_table_info('runs') WHERE name IN ('host', 'pid')")).Should().Be(2L);
         (await Scalar("SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND name = 'journal_run_step'")).Should().Be(1L);
         (await Scalar("SELECT COUNT(*) FROM journal")).Should().Be(9L);

@@ -1,0 +1,111 @@
+using System.Text.Json.Nodes;
+using Orchestrator.Core.Strategies;
+using Orchestrator.Core.Workflow;
+
+namespace Orchestrator.Scripting.CSharp;
+
+/// <summary>
+/// Phases, strategies and the monitor in C#:
+/// <c>await Phase("summarize", items, new[] { Strategy("fast", agent: "quick", mode: "parallel", concurrency: 4, minEffectiveness: 0.6), Strategy("careful", agent: "thorough") })</c>.
+/// </summary>
+public sealed partial class WorkflowGlobals
+{
+    /// <summary>
+    /// Runs a phase: chooses one of <paramref name="strategies"/> from what earlier runs learned, runs each item of
+    /// <paramref name="items"/> (or of what <paramref name="split"/> makes of them) on the strategy's agent, or with
+    /// <paramref name="worker"/>, switches strategy when the current one's effectiveness over the last
+    /// <paramref name="window"/> items drops below its minimum, and returns the results in item order (or what
+    /// <paramref name="integrate"/> makes of them).
+    /// </summary>
+    public Task<JsonNode?> Phase(
+        string name,
+        object? items,
+        PhaseStrategy[] strategies,
+        Func<JsonNode?, object?>? split = null,
+        Func<JsonArray, object?>? integrate = null,
+        int window = 5,
+        double exploration = 0.5,
+        bool continueOnFailure = false) =>
+        RunPhase(name, items, strategies, null, split, integrate, window, exploration, continueOnFailure);
+
+    /// <summary>A phase whose items are done by script code: <paramref name="worker"/> gets each item with the strategy and agent chosen for it.</summary>
+    public Task<JsonNode?> Phase<T>(
+        string name,
+        object? items,
+        PhaseStrategy[] strategies,
+        Func<PhaseWork, Task<T>> worker,
+        Func<JsonNode?, object?>? split = null,
+        Func<JsonArray, object?>? integrate = null,
+        int window = 5,
+        double exploration = 0.5,
+        bool continueOnFailure = false)
+    {
+        ArgumentNullException.ThrowIfNull(worker);
+        return RunPhase(name, items, strategies, (scope, work, _) => InScope(scope, () => worker(work)), split, integrate, window, exploration, continueOnFailure);
+    }
+
+    private Task<JsonNode?> RunPhase(
+        string name,
+        object? items,
+        PhaseStrategy[] strategies,
+        Func<WorkflowScope, PhaseWork, CancellationToken, Task<JsonNode?>>? worker,
+        Func<JsonNode?, object?>? split,
+        Func<JsonArray, object?>? integrate,
+        int window,
+        double exploration,
+        bool continueOnFailure)
+    {
+        var plan = new PhasePlan
+        {
+            Strategies = strategies,
+            Worker = worker,
+            Split = split is null ? null : (scope, task, _) => InScope(scope, () => Task.FromResult(split(task))),
+            Integrate = integrate is null ? null : (scope, results, _, _) => InScope(scope, () => Task.FromResult(integrate(results))),
+            Window = window,
+            Exploration = exploration,
+            ContinueOnFailure = continueOnFailure,
+        };
+        return Scope.PhaseAsync(name, ToJson(items), plan, CancellationToken);
+    }
+
+    /// <summary>
+    /// A candidate strategy for a phase: <paramref name="mode"/> is <c>sequential</c>, <c>parallel</c>, <c>master-worker</c>
+    /// or <c>peer-to-peer</c>; <paramref name="agent"/> a kind or a capability; the phase leaves it for the next best
+    /// when its effectiveness (0 to 1) falls below <paramref name="minEffectiveness"/>.
+    /// </summary>
+    public PhaseStrategy Strategy(
+        string name,
+        string? agent = null,
+        string mode = "sequential",
+        int concurrency = 1,
+        TimeSpan? timeout = null,
+        RecoveryChain? recovery = null,
+        double minEffectiveness = 0) => new()
+        {
+            Name = name,
+            Agent = agent,
+            Mode = PhaseStrategy.ParseMode(mode),
+            Concurrency = concurrency,
+            Timeout = timeout,
+            Recovery = recovery,
+            MinEffectiveness = minEffectiveness,
+        };
+
+    /// <summary>Handles the run's anomalies (replacing the default handlers); what the handler returns is journaled with the anomaly.</summary>
+    public void OnAnomaly(Func<JsonNode, object?> handler)
+    {
+        ArgumentNullException.ThrowIfNull(handler);
+        Scope.OnAnomaly((anomaly, _) => Task.FromResult(ToJson(handler(anomaly))));
+    }
+
+    /// <summary>An asynchronous anomaly handler.</summary>
+    public void OnAnomaly<T>(Func<JsonNode, Task<T>> handler)
+    {
+        ArgumentNullException.ThrowIfNull(handler);
+        Scope.OnAnomaly(async (anomaly, _) => ToJson(await handler(anomaly).ConfigureAwait(false)));
+    }
+
+    /// <summary>Sets how often the monitor samples (default 10 s), how often the optimization loop looks (default 60 s), and the anomaly z-score threshold (default 3).</summary>
+    public void ConfigureMonitor(TimeSpan? interval = null, TimeSpan? optimizeEvery = null, double? threshold = null) =>
+        Scope.ConfigureMonitor(interval, optimizeEvery, threshold);
+}

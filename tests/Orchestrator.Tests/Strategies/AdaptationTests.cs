@@ -1,0 +1,95 @@
+using System.Text.Json.Nodes;
+using FluentAssertions;
+using Microsoft.Extensions.Time.Testing;
+using Orchestrator.Abstractions;
+using Orchestrator.Core.Journal;
+using Orchestrator.Core.Workflow;
+using Orchestrator.Tests.Support;
+using Xunit;
+
+namespace Orchestrator.Tests.Strategies;
+
+public sealed class AdaptationTests : IDisposable
+{
+    private readonly TempDirectory _dir = new();
+    private readonly FakeTimeProvider _time = new();
+
+    public void Dispose() => _dir.Dispose();
+
+    [Fact]
+    public async Task An_agent_that_degrades_mid_phase_makes_the_phase_switch_strategy_notify_the_agents_and_journal_it()
+    {
+        var primary = new ClockAgent("primary", _time, TimeSpan.FromMilliseconds(10)) { SlowFromCall = 6, SlowLatency = TimeSpan.FromMilliseconds(500) };
+        var backup = new ClockAgent("backup", _time, TimeSpan.FromMilliseconds(20));
+        var script = _dir.Write("adapt.csx", """
+            return await Phase("index", Enumerable.Range(0, 12).ToArray(), new[]
+            {
+                Strategy("primary-first", agent: "primary", minEffectiveness: 0.5),
+                Strategy("fallback", agent: "backup"),
+            }, window: 3);
+            """);
+
+        var (outcome, steps) = await new EngineHarness(_time, null, [primary, backup], []).RunCsxAsync(script);
+
+        outcome.Run.Status.Should().Be(RunStatus.Succeeded, outcome.Run.Error);
+        var adapt = steps.Should().ContainSingle(s => s.Kind == "adaptation").Subject;
+        adapt.Id.Should().Be("index/adapt");
+        adapt.Output!["from"]!.GetValue<string>().Should().Be("primary-first");
+        adapt.Output["to"]!.GetValue<string>().Should().Be("fallback");
+        adapt.Output["score"]!.GetValue<double>().Should().BeLessThan(0.5);
+        adapt.Output["notified"]!.AsArray().Select(n => n!.GetValue<string>()).Should().BeEquivalentTo("primary", "backup");
+
+        // Items 0-5 ran on the primary (the sixth was the first slow one); every later item on the backup.
+        var items = steps.Where(s => s.Kind == "work").OrderBy(s => s.Seq).Select(s => s.Agent).ToList();
+        items.Should().Equal([.. Enumerable.Repeat("primary", 6), .. Enumerable.Repeat("backup", 6)]);
+
+        foreach (var agent in new[] { primary, backup })
+        {
+            var message = agent.Messages.Should().ContainSingle().Subject;
+            message.Type.Should().Be(AgentMessage.StrategyChanged);
+            message.RunId.Should().Be(outcome.Run.Id);
+            message.Payload!["to"]!["name"]!.GetValue<string>().Should().Be("fallback");
+        }
+    }
+
+    [Fact]
+    public async Task A_strategy_above_its_minimum_effectiveness_is_kept()
+    {
+        var primary = new ClockAgent("primary", _time, TimeSpan.FromMilliseconds(10));
+        var script = _dir.Write("steady.csx", """
+            return await Phase("index", Enumerable.Range(0, 12).ToArray(), new[]
+            {
+                Strategy("primary-first", agent: "primary", minEffectiveness: 0.5),
+                Strategy("fallback", agent: "backup"),
+            }, window: 3);
+            """);
+
+        var (outcome, steps) = await new EngineHarness(_time, null, [primary, new ClockAgent("backup", _time, TimeSpan.FromMilliseconds(20))], []).RunCsxAsync(script);
+
+        outcome.Run.Status.Should().Be(RunStatus.Succeeded, outcome.Run.Error);
+        steps.Should().NotContain(s => s.Kind == "adaptation");
+        primary.Messages.Should().BeEmpty();
+        primary.Calls.Should().Be(12);
+    }
+
+    [Fact]
+    public async Task Agents_are_provisioned_by_capability_and_held_to_their_declared_concurrency()
+    {
+        var narrow = new ClockAgent("narrow", _time, TimeSpan.FromMilliseconds(5), "translate") { MaxConcurrency = 2, Hold = TimeSpan.FromMilliseconds(20) };
+        var script = _dir.Write("capability.js", """
+            return await phase("translate", [1, 2, 3, 4, 5, 6, 7, 8], {
+              strategies: [{ name: "wide", agent: "translate", mode: "parallel", concurrency: 8 }],
+            });
+            """);
+        var harness = new JavaScript.JsHarness(narrow);
+
+        var run = await harness.RunAsync(File.ReadAllText(script));
+
+        run.Outcome.Run.Status.Should().Be(RunStatus.Succeeded, run.Outcome.Run.Error);
+        run.Steps.Where(s => s.Kind == "work").Should().HaveCount(8).And.OnlyContain(s => s.Agent == "narrow");
+        narrow.Peak.Should().Be(2, "eight items were let go at once and the agent takes two");
+        var choice = run.Steps.Single(s => s.Kind == "strategy").Output!;
+        choice["state"]!["agents"]!["narrow"]!["capabilities"]!.AsArray().Select(c => c!.GetValue<string>()).Should().Equal("translate");
+        choice["state"]!["agents"]!["narrow"]!["maxConcurrency"]!.GetValue<int>().Should().Be(2);
+    }
+}
