@@ -192,8 +192,9 @@ internal sealed class RunMonitor : IAsyncDisposable
             {
                 handled.Add(await handler(anomaly.DeepClone().AsObject(), ct).ConfigureAwait(false));
             }
-            catch (Exception ex) when (ex is not OperationCanceledException)
+            catch (Exception ex)
             {
+                // Even a handler cut short by the end of the run or of its script leaves the anomaly journaled.
                 _run.Log.Error("Anomaly handler of run {RunId} failed: {Error}", _run.Id, ex.Message);
                 handled.Add(new JsonObject { ["error"] = ex.Message });
             }

@@ -12,13 +12,18 @@ namespace Orchestrator.Tests.JavaScript;
 internal sealed class JsHarness : IDisposable
 {
     public JsHarness(params IAgent[] extra)
+        : this(TimeProvider.System, extra)
+    {
+    }
+
+    public JsHarness(TimeProvider time, params IAgent[] extra)
     {
         Directory.CreateDirectory(Dir);
         Gate = new JsGateAgent();
         Hang = new JsHangAgent();
         var agents = new List<IAgent> { new JsEchoAgent(), new JsFailAgent(), Gate, Hang };
         agents.AddRange(extra);
-        Engine = new WorkflowEngine(Journal, new AgentRegistry(agents), reports: null, TimeProvider.System, Logger.None);
+        Engine = new WorkflowEngine(Journal, new AgentRegistry(agents), reports: null, time, Logger.None);
     }
 
     public string Dir { get; } = Path.Combine(Path.GetTempPath(), "orch-js-tests", Guid.NewGuid().ToString("N"));

@@ -81,7 +81,7 @@ public sealed class AdaptationTests : IDisposable
               strategies: [{ name: "wide", agent: "translate", mode: "parallel", concurrency: 8 }],
             });
             """);
-        var harness = new JavaScript.JsHarness(narrow);
+        using var harness = new JavaScript.JsHarness(narrow);
 
         var run = await harness.RunAsync(File.ReadAllText(script));
 
