@@ -206,20 +206,20 @@ internal sealed class RunMonitor : IAsyncDisposable
     }
 
     /// <summary>
-    /// Without a script handler: an agent whose latency spikes is isolated for a circuit break so its work goes to
-    /// healthy replicas (redistribute); a run-wide spike halves the concurrency of the running phases (degrade).
+    /// Without a script handler: when an agent kind's latency spikes and the kind has a healthy replica, the provider
+    /// that has been serving it (the first healthy one) is isolated for a circuit break, so its work goes to the
+    /// replica (redistribute); otherwise the running phases halve their concurrency (degrade).
     /// </summary>
     private async Task<JsonNode?> DefaultHandlerAsync(JsonObject anomaly, CancellationToken ct)
     {
         if (anomaly["agent"]?.GetValue<string>() is { } agent)
         {
-            var providers = _run.Agents.FindProviders(agent).Select(p => p.Id).DefaultIfEmpty(agent).ToList();
-            foreach (var id in providers)
+            var healthy = _run.Agents.FindProviders(agent).Where(p => _run.Health.StateOf(p.Id) != AgentHealthState.Unhealthy).ToList();
+            if (healthy.Count > 1)
             {
-                await _run.Health.For(id).IsolateAsync(ct).ConfigureAwait(false);
+                await _run.Health.For(healthy[0].Id).IsolateAsync(ct).ConfigureAwait(false);
+                return new JsonObject { ["action"] = "redistribute", ["isolated"] = healthy[0].Id, ["to"] = healthy[1].Id };
             }
-
-            return new JsonObject { ["action"] = "redistribute", ["isolated"] = new JsonArray([.. providers.Select(p => JsonValue.Create(p))]) };
         }
 
         var degraded = new JsonArray();

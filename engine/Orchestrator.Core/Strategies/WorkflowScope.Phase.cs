@@ -170,19 +170,21 @@ public sealed partial class WorkflowScope
         var learned = (await _run.Learning.GetOutcomesAsync(phase, ct).ConfigureAwait(false)).ToList();
         double? selfBaseline = null;
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        var adapting = new SemaphoreSlim(1, 1);
+        using var adapting = new SemaphoreSlim(1, 1);
         Exception? fatal = null;
 
         async Task OneAsync(int index, PhaseStrategy strategy)
         {
+            // The slot frees only once the outcome is judged, so the next item starts under the strategy that judgement left.
             ItemResult result;
             try
             {
                 result = await RunItemAsync(index, items[index], plan, strategy, stop.Token).ConfigureAwait(false);
             }
-            finally
+            catch
             {
                 runtime.Limit.Release();
+                throw;
             }
 
             await adapting.WaitAsync(CancellationToken.None).ConfigureAwait(false);
@@ -241,6 +243,7 @@ public sealed partial class WorkflowScope
             finally
             {
                 adapting.Release();
+                runtime.Limit.Release();
             }
         }
 
@@ -263,7 +266,14 @@ public sealed partial class WorkflowScope
         }
         finally
         {
-            await Task.WhenAll(running).ConfigureAwait(false);
+            try
+            {
+                await Task.WhenAll(running).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+            {
+                // Items cut short because another failed: that failure is the one to report.
+            }
         }
 
         ct.ThrowIfCancellationRequested();

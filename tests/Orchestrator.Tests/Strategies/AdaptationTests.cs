@@ -29,9 +29,12 @@ public sealed class AdaptationTests : IDisposable
             }, window: 3);
             """);
 
-        var (outcome, steps) = await new EngineHarness(_time, null, [primary, backup], []).RunCsxAsync(script);
+        var (outcome, steps) = await new EngineHarness(_time, Path.Combine(_dir.Path, "reports"), [primary, backup], []).RunCsxAsync(script);
 
         outcome.Run.Status.Should().Be(RunStatus.Succeeded, outcome.Run.Error);
+        var report = await File.ReadAllTextAsync(outcome.ReportPath!);
+        report.Should().Contain("## Strategies").And.Contain("| index | primary-first | sequential × 1 | primary | not tried yet: exploring |")
+            .And.Contain("| index | primary-first → **fallback** | switched |");
         var adapt = steps.Should().ContainSingle(s => s.Kind == "adaptation").Subject;
         adapt.Id.Should().Be("index/adapt");
         adapt.Output!["from"]!.GetValue<string>().Should().Be("primary-first");

@@ -72,6 +72,8 @@ public sealed class MonitoringTests : IDisposable
         outcome.Run.Status.Should().Be(RunStatus.Succeeded, outcome.Run.Error);
         var anomaly = steps.First(s => s.Kind == "anomaly" && s.Name == "agent:work:latency_ms");
         anomaly.Output!["handled"]![0]!["action"]!.GetValue<string>().Should().Be("redistribute");
+        anomaly.Output["handled"]![0]!["isolated"]!.GetValue<string>().Should().Be("work");
+        anomaly.Output["handled"]![0]!["to"]!.GetValue<string>().Should().Be("work#2");
         replica.Calls.Should().BeGreaterThan(0, "the isolated primary's work went to its replica");
         (work.Calls + replica.Calls).Should().Be(50);
     }
