@@ -62,4 +62,33 @@ public sealed class ExampleScriptsTests : IDisposable
         var report = File.ReadAllText(outcome["report"]!.GetValue<string>());
         report.Should().StartWith("# Build report: " + project).And.Contain("| TODO/FIXME/HACK markers | 1 |").And.Contain("checks/build/shell");
     }
+
+    [Theory]
+    [InlineData("phases.csx", """{"dir":"DIR"}""")]
+    [InlineData("phases.js", """{"dir":"DIR","files":["a.txt","b.txt","c.txt"]}""")]
+    public async Task Phases_tries_each_strategy_then_learns_and_stats_shows_it(string script, string input)
+    {
+        var dir = Path.Combine(_dir.Path, "files");
+        foreach (var name in new[] { "a.txt", "b.txt", "c.txt" })
+        {
+            _dir.Write("files/" + name, name);
+        }
+
+        var chosen = new List<string>();
+        for (var run = 0; run < 3; run++)
+        {
+            var result = await CliRunner.RunAsync("run", Path.Combine(RepoPaths.Scripts, script), "--store", Store, "--json", "--input", input.Replace("DIR", dir, StringComparison.Ordinal));
+            result.ExitCode.Should().Be(0, result.ToString());
+            var outcome = JsonNode.Parse(result.LastLine)!;
+            outcome["result"]!.ToJsonString().Should().Be("""{"files":3,"distinct":3}""");
+            var report = File.ReadAllText(outcome["report"]!.GetValue<string>());
+            report.Should().Contain("## Strategies");
+            chosen.Add(report.Contains("| checksum | one-at-a-time |", StringComparison.Ordinal) ? "one-at-a-time" : "fan-out");
+        }
+
+        chosen.Take(2).Should().Equal("one-at-a-time", "fan-out");
+        var stats = await CliRunner.RunAsync("stats", "--store", Store, "--phase", "checksum");
+        stats.ExitCode.Should().Be(0, stats.ToString());
+        stats.Stdout.Should().Contain("one-at-a-time").And.Contain("fan-out").And.Contain("shell");
+    }
 }
