@@ -81,7 +81,8 @@ public sealed class MonitoringTests : IDisposable
     [Fact]
     public async Task A_failing_anomaly_handler_is_journaled_and_the_monitor_keeps_running()
     {
-        var work = new ClockAgent("work", _time, TimeSpan.FromSeconds(1)) { SlowFromCall = 25, SlowUntilCall = 26, SlowLatency = TimeSpan.FromSeconds(8) };
+        // The calls yield, as real agents do, so that the script's event loop gets to run the handler between them.
+        var work = new ClockAgent("work", _time, TimeSpan.FromSeconds(1)) { SlowFromCall = 25, SlowUntilCall = 26, SlowLatency = TimeSpan.FromSeconds(8), Hold = TimeSpan.FromMilliseconds(1) };
         var script = _dir.Write("throws.js", """
             onAnomaly((a) => { throw new Error("handler broke on " + a.metric); });
             for (let i = 0; i < 50; i++) {
