@@ -174,6 +174,28 @@ public sealed class JournalMigrationTests : IDisposable
         File.ReadAllText(JournalPath).Should().StartWith("this is a text file", "a refused file is not written to");
     }
 
+    [Fact]
+    public async Task A_format_2_journal_gains_the_learning_tables_and_keeps_its_runs()
+    {
+        await using (var journal = SqliteJournal.Open(_dir.Path))
+        {
+            await journal.StartRunAsync(new RunRecord { Id = "r1", Script = "s.csx", ScriptHash = "h", Language = "csharp", EngineVersion = "1", StartedAt = FixtureStart }, default);
+        }
+
+        await Execute("DROP TABLE learning; DROP TABLE baselines; DROP TABLE recommendations; UPDATE meta SET value = '2' WHERE key = 'format_version'");
+        SqliteConnection.ClearAllPools();
+
+        await using (var journal = SqliteJournal.Open(_dir.Path))
+        {
+            journal.MigratedFromVersion.Should().Be(2);
+            (await journal.ListRunsAsync(default)).Should().ContainSingle().Which.Id.Should().Be("r1");
+            await journal.Learning.RecordOutcomeAsync(new Orchestrator.Core.Learning.PhaseOutcome("p", "s", "a", true, 2, 0, 20, FixtureStart), default);
+            (await journal.Learning.GetOutcomesAsync("p", default)).Should().ContainSingle().Which.MeanItemMs.Should().Be(10);
+        }
+
+        (await Scalar("SELECT value FROM meta WHERE key = 'format_version'")).Should().Be("3");
+    }
+
     private async Task<object?> Scalar(string sql)
     {
         await using var connection = new SqliteConnection($"Data Source={JournalPath};Pooling=False");

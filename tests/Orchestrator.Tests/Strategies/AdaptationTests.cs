@@ -95,4 +95,21 @@ public sealed class AdaptationTests : IDisposable
         choice["state"]!["agents"]!["narrow"]!["capabilities"]!.AsArray().Select(c => c!.GetValue<string>()).Should().Equal("translate");
         choice["state"]!["agents"]!["narrow"]!["maxConcurrency"]!.GetValue<int>().Should().Be(2);
     }
+
+    [Fact]
+    public async Task A_peer_to_peer_strategy_decides_each_item_by_a_vote_of_every_agent_with_the_capability()
+    {
+        var script = _dir.Write("council.csx", """
+            return await Phase("review", new[] { 1, 2 }, new[] { Strategy("council", agent: "review", mode: "peer-to-peer") });
+            """);
+
+        var (outcome, steps) = await new EngineHarness(_time, null, [new CouncilAgent("a"), new CouncilAgent("b"), new CouncilAgent("c")], []).RunCsxAsync(script);
+
+        outcome.Run.Status.Should().Be(RunStatus.Succeeded, outcome.Run.Error);
+        steps.Select(s => s.Id).Should().Contain(["review/item-0/propose/a", "review/item-0/vote/c", "review/item-1/tally", "review/item-1/contribute/b"]);
+        var first = outcome.Run.Result!.AsArray()[0]!;
+        first["agreed"]!.GetValue<bool>().Should().BeTrue();
+        first["winner"]!.GetValue<string>().Should().Be("a");
+        first["plan"]!.GetValue<string>().Should().Be("check item 1 the a way");
+    }
 }

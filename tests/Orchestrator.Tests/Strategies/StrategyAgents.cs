@@ -74,3 +74,23 @@ internal sealed class ClockAgent(string kind, FakeTimeProvider time, TimeSpan la
         return ValueTask.CompletedTask;
     }
 }
+
+/// <summary>A peer for peer-to-peer phases: proposes a plan for the item, votes for the peer named <c>a</c>, and contributes its part.</summary>
+internal sealed class CouncilAgent(string kind) : IAgent
+{
+    public string Kind { get; } = kind;
+
+    public IReadOnlyCollection<string> Capabilities { get; } = ["review"];
+
+    public ValueTask<AgentResult> RunAsync(AgentTask task, CancellationToken cancellationToken)
+    {
+        var input = task.Input!;
+        JsonNode? answer = input["phase"]!.GetValue<string>() switch
+        {
+            "propose" => $"check item {input["task"]!.ToJsonString()} the {Kind} way",
+            "vote" => "a",
+            _ => $"{Kind} did: {input["plan"]!.GetValue<string>()}",
+        };
+        return ValueTask.FromResult(AgentResult.Ok(answer));
+    }
+}
