@@ -151,14 +151,10 @@ internal sealed class RunMonitor : IAsyncDisposable
         _run.Log.Debug("Monitor sample of run {RunId}: {@Sample}", _run.Id, sample);
         foreach (var (metric, value) in sample)
         {
-            // Latency and errors are the run's own doing; CPU, memory and throughput are recorded but depend on the machine.
-            if (!metric.EndsWith("latency_ms", StringComparison.Ordinal) && metric != "error_rate")
-            {
-                continue;
-            }
-
+            // Every metric gets a baseline; only latency and errors, the run's own doing, raise anomalies:
+            // CPU, memory and throughput depend as much on the machine and on what else it runs.
             var mean = _detector.MeanOf(metric);
-            if (_detector.Observe(metric, value) is { } z)
+            if (_detector.Observe(metric, value) is { } z && (metric.EndsWith("latency_ms", StringComparison.Ordinal) || metric == "error_rate"))
             {
                 await RaiseAsync(metric, value, mean ?? 0, z, ct).ConfigureAwait(false);
             }

@@ -38,6 +38,15 @@ internal sealed class AgentChannels(string runId, ILogger log)
         return sent;
     }
 
+    /// <summary>Queues a message for every agent this run provisioned.</summary>
+    public void SendToAll(string type, JsonNode? payload)
+    {
+        foreach (var session in _sessions.Values)
+        {
+            session.Queue.Writer.TryWrite(new AgentMessage(type, runId, payload?.DeepClone()));
+        }
+    }
+
     /// <summary>Ends the sessions: queued messages are still delivered, within <paramref name="grace"/>.</summary>
     public async Task CloseAsync(TimeSpan grace, TimeProvider time)
     {

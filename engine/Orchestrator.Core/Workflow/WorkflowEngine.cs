@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using System.Text.Json.Nodes;
+using Orchestrator.Abstractions;
 using Orchestrator.Core.Health;
 using Orchestrator.Core.Journal;
 using Orchestrator.Core.Monitoring;
@@ -131,6 +132,11 @@ internal sealed class WorkflowEngine(IJournal journal, IAgentRegistry agents, IR
         }
 
         await monitor.DisposeAsync().ConfigureAwait(false);
+        if (status == RunStatus.Cancelled)
+        {
+            run.Channels.SendToAll(AgentMessage.Cancellation, new JsonObject { ["reason"] = error });
+        }
+
         await run.Channels.CloseAsync(CancellationGrace, time).ConfigureAwait(false);
         await journal.EndRunAsync(record.Id, status, result, error, time.GetUtcNow(), CancellationToken.None).ConfigureAwait(false);
         var ended = await journal.GetRunAsync(record.Id, CancellationToken.None).ConfigureAwait(false) ?? record;

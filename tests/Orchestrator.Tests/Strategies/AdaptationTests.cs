@@ -103,7 +103,8 @@ public sealed class AdaptationTests : IDisposable
             return await Phase("review", new[] { 1, 2 }, new[] { Strategy("council", agent: "review", mode: "peer-to-peer") });
             """);
 
-        var (outcome, steps) = await new EngineHarness(_time, null, [new CouncilAgent("a"), new CouncilAgent("b"), new CouncilAgent("c")], []).RunCsxAsync(script);
+        CouncilAgent[] council = [new("a"), new("b"), new("c")];
+        var (outcome, steps) = await new EngineHarness(_time, null, council, []).RunCsxAsync(script);
 
         outcome.Run.Status.Should().Be(RunStatus.Succeeded, outcome.Run.Error);
         steps.Select(s => s.Id).Should().Contain(["review/item-0/propose/a", "review/item-0/vote/c", "review/item-1/tally", "review/item-1/contribute/b"]);
@@ -111,5 +112,31 @@ public sealed class AdaptationTests : IDisposable
         first["agreed"]!.GetValue<bool>().Should().BeTrue();
         first["winner"]!.GetValue<string>().Should().Be("a");
         first["plan"]!.GetValue<string>().Should().Be("check item 1 the a way");
+        foreach (var peer in council)
+        {
+            peer.Messages.Select(m => (m.Type, (string?)m.Payload!["step"]!.GetValue<string>())).Should().Equal(
+                (AgentMessage.Proposal, "review/item-0"), (AgentMessage.Proposal, "review/item-1"));
+            peer.Messages.First().Payload!["proposals"]!["b"]!.GetValue<string>().Should().Be("check item 1 the b way");
+        }
+    }
+
+    [Fact]
+    public async Task Cancelling_a_run_sends_a_cancellation_message_to_the_agents_it_provisioned()
+    {
+        var stuck = new ClockAgent("stuck", _time, TimeSpan.FromMilliseconds(1)) { Hold = TimeSpan.FromMinutes(5) };
+        var script = _dir.Write("cancel.csx", """
+            return await Phase("wait", new[] { 1 }, new[] { Strategy("only", agent: "stuck") });
+            """);
+        using var cancel = new CancellationTokenSource();
+
+        var running = new EngineHarness(_time, null, [stuck], []).RunCsxAsync(script, cancellationToken: cancel.Token);
+        await stuck.Called.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        await cancel.CancelAsync();
+        var (outcome, _) = await running.WaitAsync(TimeSpan.FromSeconds(30));
+
+        outcome.Run.Status.Should().Be(RunStatus.Cancelled);
+        var message = stuck.Messages.Should().ContainSingle().Subject;
+        message.Type.Should().Be(AgentMessage.Cancellation);
+        message.RunId.Should().Be(outcome.Run.Id);
     }
 }

@@ -41,9 +41,13 @@ internal sealed class ClockAgent(string kind, FakeTimeProvider time, TimeSpan la
 
     public ConcurrentQueue<AgentMessage> Messages { get; } = new();
 
+    /// <summary>Completes when the first call comes in.</summary>
+    public TaskCompletionSource Called { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
     public async ValueTask<AgentResult> RunAsync(AgentTask task, CancellationToken cancellationToken)
     {
         var call = Interlocked.Increment(ref _calls);
+        Called.TrySetResult();
         var now = Interlocked.Increment(ref _running);
         int peak;
         while (now > (peak = Volatile.Read(ref _peak)) && Interlocked.CompareExchange(ref _peak, now, peak) != peak)
@@ -81,6 +85,14 @@ internal sealed class CouncilAgent(string kind) : IAgent
     public string Kind { get; } = kind;
 
     public IReadOnlyCollection<string> Capabilities { get; } = ["review"];
+
+    public ConcurrentQueue<AgentMessage> Messages { get; } = new();
+
+    public ValueTask OnMessageAsync(AgentMessage message, CancellationToken cancellationToken)
+    {
+        Messages.Enqueue(message);
+        return ValueTask.CompletedTask;
+    }
 
     public ValueTask<AgentResult> RunAsync(AgentTask task, CancellationToken cancellationToken)
     {

@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using Orchestrator.Abstractions;
 
 namespace Orchestrator.Core.Workflow;
 
@@ -55,6 +56,12 @@ public sealed partial class WorkflowScope
 
         // Peers vote among the proposals that were made; with none, there is nothing to vote on.
         var offered = new JsonObject([.. proposals.Where(p => p.Value is not null).Select(p => KeyValuePair.Create(p.Key, p.Value?.DeepClone()))]);
+
+        // Agent peers also hear the proposals on their channels before they are asked to vote.
+        _run.Channels.Send(
+            peers.Where(p => p.Agent is not null).SelectMany(p => _run.Agents.FindProviders(p.Agent!)),
+            AgentMessage.Proposal,
+            new JsonObject { ["step"] = StepId, ["proposals"] = offered.DeepClone() });
         var votes = offered.Count == 0
             ? new JsonObject()
             : await ConsensusPhaseAsync(
