@@ -64,7 +64,7 @@ internal static class StrategySelector
             var value = successRate * speed;
             var bonus = exploration * Math.Sqrt(Math.Log(Math.Max(allRuns, 1)) / total.Runs);
             var reason = string.Create(CultureInfo.InvariantCulture,
-                $"{total.Runs} runs: {successRate:P0} of items succeeded, {total.MeanItemMs:0.#} ms per item ({speed:0.##} of the fastest); value {value:0.###} + exploration {bonus:0.###}");
+                $"{total.Runs} runs: {successRate * 100:0}% of items succeeded, {total.MeanItemMs:0.#} ms per item ({speed:0.##} of the fastest); value {value:0.###} + exploration {bonus:0.###}");
             ranked.Add(new RankedStrategy(candidate, true, total.Runs, value, bonus, reason));
         }
 

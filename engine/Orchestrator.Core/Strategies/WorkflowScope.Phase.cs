@@ -158,7 +158,17 @@ public sealed partial class WorkflowScope
 
     private sealed record PhaseResults(JsonArray Results, List<string> Failed);
 
-    private sealed record ItemResult(int Index, bool Ok, JsonNode? Output, string? Error, double Ms, PhaseStrategy Strategy, string? Agent, bool TimedOut);
+    /// <param name="Started">When the item started, as a <see cref="TimeProvider"/> timestamp.</param>
+    /// <param name="Ended">When it ended, likewise.</param>
+    private sealed record ItemResult(int Index, bool Ok, JsonNode? Output, string? Error, long Started, long Ended, PhaseStrategy Strategy, string? Agent, bool TimedOut);
+
+    /// <summary>
+    /// Time per item as the phase experiences it: the span from the first start to the last end, over the item count.
+    /// For one item at a time it is the mean latency; for concurrent items it credits the concurrency, so that a
+    /// parallel strategy is judged by its throughput rather than by how long each of its items takes.
+    /// </summary>
+    private double MsPerItem(IReadOnlyCollection<ItemResult> items) =>
+        _run.Time.GetElapsedTime(items.Min(r => r.Started), items.Max(r => r.Ended)).TotalMilliseconds / items.Count;
 
     private async Task<PhaseResults> RunPhaseItemsAsync(string phase, IReadOnlyList<JsonNode?> items, PhasePlan plan, IReadOnlyList<RankedStrategy> ranking, PhaseRuntime runtime, CancellationToken ct)
     {
@@ -222,8 +232,8 @@ public sealed partial class WorkflowScope
                 }
 
                 var baseline = learned.Where(o => o.Strategy == result.Strategy.Name && o.Items > 0).Select(o => (double?)o.MeanItemMs).Average()
-                    ?? (selfBaseline ??= window.Average(r => r.Ms));
-                var score = Effectiveness(window, baseline);
+                    ?? (selfBaseline ??= MsPerItem(window));
+                var score = Effectiveness(window, MsPerItem(window), baseline);
                 if (score >= runtime.Strategy.MinEffectiveness)
                 {
                     return;
@@ -290,10 +300,9 @@ public sealed partial class WorkflowScope
     /// The share of the window's items that succeeded, times how close their mean latency is to the baseline (1 at or
     /// under it), times the inverse of the mean cost when the agents report one (<c>cost</c> in their output).
     /// </summary>
-    private static double Effectiveness(IReadOnlyCollection<ItemResult> window, double baselineMs)
+    private static double Effectiveness(IReadOnlyCollection<ItemResult> window, double meanMs, double baselineMs)
     {
         var successRate = window.Count(r => r.Ok) / (double)window.Count;
-        var meanMs = window.Average(r => r.Ms);
         var latency = meanMs <= 0 || baselineMs <= 0 ? 1 : Math.Min(1, baselineMs / meanMs);
         var costs = window.Select(r => r.Output is JsonObject o && o["cost"] is JsonValue v && v.TryGetValue<double>(out var c) ? c : (double?)null).Where(c => c is not null).ToList();
         var cost = costs.Count == 0 ? 1 : 1 / (1 + costs.Average()!.Value);
@@ -314,7 +323,7 @@ public sealed partial class WorkflowScope
             {
                 ["items"] = window.Count,
                 ["succeeded"] = window.Count(r => r.Ok),
-                ["meanMs"] = Math.Round(window.Average(r => r.Ms), 3),
+                ["msPerItem"] = Math.Round(MsPerItem(window), 3),
                 ["baselineMs"] = Math.Round(baselineMs, 3),
             },
         };
@@ -375,13 +384,13 @@ public sealed partial class WorkflowScope
                 }, ct).ConfigureAwait(false);
             }
 
-            return new ItemResult(index, !outcome.Degraded, outcome.Output, outcome.Degraded ? "degraded" : null, _run.Time.GetElapsedTime(started).TotalMilliseconds, strategy, agent, false);
+            return new ItemResult(index, !outcome.Degraded, outcome.Output, outcome.Degraded ? "degraded" : null, started, _run.Time.GetTimestamp(), strategy, agent, false);
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !ct.IsCancellationRequested)
         {
             var reason = ex is StepFailedException failed ? failed.Reason : ex.Message;
             var timedOut = reason.Contains("timed out", StringComparison.Ordinal);
-            return new ItemResult(index, false, null, reason, _run.Time.GetElapsedTime(started).TotalMilliseconds, strategy, agent, timedOut);
+            return new ItemResult(index, false, null, reason, started, _run.Time.GetTimestamp(), strategy, agent, timedOut);
         }
     }
 
@@ -392,7 +401,7 @@ public sealed partial class WorkflowScope
         {
             var failedItems = group.Count(r => !r.Ok);
             await _run.Learning.RecordOutcomeAsync(
-                new PhaseOutcome(phase, group.Key.Name, group.Key.Agent, failedItems == 0, group.Count(), failedItems, group.Sum(r => r.Ms), _run.Time.GetUtcNow()),
+                new PhaseOutcome(phase, group.Key.Name, group.Key.Agent, failedItems == 0, group.Count(), failedItems, MsPerItem([.. group]) * group.Count(), _run.Time.GetUtcNow()),
                 CancellationToken.None).ConfigureAwait(false);
         }
     }
