@@ -28,7 +28,6 @@ internal sealed class RunMonitor : IAsyncDisposable
     private readonly ITimer _optimizeTimer;
     private MetricsSnapshot _previous;
     private TimeSpan _previousCpu = Process.GetCurrentProcess().TotalProcessorTime;
-    private int _samples;
     private bool _stopped;
 
     private RunMonitor(WorkflowRun run, MonitorOptions options, IReadOnlyDictionary<string, Baseline> baselines)
@@ -43,9 +42,6 @@ internal sealed class RunMonitor : IAsyncDisposable
     }
 
     public MonitorOptions Options { get; private set; }
-
-    /// <summary>Samples taken so far.</summary>
-    public int Samples => Volatile.Read(ref _samples);
 
     public static async Task<RunMonitor> StartAsync(WorkflowRun run, MonitorOptions options, CancellationToken cancellationToken)
     {
@@ -127,7 +123,6 @@ internal sealed class RunMonitor : IAsyncDisposable
         var cpu = Process.GetCurrentProcess().TotalProcessorTime;
         var cpuPercent = elapsed > TimeSpan.Zero ? (cpu - _previousCpu) / elapsed / Environment.ProcessorCount * 100 : 0;
         _previousCpu = cpu;
-        Interlocked.Increment(ref _samples);
 
         var sample = new Dictionary<string, double>(StringComparer.Ordinal)
         {

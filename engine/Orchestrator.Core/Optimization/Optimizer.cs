@@ -48,7 +48,7 @@ internal sealed class Optimizer(WorkflowRun run)
                 var raised = Math.Min(Math.Min(phase.Limit.Limit * 2, phase.Remaining), agentLimit);
                 if (raised > phase.Limit.Limit)
                 {
-                    await ApplyAsync(phase, strategy, "raise-concurrency", $"raise concurrency from {phase.Limit.Limit} to {raised}: {phase.Remaining} items wait and the agents are idle-capable and healthy", new JsonObject { ["concurrency"] = raised }, ct).ConfigureAwait(false);
+                    await ApplyAsync(phase, strategy, "raise-concurrency", $"raise concurrency from {phase.Limit.Limit} to {raised}: {phase.Remaining} items wait, every slot is busy and the agents are healthy", new JsonObject { ["concurrency"] = raised }, ct).ConfigureAwait(false);
                 }
             }
 
@@ -58,7 +58,7 @@ internal sealed class Optimizer(WorkflowRun run)
                 await ApplyAsync(phase, strategy, "raise-timeout", $"raise the item timeout from {timeout.TotalMilliseconds:0} ms to {longer.TotalMilliseconds:0} ms: {timeouts} items timed out", new JsonObject { ["timeoutMs"] = longer.TotalMilliseconds }, ct).ConfigureAwait(false);
             }
 
-            if (kind is not null && perAgent.Where(a => IsOf(a.Key, kind)).Aggregate(AgentCounts.Zero, (sum, a) => sum.Plus(a.Value)) is { Finished: >= SwapMinimumCalls } calls
+            if (kind is not null && perAgent.GetValueOrDefault(kind) is { Finished: >= SwapMinimumCalls } calls
                 && calls.ErrorRate >= SwapErrorRate
                 && Alternative(kind) is { } alternative)
             {
@@ -66,9 +66,6 @@ internal sealed class Optimizer(WorkflowRun run)
             }
         }
     }
-
-    private static bool IsOf(string providerOrKind, string kind) =>
-        string.Equals(providerOrKind, kind, StringComparison.OrdinalIgnoreCase) || providerOrKind.StartsWith(kind + "@", StringComparison.OrdinalIgnoreCase) || providerOrKind.StartsWith(kind + "#", StringComparison.OrdinalIgnoreCase);
 
     /// <summary>Another loaded kind that shares a capability with <paramref name="kind"/>, healthy, first by name.</summary>
     private string? Alternative(string kind)

@@ -16,9 +16,6 @@ internal sealed class AgentChannels(string runId, ILogger log)
     private readonly ConcurrentDictionary<string, Session> _sessions = new(StringComparer.OrdinalIgnoreCase);
     private readonly CancellationTokenSource _closing = new();
 
-    /// <summary>The agents that have a session in this run, by provider id.</summary>
-    public IReadOnlyCollection<string> Provisioned => _sessions.Keys.ToList();
-
     /// <summary>Opens the agent's session if it has none yet.</summary>
     public void Provision(AgentProvider provider) => _sessions.GetOrAdd(provider.Id, _ => new Session(provider, log, _closing.Token));
 
