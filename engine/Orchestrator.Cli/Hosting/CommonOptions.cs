@@ -25,6 +25,11 @@ internal static class CommonOptions
         Description = "Print one JSON object with the outcome as the last line of output.",
     };
 
+    public static Option<bool> Quiet() => new("--quiet", "-q")
+    {
+        Description = "Print only the run's result (errors still go to stderr); no progress.",
+    };
+
     public static Option<string?> Timeout() => new("--timeout")
     {
         Description = "Fail the run if it has not finished after this long: 90s, 30m, 2h.",

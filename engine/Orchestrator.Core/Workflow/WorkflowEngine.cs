@@ -21,6 +21,9 @@ internal sealed record RunOptions
     /// <summary>The run fails (journaled as timed out) if it has not finished by then; null for no limit.</summary>
     public TimeSpan? Timeout { get; init; }
 
+    /// <summary>Hears every journal event of the run as it is appended (live progress); it must be quick and not throw.</summary>
+    public Action<JournalEntry>? OnEvent { get; init; }
+
     /// <summary>The monitor's and the optimization loop's intervals and anomaly threshold.</summary>
     public MonitorOptions Monitor { get; init; } = MonitorOptions.Default;
 }
@@ -92,7 +95,7 @@ internal sealed class WorkflowEngine(IJournal journal, IAgentRegistry agents, IR
     {
         using var deadline = options.Timeout is { } limit ? new CancellationTokenSource(limit, time) : new CancellationTokenSource();
         using var runCts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, deadline.Token);
-        var run = new WorkflowRun(record.Id, record.Input, journal, agents, reports, time, log, runCts.Token, history) { Health = _health, Gates = _gates };
+        var run = new WorkflowRun(record.Id, record.Input, journal, agents, reports, time, log, runCts.Token, history) { Health = _health, Gates = _gates, OnEvent = options.OnEvent };
         JsonNode? result = null;
         string? error = null;
         var badInput = false;

@@ -86,6 +86,9 @@ internal sealed class WorkflowRun
     /// <summary>The agent-step measurements the monitor and the optimization loop read.</summary>
     public RunMetrics Metrics { get; }
 
+    /// <summary>Hears every event as it is appended: the CLI's live progress.</summary>
+    public Action<JournalEntry>? OnEvent { get; init; }
+
     /// <summary>The run's monitor, once the engine has started it.</summary>
     public RunMonitor? Monitor { get; set; }
 
@@ -163,6 +166,7 @@ internal sealed class WorkflowRun
     {
         var entry = new JournalEntry(Id, Interlocked.Increment(ref _seq), stepId, kind, parentId, name, stepKind, agent, attempt, payload, error, Time.GetUtcNow());
         Metrics.Observe(entry);
+        OnEvent?.Invoke(entry);
 
         // Appends are not cancellable: a step that ran is recorded even when the run is being cancelled.
         return Journal.AppendAsync(entry, CancellationToken.None);

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Orchestrator.Cli.Hosting;
+using Orchestrator.Cli.Progress;
 using Orchestrator.Core.Journal;
 using Orchestrator.Core.Workflow;
 
@@ -15,20 +16,21 @@ internal static class ResumeCommand
         var plugins = CommonOptions.Plugins();
         var verbose = CommonOptions.Verbose();
         var json = CommonOptions.Json();
+        var quiet = CommonOptions.Quiet();
         var timeout = CommonOptions.Timeout();
         var force = new Option<bool>("--force") { Description = "Resume even though the script changed since the run started." };
 
         var command = new Command("resume", "Resume an interrupted, cancelled or failed run: finished steps are replayed from the journal, not run again.")
         {
-            id, store, plugins, json, force, timeout, verbose,
+            id, store, plugins, json, quiet, force, timeout, verbose,
         };
         command.SetAction((parse, ct) => ResumeAsync(
-            console, parse.GetValue(id)!, parse.GetValue(store)!, parse.GetValue(plugins) ?? [], parse.GetValue(json), parse.GetValue(force), parse.GetValue(timeout), parse.GetValue(verbose), ct));
+            console, parse.GetValue(id)!, parse.GetValue(store)!, parse.GetValue(plugins) ?? [], parse.GetValue(json), parse.GetValue(quiet), parse.GetValue(force), parse.GetValue(timeout), parse.GetValue(verbose), ct));
         return command;
     }
 
     private static async Task<int> ResumeAsync(
-        CliConsole console, string id, string store, string[] plugins, bool json, bool force, string? timeoutText, bool verbose, CancellationToken cancellationToken)
+        CliConsole console, string id, string store, string[] plugins, bool json, bool quiet, bool force, string? timeoutText, bool verbose, CancellationToken cancellationToken)
     {
         var timeout = CommonOptions.ParseDuration(timeoutText, "--timeout");
         RunRecord run;
@@ -45,8 +47,13 @@ internal static class ResumeCommand
         await using var host = WorkflowHost.Open(console, run.Script, store, plugins, verbose, cancellationToken);
         try
         {
-            var outcome = await host.Engine.ResumeAsync(host.Program, id, force, cancellationToken, new RunOptions { Timeout = timeout });
-            return RunOutput.Report(console, outcome, json);
+            RunOutcome outcome;
+            await using (var progress = RunProgress.For(console, json, quiet))
+            {
+                outcome = await host.Engine.ResumeAsync(host.Program, id, force, cancellationToken, new RunOptions { Timeout = timeout, OnEvent = progress is null ? null : progress.Observe });
+            }
+
+            return RunOutput.Report(console, outcome, json, quiet);
         }
         catch (ResumeRefusedException ex)
         {

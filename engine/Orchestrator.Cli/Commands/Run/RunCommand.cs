@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Orchestrator.Cli.Hosting;
+using Orchestrator.Cli.Progress;
 using Orchestrator.Core.Journal;
 using Orchestrator.Core.Workflow;
 
@@ -17,13 +18,14 @@ internal static class RunCommand
         var plugins = CommonOptions.Plugins();
         var verbose = CommonOptions.Verbose();
         var json = CommonOptions.Json();
+        var quiet = CommonOptions.Quiet();
         var timeout = CommonOptions.Timeout();
         var input = new Option<string?>("--input") { Description = "The run's input as JSON, or @file.json." };
 
-        var command = new Command("run", "Run a workflow script.") { script, store, plugins, json, input, timeout, verbose };
+        var command = new Command("run", "Run a workflow script.") { script, store, plugins, json, quiet, input, timeout, verbose };
         command.SetAction((parse, ct) => RunAsync(
             console,
-            new RunRequest(parse.GetValue(script)!, parse.GetValue(store)!, parse.GetValue(plugins) ?? [], parse.GetValue(json), parse.GetValue(input), parse.GetValue(timeout), parse.GetValue(verbose)),
+            new RunRequest(parse.GetValue(script)!, parse.GetValue(store)!, parse.GetValue(plugins) ?? [], parse.GetValue(json), parse.GetValue(quiet), parse.GetValue(input), parse.GetValue(timeout), parse.GetValue(verbose)),
             ct));
         return command;
     }
@@ -35,8 +37,13 @@ internal static class RunCommand
         var timeout = CommonOptions.ParseDuration(request.Timeout, "--timeout");
         await using var host = WorkflowHost.Open(console, scriptPath, request.Store, request.PluginDirectories, request.Verbose, cancellationToken);
         await NoteUnfinishedRunsAsync(console, host, scriptPath, cancellationToken);
-        var outcome = await host.Engine.RunAsync(host.Program, input, cancellationToken, new RunOptions { Timeout = timeout });
-        return RunOutput.Report(console, outcome, request.Json);
+        RunOutcome outcome;
+        await using (var progress = RunProgress.For(console, request.Json, request.Quiet))
+        {
+            outcome = await host.Engine.RunAsync(host.Program, input, cancellationToken, new RunOptions { Timeout = timeout, OnEvent = progress is null ? null : progress.Observe });
+        }
+
+        return RunOutput.Report(console, outcome, request.Json, request.Quiet);
     }
 
     /// <summary>Finished work is never re-run silently: point at unfinished runs of the same script, which resume can continue.</summary>
@@ -75,5 +82,5 @@ internal static class RunCommand
         }
     }
 
-    private sealed record RunRequest(string Script, string Store, string[] PluginDirectories, bool Json, string? Input, string? Timeout, bool Verbose);
+    private sealed record RunRequest(string Script, string Store, string[] PluginDirectories, bool Json, bool Quiet, string? Input, string? Timeout, bool Verbose);
 }

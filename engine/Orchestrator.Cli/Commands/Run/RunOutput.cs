@@ -10,7 +10,7 @@ internal static class RunOutput
 {
     private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
 
-    public static int Report(CliConsole console, RunOutcome outcome, bool json)
+    public static int Report(CliConsole console, RunOutcome outcome, bool json, bool quiet = false)
     {
         var run = outcome.Run;
         var status = run.Status.ToString().ToLowerInvariant();
@@ -32,6 +32,13 @@ internal static class RunOutput
                 ["error"] = run.Error,
             };
             console.Line(line.ToJsonString());
+        }
+        else if (quiet)
+        {
+            if (run.Result is not null)
+            {
+                console.Line(run.Result.ToJsonString(Indented));
+            }
         }
         else
         {
