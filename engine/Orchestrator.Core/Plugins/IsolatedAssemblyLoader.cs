@@ -14,7 +14,7 @@ internal sealed class IsolatedAssemblyLoader : IDisposable
     // The whole contract: these types must be the host's own, or IAgent in a plugin would be a different type.
     private static readonly Type[] ContractTypes =
     [
-        typeof(IAgent), typeof(IRecoveryStrategy), typeof(AgentTask), typeof(AgentResult), typeof(Severity), typeof(RecoveryContext),
+        typeof(IAgent), typeof(IRecoveryStrategy), typeof(AgentTask), typeof(AgentResult), typeof(Severity), typeof(RecoveryContext), typeof(AgentMessage),
     ];
 
     private readonly PluginLoader _loader;
