@@ -25,6 +25,11 @@ internal static class CommonOptions
         Description = "Print one JSON object with the outcome as the last line of output.",
     };
 
+    public static Option<bool> WatchPlugins() => new("--watch-plugins")
+    {
+        Description = "Reload a plugin whose DLL is replaced during the run, between steps (the journal notes the new version).",
+    };
+
     public static Option<bool> Quiet() => new("--quiet", "-q")
     {
         Description = "Print only the run's result (errors still go to stderr); no progress.",

@@ -26,7 +26,7 @@ internal sealed class WorkflowHost : IAsyncDisposable
     public WorkflowEngine Engine { get; }
 
     /// <summary>Opens the store, loads the plugins (reporting the ones that fail) and compiles the script.</summary>
-    public static WorkflowHost Open(CliConsole console, string scriptPath, string store, IEnumerable<string> pluginDirectories, bool verbose, CancellationToken cancellationToken)
+    public static WorkflowHost Open(CliConsole console, string scriptPath, string store, IEnumerable<string> pluginDirectories, bool verbose, CancellationToken cancellationToken, bool watchPlugins = false)
     {
         if (!File.Exists(scriptPath))
         {
@@ -37,7 +37,7 @@ internal sealed class WorkflowHost : IAsyncDisposable
         PluginHost? plugins = null;
         try
         {
-            plugins = PluginHost.Load([PluginHost.DefaultDirectory, .. pluginDirectories], session.Log);
+            plugins = PluginHost.Load([PluginHost.DefaultDirectory, .. pluginDirectories], session.Log, watchPlugins);
             foreach (var error in plugins.Errors)
             {
                 console.Error($"plugin not loaded: {error.Path}: {error.Message}");

@@ -28,11 +28,16 @@ internal sealed class IsolatedAssemblyLoader : IDisposable
     /// Makes an unloadable context for the assembly at <paramref name="assemblyPath"/>, resolving its
     /// dependencies from its own folder (and its .deps.json) first.
     /// </summary>
-    public static IsolatedAssemblyLoader Create(string assemblyPath) =>
+    /// <param name="inMemory">Read the assemblies into memory instead of mapping their files, so the files can be replaced (hot reload).</param>
+    public static IsolatedAssemblyLoader Create(string assemblyPath, bool inMemory = false) =>
         // Only the contract comes from the host. PreferSharedTypes stays false: when true, McMaster takes
         // ANY assembly the host can resolve from the host (e.g. the host's Newtonsoft.Json 13 for a plugin
         // built against 12), which defeats per-plugin dependency versions.
-        new(PluginLoader.CreateFromAssemblyFile(assemblyPath, isUnloadable: true, ContractTypes, c => c.PreferSharedTypes = false));
+        new(PluginLoader.CreateFromAssemblyFile(assemblyPath, isUnloadable: true, ContractTypes, c =>
+        {
+            c.PreferSharedTypes = false;
+            c.LoadInMemory = inMemory;
+        }));
 
     public Assembly LoadMainAssembly() => _loader.LoadDefaultAssembly();
 

@@ -11,17 +11,20 @@ namespace Orchestrator.Core.Plugins;
 /// so that plugins can bring their own versions of libraries. A broken plugin is recorded in
 /// <see cref="Errors"/> and skipped; it never stops the others.
 /// </summary>
-internal sealed class PluginHost : IAgentRegistry, IDisposable
+internal sealed partial class PluginHost : IAgentRegistry, IDisposable
 {
     private readonly Dictionary<string, Registered<IAgent>> _agents = new(StringComparer.OrdinalIgnoreCase);
     private readonly Dictionary<string, Registered<IRecoveryStrategy>> _strategies = new(StringComparer.OrdinalIgnoreCase);
 
     // More agents of a kind already provided, from other plugins: replicas to fall back on or redistribute to.
     private readonly Dictionary<string, List<Registered<IAgent>>> _replicas = new(StringComparer.OrdinalIgnoreCase);
-    private readonly List<IsolatedAssemblyLoader> _loaders = [];
+    private readonly Dictionary<string, IsolatedAssemblyLoader> _loaders = new(StringComparer.Ordinal);
     private readonly List<PluginInfo> _plugins = [];
     private readonly List<PluginLoadError> _errors = [];
     private readonly ILogger _log;
+
+    // Taken by every read and by a hot reload, which swaps a plugin's registrations while steps run.
+    private readonly Lock _registry = new();
     private bool _disposed;
 
     private PluginHost(ILogger log) => _log = log.ForContext<PluginHost>();
@@ -30,7 +33,16 @@ internal sealed class PluginHost : IAgentRegistry, IDisposable
     public static string DefaultDirectory => Path.Combine(AppContext.BaseDirectory, "plugins");
 
     /// <summary>What loaded, in load order.</summary>
-    public IReadOnlyList<PluginInfo> Plugins => _plugins;
+    public IReadOnlyList<PluginInfo> Plugins
+    {
+        get
+        {
+            lock (_registry)
+            {
+                return [.. _plugins];
+            }
+        }
+    }
 
     /// <summary>What did not, one entry per file or type at fault.</summary>
     public IReadOnlyList<PluginLoadError> Errors => _errors;
@@ -40,7 +52,10 @@ internal sealed class PluginHost : IAgentRegistry, IDisposable
         get
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
-            return _agents.Keys;
+            lock (_registry)
+            {
+                return [.. _agents.Keys];
+            }
         }
     }
 
@@ -49,20 +64,33 @@ internal sealed class PluginHost : IAgentRegistry, IDisposable
         get
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
-            return _strategies.Keys;
+            lock (_registry)
+            {
+                return [.. _strategies.Keys];
+            }
         }
     }
 
     /// <summary>The plugin load contexts, for tests that prove unloading.</summary>
-    internal IReadOnlyList<AssemblyLoadContext> LoadContexts => [.. _loaders.Select(l => l.LoadContext)];
+    internal IReadOnlyList<AssemblyLoadContext> LoadContexts
+    {
+        get
+        {
+            lock (_registry)
+            {
+                return [.. _loaders.Values.Select(l => l.LoadContext)];
+            }
+        }
+    }
 
     /// <summary>
     /// Loads every plugin found in <paramref name="directories"/>, in order; on a name clash the first one wins.
     /// Missing directories are skipped.
     /// </summary>
-    public static PluginHost Load(IEnumerable<string> directories, ILogger log)
+    /// <param name="watch">Load plugins so that their files can be replaced, and check them before agent steps (<see cref="ReloadChanged"/>).</param>
+    public static PluginHost Load(IEnumerable<string> directories, ILogger log, bool watch = false)
     {
-        var host = new PluginHost(log);
+        var host = new PluginHost(log) { _watching = watch };
         foreach (var directory in directories.Select(Path.GetFullPath).Distinct(StringComparer.Ordinal))
         {
             if (!Directory.Exists(directory))
@@ -97,18 +125,24 @@ internal sealed class PluginHost : IAgentRegistry, IDisposable
     public IAgent? FindAgent(string kind)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        return _agents.GetValueOrDefault(kind)?.Instance;
+        lock (_registry)
+        {
+            return _agents.GetValueOrDefault(kind)?.Instance;
+        }
     }
 
     public IReadOnlyList<AgentProvider> FindProviders(string kind)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        if (!_agents.TryGetValue(kind, out var primary))
+        lock (_registry)
         {
-            return [];
-        }
+            if (!_agents.TryGetValue(kind, out var primary))
+            {
+                return [];
+            }
 
-        return [Provider(kind, primary), .. _replicas.GetValueOrDefault(kind, []).Select(r => Provider(kind, r))];
+            return [Provider(kind, primary), .. _replicas.GetValueOrDefault(kind, []).Select(r => Provider(kind, r))];
+        }
     }
 
     private static AgentProvider Provider(string kind, Registered<IAgent> entry) =>
@@ -117,7 +151,10 @@ internal sealed class PluginHost : IAgentRegistry, IDisposable
     public IRecoveryStrategy? FindStrategy(string name)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        return _strategies.GetValueOrDefault(name)?.Instance;
+        lock (_registry)
+        {
+            return _strategies.GetValueOrDefault(name)?.Instance;
+        }
     }
 
     /// <summary>
@@ -133,26 +170,29 @@ internal sealed class PluginHost : IAgentRegistry, IDisposable
             return;
         }
 
-        _disposed = true;
-        var instances = _agents.Values.Concat(_replicas.Values.SelectMany(r => r)).Select(a => (a.Path, (object)a.Instance))
-            .Concat(_strategies.Values.Select(s => (s.Path, (object)s.Instance)))
-            .DistinctBy(i => i.Item2, ReferenceEqualityComparer.Instance)
-            .ToList();
-        foreach (var (path, instance) in instances)
+        lock (_registry)
         {
-            DisposeInstance(path, instance);
-        }
+            _disposed = true;
+            var instances = _agents.Values.Concat(_replicas.Values.SelectMany(r => r)).Select(a => (a.Path, (object)a.Instance))
+                .Concat(_strategies.Values.Select(s => (s.Path, (object)s.Instance)))
+                .DistinctBy(i => i.Item2, ReferenceEqualityComparer.Instance)
+                .ToList();
+            foreach (var (path, instance) in instances)
+            {
+                DisposeInstance(path, instance);
+            }
 
-        // Drop every reference into the contexts, or they can never be collected.
-        _agents.Clear();
-        _replicas.Clear();
-        _strategies.Clear();
-        foreach (var loader in _loaders)
-        {
-            loader.Dispose();
-        }
+            // Drop every reference into the contexts, or they can never be collected.
+            _agents.Clear();
+            _replicas.Clear();
+            _strategies.Clear();
+            foreach (var loader in _loaders.Values)
+            {
+                loader.Dispose();
+            }
 
-        _loaders.Clear();
+            _loaders.Clear();
+        }
     }
 
     private void LoadAssembly(string path)
@@ -160,7 +200,7 @@ internal sealed class PluginHost : IAgentRegistry, IDisposable
         IsolatedAssemblyLoader? loader = null;
         try
         {
-            loader = IsolatedAssemblyLoader.Create(path);
+            loader = IsolatedAssemblyLoader.Create(path, inMemory: _watching);
             var assembly = loader.LoadMainAssembly();
             var version = assembly.GetName().Version?.ToString() ?? "0.0.0.0";
             var registered = 0;
@@ -176,7 +216,8 @@ internal sealed class PluginHost : IAgentRegistry, IDisposable
                 return;
             }
 
-            _loaders.Add(loader);
+            _loaders[path] = loader;
+            Stamp(path);
         }
         catch (Exception ex)
         {

@@ -15,6 +15,9 @@ internal interface IAgentRegistry
     IReadOnlyList<AgentProvider> FindProviders(string kind);
 
     IRecoveryStrategy? FindStrategy(string name);
+
+    /// <summary>Loads again the plugins whose files changed (hot reload); returns what it reloaded, nothing if it does not watch.</summary>
+    IReadOnlyList<Plugins.PluginReload> ReloadChanged() => [];
 }
 
 /// <summary>One agent able to serve a kind; <see cref="Id"/> tells replicas apart (<c>llm@LocalModel</c>).</summary>

@@ -63,6 +63,13 @@ public sealed partial class WorkflowScope
     public async Task<JsonNode?> RunAgentAsync(string kind, JsonNode? input, StepOptions? options = null, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(kind);
+
+        // Between steps, so that no step sees a plugin change under it; the journal notes each new version.
+        foreach (var reload in _run.Agents.ReloadChanged())
+        {
+            await _run.RecordEventAsync("plugin-reload", Path.GetFileName(reload.Path), null, reload.ToJson()).ConfigureAwait(false);
+        }
+
         var name = options?.Name ?? kind;
         var outcome = await RunStepCoreAsync(name, "agent", kind, input, (scope, id, ct) => scope.ExecuteAgentAsync(kind, id, input, options, ct), cancellationToken).ConfigureAwait(false);
 
