@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using System.Text.Json.Nodes;
+using Orchestrator.Core.Connectors;
 using Orchestrator.Core.Health;
 using Orchestrator.Core.Journal;
 using Orchestrator.Core.Monitoring;
@@ -36,6 +37,14 @@ internal sealed class WorkflowEngine(IJournal journal, IAgentRegistry agents, IR
 {
     private readonly AgentHealthBook _health = health ?? new AgentHealthBook(time);
     private readonly AgentGates _gates = new();
+    private ConnectorSet? _connectors;
+
+    /// <summary>The connectors scripts reach with <c>Connector("name")</c>; by default none, with secrets resolved from the environment.</summary>
+    public ConnectorSet Connectors
+    {
+        get => _connectors ??= ConnectorSet.Empty(new Secrets.SecretResolver(new Secrets.SecretRegistry(), new Dictionary<string, string>(), Environment.GetEnvironmentVariable), time);
+        init => _connectors = value;
+    }
 
     /// <summary>How long a cancelled run waits for its script to wind down before it ends anyway.</summary>
     public static TimeSpan CancellationGrace { get; } = TimeSpan.FromSeconds(2);
@@ -91,7 +100,7 @@ internal sealed class WorkflowEngine(IJournal journal, IAgentRegistry agents, IR
     {
         using var deadline = options.Timeout is { } limit ? new CancellationTokenSource(limit, time) : new CancellationTokenSource();
         using var runCts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, deadline.Token);
-        var run = new WorkflowRun(record.Id, record.Input, journal, agents, reports, time, log, runCts.Token, history) { Health = _health, Gates = _gates };
+        var run = new WorkflowRun(record.Id, record.Input, journal, agents, reports, time, log, runCts.Token, history) { Health = _health, Gates = _gates, Connectors = Connectors };
         JsonNode? result = null;
         string? error = null;
         var badInput = false;

@@ -19,11 +19,16 @@ internal static class RunCommand
         var json = CommonOptions.Json();
         var timeout = CommonOptions.Timeout();
         var input = new Option<string?>("--input") { Description = "The run's input as JSON, or @file.json." };
+        var connectors = ConnectorFiles.ConnectorsOption();
+        var secrets = ConnectorFiles.SecretsOption();
 
-        var command = new Command("run", "Run a workflow script.") { script, store, plugins, json, input, timeout, verbose };
+        var command = new Command("run", "Run a workflow script.") { script, store, plugins, json, input, timeout, connectors, secrets, verbose };
         command.SetAction((parse, ct) => RunAsync(
             console,
-            new RunRequest(parse.GetValue(script)!, parse.GetValue(store)!, parse.GetValue(plugins) ?? [], parse.GetValue(json), parse.GetValue(input), parse.GetValue(timeout), parse.GetValue(verbose)),
+            new RunRequest(parse.GetValue(script)!, parse.GetValue(store)!, parse.GetValue(plugins) ?? [], parse.GetValue(json), parse.GetValue(input), parse.GetValue(timeout), parse.GetValue(verbose))
+            {
+                Connectors = new ConnectorFiles(parse.GetValue(connectors), parse.GetValue(secrets)),
+            },
             ct));
         return command;
     }
@@ -33,7 +38,7 @@ internal static class RunCommand
         var scriptPath = Path.GetFullPath(request.Script);
         var input = ParseInput(request.Input);
         var timeout = CommonOptions.ParseDuration(request.Timeout, "--timeout");
-        await using var host = WorkflowHost.Open(console, scriptPath, request.Store, request.PluginDirectories, request.Verbose, cancellationToken);
+        await using var host = WorkflowHost.Open(console, scriptPath, request.Store, request.PluginDirectories, request.Verbose, cancellationToken, request.Connectors);
         await NoteUnfinishedRunsAsync(console, host, scriptPath, cancellationToken);
         var outcome = await host.Engine.RunAsync(host.Program, input, cancellationToken, new RunOptions { Timeout = timeout });
         return RunOutput.Report(console, outcome, request.Json);
@@ -75,5 +80,8 @@ internal static class RunCommand
         }
     }
 
-    private sealed record RunRequest(string Script, string Store, string[] PluginDirectories, bool Json, string? Input, string? Timeout, bool Verbose);
+    private sealed record RunRequest(string Script, string Store, string[] PluginDirectories, bool Json, string? Input, string? Timeout, bool Verbose)
+    {
+        public ConnectorFiles Connectors { get; init; } = ConnectorFiles.None;
+    }
 }
