@@ -23,17 +23,17 @@ internal sealed record ConnectorFiles(string? Connectors, string? Secrets)
     /// The connectors of <c>--connectors</c>, else of <c>connectors.json</c> beside the script, else in the store, else
     /// none (a script may still define its own). Bad files are bad input, named with their line.
     /// </summary>
-    public static ConnectorSet Load(ConnectorFiles files, string? scriptPath, StoreSession session)
+    public static ConnectorSet Load(ConnectorFiles files, string? scriptPath, string storeDirectory, SecretRegistry secrets)
     {
         var path = files.Connectors is { } given
             ? Path.GetFullPath(given)
-            : new[] { scriptPath is null ? null : Path.Combine(Path.GetDirectoryName(scriptPath)!, ConnectorSet.FileName), Path.Combine(session.Directory, ConnectorSet.FileName) }
+            : new[] { scriptPath is null ? null : Path.Combine(Path.GetDirectoryName(Path.GetFullPath(scriptPath))!, ConnectorSet.FileName), Path.Combine(Path.GetFullPath(storeDirectory), ConnectorSet.FileName) }
                 .FirstOrDefault(p => p is not null && File.Exists(p));
         try
         {
             return path is null
-                ? ConnectorSet.Empty(ConnectorSet.Resolver(files.Secrets, session.Secrets, Environment.GetEnvironmentVariable), TimeProvider.System)
-                : ConnectorSet.Load(path, files.Secrets, session.Secrets, Environment.GetEnvironmentVariable, TimeProvider.System);
+                ? ConnectorSet.Empty(ConnectorSet.Resolver(files.Secrets, secrets, Environment.GetEnvironmentVariable), TimeProvider.System)
+                : ConnectorSet.Load(path, files.Secrets, secrets, Environment.GetEnvironmentVariable, TimeProvider.System);
         }
         catch (Exception ex) when (ex is ConnectorConfigException or SecretException)
         {

@@ -45,7 +45,7 @@ internal sealed class WorkflowHost : IAsyncDisposable
         ConnectorSet? connectors = null;
         try
         {
-            connectors = ConnectorFiles.Load(connectorFiles ?? ConnectorFiles.None, scriptPath, session);
+            connectors = ConnectorFiles.Load(connectorFiles ?? ConnectorFiles.None, scriptPath, session.Directory, session.Secrets);
             plugins = PluginHost.Load([PluginHost.DefaultDirectory, .. pluginDirectories], session.Log);
             foreach (var error in plugins.Errors)
             {

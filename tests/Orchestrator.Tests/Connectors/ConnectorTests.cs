@@ -117,4 +117,25 @@ public sealed class ConnectorTests : IDisposable
         result.Stderr.Trim().Split('\n').Should().ContainSingle().Which.Should().Contain(file).And.Contain(expected);
         Directory.Exists(Path.Combine(Store, "reports")).Should().BeFalse("no run started");
     }
+
+    [Fact]
+    public async Task The_connectors_command_lists_each_connector_with_its_health_and_fails_if_one_is_unhealthy()
+    {
+        await using var server = new LoopbackServer((ctx, _) => LoopbackServer.Respond(ctx, 200, "ok"));
+        var api = new JsonObject { ["type"] = "http", ["baseUrl"] = server.BaseUrl, ["health"] = new JsonObject { ["path"] = "/health" } };
+        var tool = new JsonObject { ["type"] = "process", ["command"] = "sh", ["args"] = new JsonArray("-c", "exit 0") };
+        var dead = new JsonObject { ["type"] = "process", ["command"] = "sh", ["args"] = new JsonArray("-c", "exit 9") };
+        var file = _dir.Write("c.json", new JsonObject { ["connectors"] = new JsonObject { ["api"] = api, ["tool"] = tool } }.ToJsonString());
+        var withDead = _dir.Write("d.json", new JsonObject { ["connectors"] = new JsonObject { ["dead"] = dead } }.ToJsonString());
+
+        var healthy = await CliRunner.RunAsync("connectors", "--connectors", file, "--store", Store);
+        var unhealthy = await CliRunner.RunAsync("connectors", "--connectors", withDead, "--store", Store);
+
+        healthy.ExitCode.Should().Be(0, healthy.ToString());
+        healthy.Stdout.Should().MatchRegex(@"api\s+http\s+http://127\.0\.0\.1:\d+/\s+healthy\s+[\d.]+\s+GET /health returned 200");
+        healthy.Stdout.Should().MatchRegex(@"tool\s+process\s+sh\s+healthy\s+[\d.]+\s+exit code 0");
+        server.Seen.Should().ContainSingle(r => r.PathAndQuery == "/health");
+        unhealthy.ExitCode.Should().Be(1, unhealthy.ToString());
+        unhealthy.Stdout.Should().MatchRegex(@"dead\s+process\s+sh\s+unhealthy\s+[\d.]+\s+exit code 9");
+    }
 }
