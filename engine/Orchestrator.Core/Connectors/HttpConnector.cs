@@ -37,7 +37,7 @@ internal sealed class HttpConnector : IConnector
         _baseUrl = baseUrl.TrimEnd('/');
         _headers = spec.StringMap("headers");
         _timeout = spec.Milliseconds("timeoutMs", TimeSpan.FromSeconds(100));
-        _healthPath = health["path"]?.GetValue<string>() ?? "/";
+        _healthPath = new ConnectorSpec(spec.Where + ".health", health).OptionalString("path") ?? "/";
         _healthTimeout = ConnectorSpec.Milliseconds(health, "timeoutMs", TimeSpan.FromSeconds(5), spec.Where + ".health");
         _time = time;
         Target = uri.GetComponents(UriComponents.SchemeAndServer | UriComponents.Path, UriFormat.UriEscaped);

@@ -104,6 +104,7 @@ public sealed class ConnectorTests : IDisposable
     [InlineData("""{"connectors":{"a":{"type":"ftp"}}}""", "connector 'a': 'type' must be \"http\" or \"process\"")]
     [InlineData("""{"connectors":{"a":{"type":"http"}}}""", "connector 'a': 'baseUrl' is required")]
     [InlineData("""{"connectors":{"a":{"type":"http","baseUrl":"http://x","header":{}}}}""", "connector 'a': unknown key(s) 'header'")]
+    [InlineData("""{"connectors":{"a":{"type":"http","baseUrl":"http://x","health":{"path":5}}}}""", "connector 'a'.health: 'path' must be a string")]
     [InlineData("""{"connectors":{"a":{"type":"http","baseUrl":"http://x","headers":{"K":"${secret:NOPE}"}}}}""", "connector 'a'.headers.K: no secret 'NOPE'")]
     [InlineData("""{"connectors":{"a":{"type":"process","command":"x","env":{"K":"${env:ORCH_TEST_SURELY_UNSET_VAR}"}}}}""", "the environment variable 'ORCH_TEST_SURELY_UNSET_VAR' is not set")]
     public async Task A_bad_connectors_file_is_one_line_naming_the_file_and_exit_code_2(string content, string expected)
