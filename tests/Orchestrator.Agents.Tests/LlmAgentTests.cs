@@ -149,4 +149,20 @@ public sealed class LlmAgentTests
         result.Success.Should().BeFalse();
         result.Error.Should().StartWith(expectedStart);
     }
+
+    [Fact]
+    public async Task Llm_json_beside_the_plugin_gives_defaults_and_a_malformed_one_fails_naming_the_file()
+    {
+        using var dir = new TempDir();
+        File.WriteAllText(dir.File(LlmSettings.FileName), """{ "endpoint": "http://127.0.0.1:9/v1", "model": "configured", "apiKeyEnv": "MY_LLM_KEY" }""");
+        var settings = LlmSettings.Load(dir.Path);
+        using var bad = new TempDir();
+        File.WriteAllText(bad.File(LlmSettings.FileName), "{ not json");
+
+        settings.Should().Be(new LlmSettings("http://127.0.0.1:9/v1", "configured", "MY_LLM_KEY"));
+        LlmSettings.Load(Path.Combine(dir.Path, "missing")).Should().Be(LlmSettings.None);
+        var result = await new LlmAgent(() => LlmSettings.Load(bad.Path), _ => null).RunAsync(TaskOf("""{"prompt":"x"}"""), default);
+        result.Success.Should().BeFalse();
+        result.Error.Should().StartWith("llm: " + bad.File(LlmSettings.FileName) + ": invalid JSON");
+    }
 }
