@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Orchestrator.Cli.Commands.Connectors;
 using Orchestrator.Cli.Commands.Plugins;
 using Orchestrator.Cli.Commands.Report;
 using Orchestrator.Cli.Commands.Review;
@@ -24,6 +25,7 @@ internal static class CliApp
             ReportCommand.Create(console),
             StatsCommand.Create(console),
             ReviewCommand.Create(console),
+            ConnectorsCommand.Create(console),
         };
 
         var parsed = root.Parse(args);

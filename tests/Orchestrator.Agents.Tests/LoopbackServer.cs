@@ -5,7 +5,11 @@ using System.Net.Sockets;
 namespace Orchestrator.Agents.Tests;
 
 /// <summary>What the loopback server saw of one request.</summary>
-internal sealed record SeenRequest(string Method, string PathAndQuery, IReadOnlyDictionary<string, string> Headers, string Body);
+internal sealed record SeenRequest(string Method, string PathAndQuery, IReadOnlyDictionary<string, string> Headers, string Body)
+{
+    /// <summary>The client's port: requests that share it came over one pooled connection.</summary>
+    public int ClientPort { get; init; }
+}
 
 /// <summary>
 /// A real HTTP server on 127.0.0.1 and a free port, answering with a handler the test supplies,
@@ -109,7 +113,7 @@ internal sealed class LoopbackServer : IAsyncDisposable
             var headers = context.Request.Headers.AllKeys
                 .Where(k => k is not null)
                 .ToDictionary(k => k!, k => context.Request.Headers[k]!, StringComparer.OrdinalIgnoreCase);
-            var seen = new SeenRequest(context.Request.HttpMethod, context.Request.Url!.PathAndQuery, headers, body);
+            var seen = new SeenRequest(context.Request.HttpMethod, context.Request.Url!.PathAndQuery, headers, body) { ClientPort = context.Request.RemoteEndPoint.Port };
             _seen.Enqueue(seen);
             await _handler(context, seen);
         }

@@ -1,6 +1,8 @@
 using Microsoft.Data.Sqlite;
 using Orchestrator.Core.Journal;
+using Orchestrator.Core.Secrets;
 using Serilog;
+using Serilog.Configuration;
 using Serilog.Core;
 using Serilog.Events;
 
@@ -9,8 +11,9 @@ namespace Orchestrator.Cli.Hosting;
 /// <summary>An open store folder: its journal and the log that goes with it.</summary>
 internal sealed class StoreSession : IAsyncDisposable
 {
-    private StoreSession(string directory, SqliteJournal journal, Logger log)
+    private StoreSession(string directory, SqliteJournal journal, Logger log, SecretRegistry secrets)
     {
+        Secrets = secrets;
         Directory = directory;
         Journal = journal;
         Log = log;
@@ -22,6 +25,9 @@ internal sealed class StoreSession : IAsyncDisposable
 
     public Logger Log { get; }
 
+    /// <summary>The secrets handed out in this session (connector credentials): the journal, the log and the reports redact them.</summary>
+    public SecretRegistry Secrets { get; }
+
     /// <summary>
     /// Opens the store; a journal of an unknown format or an unreadable file is bad input, never misread.
     /// A journal of an older format is migrated, which is logged and, given a <paramref name="console"/>, said on stderr.
@@ -29,31 +35,39 @@ internal sealed class StoreSession : IAsyncDisposable
     public static StoreSession Open(string storeDirectory, bool verbose, CliConsole? console = null)
     {
         var directory = Path.GetFullPath(storeDirectory);
+        var secrets = new SecretRegistry();
         SqliteJournal journal;
         try
         {
-            journal = SqliteJournal.Open(directory);
+            journal = SqliteJournal.Open(directory, secrets);
         }
         catch (Exception ex) when (ex is JournalFormatException or SqliteException or IOException or UnauthorizedAccessException)
         {
             throw new CliException($"cannot open the store '{directory}': {ex.Message}");
         }
 
+        // Every sink sits behind the redacting wrapper, so no secret reaches a log file or the console.
         var config = new LoggerConfiguration()
             .MinimumLevel.Debug()
-            .Enrich.FromLogContext()
-            .WriteTo.File(
-                Path.Combine(directory, "logs", "orchestrator-.log"),
-                restrictedToMinimumLevel: LogEventLevel.Information,
-                rollingInterval: RollingInterval.Day,
-                retainedFileCountLimit: 14,
-                shared: true);
-        if (verbose)
-        {
-            config = config.WriteTo.Console(standardErrorFromLevel: LogEventLevel.Verbose);
-        }
+            .Enrich.FromLogContext();
+        var redacting = LoggerSinkConfiguration.Wrap(
+            sink => new RedactingSink(sink, secrets),
+            sinks =>
+            {
+                sinks.File(
+                    Path.Combine(directory, "logs", "orchestrator-.log"),
+                    restrictedToMinimumLevel: LogEventLevel.Information,
+                    rollingInterval: RollingInterval.Day,
+                    retainedFileCountLimit: 14,
+                    shared: true);
+                if (verbose)
+                {
+                    sinks.Console(standardErrorFromLevel: LogEventLevel.Verbose);
+                }
+            });
+        config = config.WriteTo.Sink(redacting);
 
-        var session = new StoreSession(directory, journal, config.CreateLogger());
+        var session = new StoreSession(directory, journal, config.CreateLogger(), secrets);
         if (session.MigrationNotice is { } notice)
         {
             // Verbose sessions already log to stderr; otherwise the console (if any) says it once.

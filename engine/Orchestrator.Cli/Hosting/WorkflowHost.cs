@@ -1,3 +1,4 @@
+using Orchestrator.Core.Connectors;
 using Orchestrator.Core.Plugins;
 using Orchestrator.Core.Reporting;
 using Orchestrator.Core.Workflow;
@@ -9,12 +10,16 @@ namespace Orchestrator.Cli.Hosting;
 /// <summary>What <c>run</c> and <c>resume</c> share: the store, the plugins, the compiled script and the engine.</summary>
 internal sealed class WorkflowHost : IAsyncDisposable
 {
-    private WorkflowHost(StoreSession session, PluginHost plugins, IWorkflowProgram program)
+    private WorkflowHost(StoreSession session, PluginHost plugins, IWorkflowProgram program, ConnectorSet connectors)
     {
         Session = session;
         Plugins = plugins;
         Program = program;
-        Engine = new WorkflowEngine(session.Journal, plugins, new ReportWriter(session.Directory), TimeProvider.System, session.Log);
+        Connectors = connectors;
+        Engine = new WorkflowEngine(session.Journal, plugins, new ReportWriter(session.Directory, secrets: session.Secrets), TimeProvider.System, session.Log)
+        {
+            Connectors = connectors,
+        };
     }
 
     public StoreSession Session { get; }
@@ -25,8 +30,10 @@ internal sealed class WorkflowHost : IAsyncDisposable
 
     public WorkflowEngine Engine { get; }
 
-    /// <summary>Opens the store, loads the plugins (reporting the ones that fail) and compiles the script.</summary>
-    public static WorkflowHost Open(CliConsole console, string scriptPath, string store, IEnumerable<string> pluginDirectories, bool verbose, CancellationToken cancellationToken, bool watchPlugins = false)
+    public ConnectorSet Connectors { get; }
+
+    /// <summary>Opens the store, loads the plugins (reporting the ones that fail), reads the connectors and compiles the script.</summary>
+    public static WorkflowHost Open(CliConsole console, string scriptPath, string store, IEnumerable<string> pluginDirectories, bool verbose, CancellationToken cancellationToken, ConnectorFiles? connectorFiles = null, bool watchPlugins = false)
     {
         if (!File.Exists(scriptPath))
         {
@@ -35,8 +42,10 @@ internal sealed class WorkflowHost : IAsyncDisposable
 
         var session = StoreSession.Open(store, verbose, console);
         PluginHost? plugins = null;
+        ConnectorSet? connectors = null;
         try
         {
+            connectors = ConnectorFiles.Load(connectorFiles ?? ConnectorFiles.None, scriptPath, session.Directory, session.Secrets);
             plugins = PluginHost.Load([PluginHost.DefaultDirectory, .. pluginDirectories], session.Log, watchPlugins);
             foreach (var error in plugins.Errors)
             {
@@ -44,10 +53,11 @@ internal sealed class WorkflowHost : IAsyncDisposable
             }
 
             var program = WorkflowScripts.Compile(scriptPath, new JavaScriptOptions(), session.Log, cancellationToken);
-            return new WorkflowHost(session, plugins, program);
+            return new WorkflowHost(session, plugins, program, connectors);
         }
         catch (Exception ex)
         {
+            connectors?.DisposeAsync().AsTask().GetAwaiter().GetResult();
             plugins?.Dispose();
             session.DisposeAsync().AsTask().GetAwaiter().GetResult();
             throw ex is ScriptCompilationException ? new CliException(ex.Message) : ex;
@@ -58,6 +68,7 @@ internal sealed class WorkflowHost : IAsyncDisposable
     {
         (Program as IDisposable)?.Dispose();
         Plugins.Dispose();
+        await Connectors.DisposeAsync();
         await Session.DisposeAsync();
     }
 }

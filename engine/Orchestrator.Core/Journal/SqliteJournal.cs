@@ -3,6 +3,7 @@ using System.Text.Json.Nodes;
 using System.Threading.Channels;
 using Microsoft.Data.Sqlite;
 using Orchestrator.Core.Learning;
+using Orchestrator.Core.Secrets;
 
 namespace Orchestrator.Core.Journal;
 
@@ -21,9 +22,11 @@ internal sealed class SqliteJournal : IJournal
     private readonly Channel<Write> _queue = Channel.CreateUnbounded<Write>(new UnboundedChannelOptions { SingleReader = true });
     private readonly Task _writerLoop;
     private readonly ActiveRuns _active = new();
+    private readonly SecretRegistry _secrets;
 
-    private SqliteJournal(string connectionString, SqliteConnection writer)
+    private SqliteJournal(string connectionString, SqliteConnection writer, SecretRegistry secrets)
     {
+        _secrets = secrets;
         _connectionString = connectionString;
         _writer = writer;
         _writerLoop = Task.Run(WriteLoopAsync);
@@ -37,8 +40,11 @@ internal sealed class SqliteJournal : IJournal
     /// <summary>The format this file was migrated from when it was opened, or null if it needed no migration.</summary>
     public int? MigratedFromVersion { get; private init; }
 
-    /// <summary>Opens (creating if needed) the journal in <paramref name="storeDirectory"/>.</summary>
-    public static SqliteJournal Open(string storeDirectory)
+    /// <summary>
+    /// Opens (creating if needed) the journal in <paramref name="storeDirectory"/>. Every text the writer stores
+    /// (inputs, outputs, errors, results) passes through <paramref name="secrets"/> first.
+    /// </summary>
+    public static SqliteJournal Open(string storeDirectory, SecretRegistry? secrets = null)
     {
         Directory.CreateDirectory(storeDirectory);
         var path = Path.Combine(storeDirectory, "journal.db");
@@ -63,7 +69,7 @@ internal sealed class SqliteJournal : IJournal
             throw;
         }
 
-        return new SqliteJournal(connectionString, writer) { DatabasePath = path, MigratedFromVersion = migratedFrom };
+        return new SqliteJournal(connectionString, writer, secrets ?? new SecretRegistry()) { DatabasePath = path, MigratedFromVersion = migratedFrom };
     }
 
     /// <summary>Records the run; unless it says otherwise, as run by this machine and process.</summary>
@@ -236,15 +242,15 @@ internal sealed class SqliteJournal : IJournal
                     "VALUES ($run, $seq, $step, $event, $parent, $name, $kind, $agent, $attempt, $payload, $error, $at)";
                 command.Parameters.AddWithValue("$run", e.RunId);
                 command.Parameters.AddWithValue("$seq", e.Seq);
-                command.Parameters.AddWithValue("$step", e.StepId);
+                command.Parameters.AddWithValue("$step", _secrets.Redact(e.StepId));
                 command.Parameters.AddWithValue("$event", e.Event.ToString());
-                command.Parameters.AddWithValue("$parent", (object?)e.ParentId ?? DBNull.Value);
-                command.Parameters.AddWithValue("$name", e.Name);
+                command.Parameters.AddWithValue("$parent", (object?)_secrets.RedactOrNull(e.ParentId) ?? DBNull.Value);
+                command.Parameters.AddWithValue("$name", _secrets.Redact(e.Name));
                 command.Parameters.AddWithValue("$kind", e.Kind);
                 command.Parameters.AddWithValue("$agent", (object?)e.Agent ?? DBNull.Value);
                 command.Parameters.AddWithValue("$attempt", e.Attempt);
-                command.Parameters.AddWithValue("$payload", (object?)e.Payload?.ToJsonString() ?? DBNull.Value);
-                command.Parameters.AddWithValue("$error", (object?)e.Error ?? DBNull.Value);
+                command.Parameters.AddWithValue("$payload", (object?)_secrets.RedactOrNull(e.Payload?.ToJsonString()) ?? DBNull.Value);
+                command.Parameters.AddWithValue("$error", (object?)_secrets.RedactOrNull(e.Error) ?? DBNull.Value);
                 command.Parameters.AddWithValue("$at", e.At.ToUnixTimeMilliseconds());
                 break;
             case Write.StartRun(var r):
@@ -257,7 +263,7 @@ internal sealed class SqliteJournal : IJournal
                 command.Parameters.AddWithValue("$language", r.Language);
                 command.Parameters.AddWithValue("$engine", r.EngineVersion);
                 command.Parameters.AddWithValue("$status", r.Status.ToString());
-                command.Parameters.AddWithValue("$input", (object?)r.Input?.ToJsonString() ?? DBNull.Value);
+                command.Parameters.AddWithValue("$input", (object?)_secrets.RedactOrNull(r.Input?.ToJsonString()) ?? DBNull.Value);
                 command.Parameters.AddWithValue("$started", r.StartedAt.ToUnixTimeMilliseconds());
                 command.Parameters.AddWithValue("$host", (object?)r.Host ?? DBNull.Value);
                 command.Parameters.AddWithValue("$pid", (object?)r.Pid ?? DBNull.Value);
@@ -267,8 +273,8 @@ internal sealed class SqliteJournal : IJournal
                     "UPDATE runs SET status = $status, result = $result, error = $error, ended_at = $ended WHERE id = $id";
                 command.Parameters.AddWithValue("$id", id);
                 command.Parameters.AddWithValue("$status", status.ToString());
-                command.Parameters.AddWithValue("$result", (object?)result?.ToJsonString() ?? DBNull.Value);
-                command.Parameters.AddWithValue("$error", (object?)error ?? DBNull.Value);
+                command.Parameters.AddWithValue("$result", (object?)_secrets.RedactOrNull(result?.ToJsonString()) ?? DBNull.Value);
+                command.Parameters.AddWithValue("$error", (object?)_secrets.RedactOrNull(error) ?? DBNull.Value);
                 command.Parameters.AddWithValue("$ended", ended.ToUnixTimeMilliseconds());
                 break;
             case Write.SetReport(var id, var report):

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using Orchestrator.Core.Secrets;
 using Scriban;
 using Scriban.Runtime;
 using Scriban.Syntax;
@@ -30,11 +31,14 @@ internal sealed class ReportWriter : IReportWriter
 
     private readonly TimeProvider _time;
     private readonly TemplateCache _templates = new();
+    private readonly SecretRegistry _secrets;
 
     /// <param name="storeDirectory">The store; reports go to its <c>reports</c> folder, created on first write.</param>
     /// <param name="time">The clock for the model's <c>generated_at</c>; the system clock if null.</param>
-    public ReportWriter(string storeDirectory, TimeProvider? time = null)
+    /// <param name="secrets">Secret values to redact from every report before it is written or returned.</param>
+    public ReportWriter(string storeDirectory, TimeProvider? time = null, SecretRegistry? secrets = null)
     {
+        _secrets = secrets ?? new SecretRegistry();
         ArgumentException.ThrowIfNullOrWhiteSpace(storeDirectory);
         ReportsDirectory = Path.Combine(Path.GetFullPath(storeDirectory), "reports");
         _time = time ?? TimeProvider.System;
@@ -86,7 +90,7 @@ internal sealed class ReportWriter : IReportWriter
         var markdownPath = ReportPath(package.Run.Id, "md");
         var htmlPath = ReportPath(package.Run.Id, "html");
 
-        var json = HandoffPackageJson.Serialize(package) + "\n";
+        var json = _secrets.Redact(HandoffPackageJson.Serialize(package) + "\n");
         var markdown = Render(package, ReportFormat.Markdown, null, cancellationToken);
         var html = Render(package, ReportFormat.Html, null, cancellationToken);
 
@@ -139,7 +143,7 @@ internal sealed class ReportWriter : IReportWriter
         context.PushGlobal(ReportModel.Build(package, _time.GetUtcNow()));
         try
         {
-            return template.Render(context);
+            return _secrets.Redact(template.Render(context));
         }
         catch (ScriptRuntimeException ex)
         {

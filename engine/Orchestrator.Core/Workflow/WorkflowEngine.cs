@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Text.Json.Nodes;
 using Orchestrator.Abstractions;
+using Orchestrator.Core.Connectors;
 using Orchestrator.Core.Health;
 using Orchestrator.Core.Journal;
 using Orchestrator.Core.Monitoring;
@@ -40,6 +41,14 @@ internal sealed class WorkflowEngine(IJournal journal, IAgentRegistry agents, IR
 {
     private readonly AgentHealthBook _health = health ?? new AgentHealthBook(time);
     private readonly AgentGates _gates = new();
+    private ConnectorSet? _connectors;
+
+    /// <summary>The connectors scripts reach with <c>Connector("name")</c>; by default none, with secrets resolved from the environment.</summary>
+    public ConnectorSet Connectors
+    {
+        get => _connectors ??= ConnectorSet.Empty(new Secrets.SecretResolver(new Secrets.SecretRegistry(), new Dictionary<string, string>(), Environment.GetEnvironmentVariable), time);
+        init => _connectors = value;
+    }
 
     /// <summary>How long a cancelled run waits for its script to wind down before it ends anyway.</summary>
     public static TimeSpan CancellationGrace { get; } = TimeSpan.FromSeconds(2);
@@ -95,7 +104,7 @@ internal sealed class WorkflowEngine(IJournal journal, IAgentRegistry agents, IR
     {
         using var deadline = options.Timeout is { } limit ? new CancellationTokenSource(limit, time) : new CancellationTokenSource();
         using var runCts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, deadline.Token);
-        var run = new WorkflowRun(record.Id, record.Input, journal, agents, reports, time, log, runCts.Token, history) { Health = _health, Gates = _gates, OnEvent = options.OnEvent };
+        var run = new WorkflowRun(record.Id, record.Input, journal, agents, reports, time, log, runCts.Token, history) { Health = _health, Gates = _gates, Connectors = Connectors, OnEvent = options.OnEvent };
         JsonNode? result = null;
         string? error = null;
         var badInput = false;

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Text.Json.Nodes;
+using Orchestrator.Core.Connectors;
 using Orchestrator.Core.Health;
 using Orchestrator.Core.Journal;
 using Orchestrator.Core.Learning;
@@ -73,6 +74,9 @@ internal sealed class WorkflowRun
 
     /// <summary>Agents' declared concurrency limits; shared by every run of the engine, like health.</summary>
     public AgentGates Gates { get; init; } = null!;
+
+    /// <summary>The external systems the script can call; shared by every run of the engine, like health.</summary>
+    public ConnectorSet Connectors { get; init; } = null!;
 
     /// <summary>The message channels of the agents this run provisioned.</summary>
     public AgentChannels Channels { get; }

@@ -177,6 +177,7 @@ internal sealed partial class JavaScriptRun
         InstallConsensus(engine);
         InstallValidation(engine);
         InstallPhase(engine);
+        InstallConnectors(engine);
     }
 
     // Each capability beyond the core verbs installs its globals from its own file.
@@ -187,6 +188,8 @@ internal sealed partial class JavaScriptRun
     partial void InstallValidation(Engine engine);
 
     partial void InstallPhase(Engine engine);
+
+    partial void InstallConnectors(Engine engine);
 
     // ---- the event loop ----
 

@@ -40,7 +40,7 @@ internal static class ReportCommand
         string text;
         try
         {
-            text = new ReportWriter(session.Directory).Render(package, format, template is null ? null : Path.GetFullPath(template));
+            text = new ReportWriter(session.Directory, secrets: session.Secrets).Render(package, format, template is null ? null : Path.GetFullPath(template));
         }
         catch (TemplateException ex)
         {
