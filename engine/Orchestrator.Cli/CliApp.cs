@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Orchestrator.Cli.Commands.Mcp;
 using Orchestrator.Cli.Commands.Plugins;
 using Orchestrator.Cli.Commands.Report;
 using Orchestrator.Cli.Commands.Run;
@@ -20,6 +21,7 @@ internal static class CliApp
             PluginsCommand.Create(console),
             RunsCommand.Create(console),
             ReportCommand.Create(console),
+            McpCommand.Create(console),
         };
 
         var parsed = root.Parse(args);

@@ -1,3 +1,4 @@
+using Orchestrator.Core.Mcp;
 using Orchestrator.Core.Plugins;
 using Orchestrator.Core.Reporting;
 using Orchestrator.Core.Workflow;
@@ -9,12 +10,15 @@ namespace Orchestrator.Cli.Hosting;
 /// <summary>What <c>run</c> and <c>resume</c> share: the store, the plugins, the compiled script and the engine.</summary>
 internal sealed class WorkflowHost : IAsyncDisposable
 {
-    private WorkflowHost(StoreSession session, PluginHost plugins, IWorkflowProgram program)
+    private WorkflowHost(StoreSession session, PluginHost plugins, IWorkflowProgram program, McpConfiguration mcp)
     {
         Session = session;
         Plugins = plugins;
         Program = program;
-        Engine = new WorkflowEngine(session.Journal, plugins, new ReportWriter(session.Directory), TimeProvider.System, session.Log);
+
+        // Servers start on the first tool call, so a script that calls none never starts them.
+        Mcp = mcp.Servers.Count == 0 ? null : new McpCoordinator(mcp, TimeProvider.System, session.Log);
+        Engine = new WorkflowEngine(session.Journal, plugins, new ReportWriter(session.Directory), TimeProvider.System, session.Log) { Mcp = Mcp };
     }
 
     public StoreSession Session { get; }
@@ -25,13 +29,17 @@ internal sealed class WorkflowHost : IAsyncDisposable
 
     public WorkflowEngine Engine { get; }
 
-    /// <summary>Opens the store, loads the plugins (reporting the ones that fail) and compiles the script.</summary>
-    public static WorkflowHost Open(CliConsole console, string scriptPath, string store, IEnumerable<string> pluginDirectories, bool verbose, CancellationToken cancellationToken)
+    public McpCoordinator? Mcp { get; }
+
+    /// <summary>Reads the MCP configuration, opens the store, loads the plugins (reporting the ones that fail) and compiles the script.</summary>
+    public static WorkflowHost Open(CliConsole console, string scriptPath, string store, IEnumerable<string> pluginDirectories, string? mcpConfig, bool verbose, CancellationToken cancellationToken)
     {
         if (!File.Exists(scriptPath))
         {
             throw new CliException($"script not found: {scriptPath}");
         }
+
+        var mcp = LoadMcpConfiguration(Path.GetDirectoryName(scriptPath), store, mcpConfig);
 
         var session = StoreSession.Open(store, verbose, console);
         PluginHost? plugins = null;
@@ -44,7 +52,7 @@ internal sealed class WorkflowHost : IAsyncDisposable
             }
 
             var program = WorkflowScripts.Compile(scriptPath, new JavaScriptOptions(), session.Log, cancellationToken);
-            return new WorkflowHost(session, plugins, program);
+            return new WorkflowHost(session, plugins, program, mcp);
         }
         catch (Exception ex)
         {
@@ -54,8 +62,26 @@ internal sealed class WorkflowHost : IAsyncDisposable
         }
     }
 
+    /// <summary>The mcp.json files of the store folder, the script's folder and <c>--mcp-config</c>; a bad one is bad input.</summary>
+    public static McpConfiguration LoadMcpConfiguration(string? scriptDirectory, string store, string? mcpConfig)
+    {
+        try
+        {
+            return McpConfiguration.Discover(scriptDirectory, store, mcpConfig);
+        }
+        catch (McpConfigException ex)
+        {
+            throw new CliException(ex.Message);
+        }
+    }
+
     public async ValueTask DisposeAsync()
     {
+        if (Mcp is not null)
+        {
+            await Mcp.DisposeAsync();
+        }
+
         (Program as IDisposable)?.Dispose();
         Plugins.Dispose();
         await Session.DisposeAsync();

@@ -31,6 +31,9 @@ internal sealed class WorkflowEngine(IJournal journal, IAgentRegistry agents, IR
 {
     private readonly AgentHealthBook _health = health ?? new AgentHealthBook(time);
 
+    /// <summary>The host's MCP servers, shared by its runs; null when none are configured.</summary>
+    public Mcp.McpCoordinator? Mcp { get; init; }
+
     /// <summary>How long a cancelled run waits for its script to wind down before it ends anyway.</summary>
     public static TimeSpan CancellationGrace { get; } = TimeSpan.FromSeconds(2);
 
@@ -85,7 +88,7 @@ internal sealed class WorkflowEngine(IJournal journal, IAgentRegistry agents, IR
     {
         using var deadline = options.Timeout is { } limit ? new CancellationTokenSource(limit, time) : new CancellationTokenSource();
         using var runCts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, deadline.Token);
-        var run = new WorkflowRun(record.Id, record.Input, journal, agents, reports, time, log, runCts.Token, history) { Health = _health };
+        var run = new WorkflowRun(record.Id, record.Input, journal, agents, reports, time, log, runCts.Token, history) { Health = _health, Mcp = Mcp };
         JsonNode? result = null;
         string? error = null;
         var badInput = false;

@@ -59,6 +59,9 @@ internal sealed class WorkflowRun
     /// <summary>The agents' circuit breakers; shared by every run of the engine, since health outlives a run.</summary>
     public AgentHealthBook Health { get; init; } = null!;
 
+    /// <summary>The host's MCP servers; null when none are configured.</summary>
+    public Mcp.McpCoordinator? Mcp { get; init; }
+
     /// <summary>The recovery chain of agent steps that do not name their own.</summary>
     public RecoveryChain DefaultRecovery { get; set; } = RecoveryChain.None;
 
