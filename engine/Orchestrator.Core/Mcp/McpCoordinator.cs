@@ -142,12 +142,15 @@ internal sealed class McpCoordinator : IAsyncDisposable
                 // Recorded on the server (unhealthy, with the reason); routing and listings report it.
             }
         })).ConfigureAwait(false);
-        _healthLoop = Task.Run(() => HealthLoopAsync(_stopping.Token), CancellationToken.None);
+
+        // The timer exists once the start is over, so the first interval counts from there.
+        var timer = new PeriodicTimer(_config.HealthCheckInterval, _time);
+        _healthLoop = Task.Run(() => HealthLoopAsync(timer, _stopping.Token), CancellationToken.None);
     }
 
-    private async Task HealthLoopAsync(CancellationToken ct)
+    private async Task HealthLoopAsync(PeriodicTimer timer, CancellationToken ct)
     {
-        using var timer = new PeriodicTimer(_config.HealthCheckInterval, _time);
+        using var owned = timer;
         try
         {
             while (await timer.WaitForNextTickAsync(ct).ConfigureAwait(false))
