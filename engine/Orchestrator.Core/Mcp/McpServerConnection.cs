@@ -321,12 +321,12 @@ internal sealed class McpServerConnection : IAsyncDisposable
     private static string Describe(Exception ex)
     {
         var inner = ex;
-        while (inner.InnerException is not null && inner is McpServerUnavailableException or AggregateException or InvalidOperationException)
+        while (inner.InnerException is not null)
         {
             inner = inner.InnerException;
         }
 
-        return inner == ex ? ex.Message : $"{ex.Message} ({inner.Message})";
+        return inner == ex || ex.Message.Contains(inner.Message, StringComparison.Ordinal) ? ex.Message : $"{ex.Message} ({inner.Message})";
     }
 }
 
