@@ -48,13 +48,18 @@ internal sealed record McpConfiguration
     /// <summary>The files the servers came from, in the order they were read.</summary>
     public IReadOnlyList<string> Sources { get; init; } = [];
 
-    public McpBalancing Balancing { get; init; } = McpBalancing.LeastOutstanding;
+    // Settings a file leaves out are null here, so that a later file overrides only what it says.
+    private McpBalancing? _balancing;
+    private TimeSpan? _healthCheckInterval;
+    private TimeSpan? _pingTimeout;
+
+    public McpBalancing Balancing { get => _balancing ?? McpBalancing.LeastOutstanding; init => _balancing = value; }
 
     /// <summary>How often each server is pinged.</summary>
-    public TimeSpan HealthCheckInterval { get; init; } = TimeSpan.FromSeconds(10);
+    public TimeSpan HealthCheckInterval { get => _healthCheckInterval ?? TimeSpan.FromSeconds(10); init => _healthCheckInterval = value; }
 
     /// <summary>A ping (or a connection) that takes longer fails the health check.</summary>
-    public TimeSpan PingTimeout { get; init; } = TimeSpan.FromSeconds(5);
+    public TimeSpan PingTimeout { get => _pingTimeout ?? TimeSpan.FromSeconds(5); init => _pingTimeout = value; }
 
     /// <summary>
     /// The configuration a script sees: the store folder's mcp.json, then the one next to the script, then
@@ -137,7 +142,14 @@ internal sealed record McpConfiguration
     public McpConfiguration Overlay(McpConfiguration later)
     {
         var servers = Servers.Where(s => later.Servers.All(l => !string.Equals(l.Name, s.Name, StringComparison.Ordinal))).Concat(later.Servers).ToList();
-        return later with { Servers = servers, Sources = [.. Sources, .. later.Sources] };
+        return later with
+        {
+            Servers = servers,
+            Sources = [.. Sources, .. later.Sources],
+            _balancing = later._balancing ?? _balancing,
+            _healthCheckInterval = later._healthCheckInterval ?? _healthCheckInterval,
+            _pingTimeout = later._pingTimeout ?? _pingTimeout,
+        };
     }
 
     private static IReadOnlyList<McpServerConfig> ParseServers(JsonNode? node, string source)
