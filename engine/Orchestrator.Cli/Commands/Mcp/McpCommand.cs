@@ -10,8 +10,9 @@ internal static class McpCommand
 {
     public static Command Create(CliConsole console)
     {
-        var command = new Command("mcp", "MCP servers: list them with their health and tools.");
+        var command = new Command("mcp", "MCP: list the servers workflows can call, or serve the engine's own tools.");
         command.Subcommands.Add(List(console));
+        command.Subcommands.Add(McpServeCommand.Create());
         return command;
     }
 
