@@ -119,20 +119,16 @@ public sealed class McpWorkflowTests : IDisposable
             },
         };
         var listening = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        server.ErrorDataReceived += (_, e) =>
+        System.Diagnostics.DataReceivedEventHandler announced = (_, e) =>
         {
+            // The server says which port it listens on once it does.
             if (e.Data?.Contains($"{port}", StringComparison.Ordinal) == true)
             {
                 listening.TrySetResult();
             }
         };
-        server.OutputDataReceived += (_, e) =>
-        {
-            if (e.Data?.Contains($"{port}", StringComparison.Ordinal) == true)
-            {
-                listening.TrySetResult();
-            }
-        };
+        server.ErrorDataReceived += announced;
+        server.OutputDataReceived += announced;
         server.Start();
         server.BeginErrorReadLine();
         server.BeginOutputReadLine();
