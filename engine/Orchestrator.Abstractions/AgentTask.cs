@@ -13,4 +13,7 @@ public sealed record AgentTask(string RunId, string StepId, JsonNode? Input)
 
     /// <summary>Stable across attempts and resumes of the same step, so that an agent can make a repeat safe.</summary>
     public string IdempotencyKey => RunId + "/" + StepId;
+
+    /// <summary>The host's MCP tools; null when the host has no MCP servers configured.</summary>
+    public IToolCaller? Tools { get; init; }
 }

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Orchestrator.Cli.Commands.Connectors;
+using Orchestrator.Cli.Commands.Mcp;
 using Orchestrator.Cli.Commands.Plugins;
 using Orchestrator.Cli.Commands.Report;
 using Orchestrator.Cli.Commands.Review;
@@ -26,6 +27,7 @@ internal static class CliApp
             StatsCommand.Create(console),
             ReviewCommand.Create(console),
             ConnectorsCommand.Create(console),
+            McpCommand.Create(console),
         };
 
         var parsed = root.Parse(args);

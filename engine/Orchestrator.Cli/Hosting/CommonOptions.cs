@@ -63,6 +63,11 @@ internal static class CommonOptions
         throw new CliException($"{option}: '{text}' is not a duration; use a positive number with s, m, h or d (90s, 30m, 12h, 30d)");
     }
 
+    public static Option<string?> McpConfig() => new("--mcp-config")
+    {
+        Description = "An mcp.json of MCP servers, on top of the ones next to the script and in the store folder.",
+    };
+
     public static Option<bool> Verbose() => new("--verbose", "-v")
     {
         Description = "Log to the console (stderr) as well as to the store's log file.",

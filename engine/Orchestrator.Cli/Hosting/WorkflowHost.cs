@@ -1,4 +1,5 @@
 using Orchestrator.Core.Connectors;
+using Orchestrator.Core.Mcp;
 using Orchestrator.Core.Plugins;
 using Orchestrator.Core.Reporting;
 using Orchestrator.Core.Workflow;
@@ -10,15 +11,19 @@ namespace Orchestrator.Cli.Hosting;
 /// <summary>What <c>run</c> and <c>resume</c> share: the store, the plugins, the compiled script and the engine.</summary>
 internal sealed class WorkflowHost : IAsyncDisposable
 {
-    private WorkflowHost(StoreSession session, PluginHost plugins, IWorkflowProgram program, ConnectorSet connectors)
+    private WorkflowHost(StoreSession session, PluginHost plugins, IWorkflowProgram program, ConnectorSet connectors, McpConfiguration mcp)
     {
         Session = session;
         Plugins = plugins;
         Program = program;
         Connectors = connectors;
+
+        // Servers start on the first tool call, so a script that calls none never starts them.
+        Mcp = mcp.Servers.Count == 0 ? null : new McpCoordinator(mcp, TimeProvider.System, session.Log);
         Engine = new WorkflowEngine(session.Journal, plugins, new ReportWriter(session.Directory, secrets: session.Secrets), TimeProvider.System, session.Log)
         {
             Connectors = connectors,
+            Mcp = Mcp,
         };
     }
 
@@ -32,13 +37,17 @@ internal sealed class WorkflowHost : IAsyncDisposable
 
     public ConnectorSet Connectors { get; }
 
-    /// <summary>Opens the store, loads the plugins (reporting the ones that fail), reads the connectors and compiles the script.</summary>
-    public static WorkflowHost Open(CliConsole console, string scriptPath, string store, IEnumerable<string> pluginDirectories, bool verbose, CancellationToken cancellationToken, ConnectorFiles? connectorFiles = null, bool watchPlugins = false)
+    public McpCoordinator? Mcp { get; }
+
+    /// <summary>Reads the MCP configuration, opens the store, loads the plugins (reporting the ones that fail), reads the connectors and compiles the script.</summary>
+    public static WorkflowHost Open(CliConsole console, string scriptPath, string store, IEnumerable<string> pluginDirectories, string? mcpConfig, bool verbose, CancellationToken cancellationToken, ConnectorFiles? connectorFiles = null, bool watchPlugins = false)
     {
         if (!File.Exists(scriptPath))
         {
             throw new CliException($"script not found: {scriptPath}");
         }
+
+        var mcp = LoadMcpConfiguration(Path.GetDirectoryName(scriptPath), store, mcpConfig);
 
         var session = StoreSession.Open(store, verbose, console);
         PluginHost? plugins = null;
@@ -53,7 +62,7 @@ internal sealed class WorkflowHost : IAsyncDisposable
             }
 
             var program = WorkflowScripts.Compile(scriptPath, new JavaScriptOptions(), session.Log, cancellationToken);
-            return new WorkflowHost(session, plugins, program, connectors);
+            return new WorkflowHost(session, plugins, program, connectors, mcp);
         }
         catch (Exception ex)
         {
@@ -64,8 +73,26 @@ internal sealed class WorkflowHost : IAsyncDisposable
         }
     }
 
+    /// <summary>The mcp.json files of the store folder, the script's folder and <c>--mcp-config</c>; a bad one is bad input.</summary>
+    public static McpConfiguration LoadMcpConfiguration(string? scriptDirectory, string store, string? mcpConfig)
+    {
+        try
+        {
+            return McpConfiguration.Discover(scriptDirectory, store, mcpConfig);
+        }
+        catch (McpConfigException ex)
+        {
+            throw new CliException(ex.Message);
+        }
+    }
+
     public async ValueTask DisposeAsync()
     {
+        if (Mcp is not null)
+        {
+            await Mcp.DisposeAsync();
+        }
+
         (Program as IDisposable)?.Dispose();
         Plugins.Dispose();
         await Connectors.DisposeAsync();

@@ -50,6 +50,9 @@ internal sealed class WorkflowEngine(IJournal journal, IAgentRegistry agents, IR
         init => _connectors = value;
     }
 
+    /// <summary>The host's MCP servers, shared by its runs; null when none are configured.</summary>
+    public Mcp.McpCoordinator? Mcp { get; init; }
+
     /// <summary>How long a cancelled run waits for its script to wind down before it ends anyway.</summary>
     public static TimeSpan CancellationGrace { get; } = TimeSpan.FromSeconds(2);
 
@@ -104,7 +107,7 @@ internal sealed class WorkflowEngine(IJournal journal, IAgentRegistry agents, IR
     {
         using var deadline = options.Timeout is { } limit ? new CancellationTokenSource(limit, time) : new CancellationTokenSource();
         using var runCts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, deadline.Token);
-        var run = new WorkflowRun(record.Id, record.Input, journal, agents, reports, time, log, runCts.Token, history) { Health = _health, Gates = _gates, Connectors = Connectors, OnEvent = options.OnEvent };
+        var run = new WorkflowRun(record.Id, record.Input, journal, agents, reports, time, log, runCts.Token, history) { Health = _health, Gates = _gates, Connectors = Connectors, Mcp = Mcp, OnEvent = options.OnEvent };
         JsonNode? result = null;
         string? error = null;
         var badInput = false;

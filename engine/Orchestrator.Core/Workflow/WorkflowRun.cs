@@ -99,6 +99,9 @@ internal sealed class WorkflowRun
     /// <summary>The script's anomaly handlers; with none, the monitor's defaults apply.</summary>
     public List<AnomalyHandler> AnomalyHandlers { get; } = [];
 
+    /// <summary>The host's MCP servers; null when none are configured.</summary>
+    public Mcp.McpCoordinator? Mcp { get; init; }
+
     /// <summary>The recovery chain of agent steps that do not name their own.</summary>
     public RecoveryChain DefaultRecovery { get; set; } = RecoveryChain.None;
 

@@ -316,7 +316,7 @@ public sealed partial class WorkflowScope
     private async Task<JsonNode?> ExecuteAgentAsync(string kind, string stepId, JsonNode? input, StepOptions? options, CancellationToken ct)
     {
         var timeout = options?.Timeout ?? _run.DefaultStepTimeout;
-        var task = new AgentTask(_run.Id, stepId, input) { Attempt = _run.AttemptFor(stepId) };
+        var task = new AgentTask(_run.Id, stepId, input) { Attempt = _run.AttemptFor(stepId), Tools = ToolCaller };
         var first = await TryAgentAsync(kind, task, timeout, exclude: null, ct).ConfigureAwait(false);
         if (first.Result.Success)
         {

@@ -178,6 +178,7 @@ internal sealed partial class JavaScriptRun
         InstallValidation(engine);
         InstallPhase(engine);
         InstallConnectors(engine);
+        InstallMcp(engine);
     }
 
     // Each capability beyond the core verbs installs its globals from its own file.
@@ -190,6 +191,8 @@ internal sealed partial class JavaScriptRun
     partial void InstallPhase(Engine engine);
 
     partial void InstallConnectors(Engine engine);
+
+    partial void InstallMcp(Engine engine);
 
     // ---- the event loop ----
 

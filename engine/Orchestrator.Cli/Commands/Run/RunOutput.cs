@@ -10,6 +10,18 @@ internal static class RunOutput
 {
     private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
 
+    /// <summary>The outcome as <c>--json</c> prints it (and <c>mcp serve</c> returns it).</summary>
+    public static JsonObject ToJson(RunOutcome outcome) => new()
+    {
+        ["runId"] = outcome.Run.Id,
+        ["status"] = outcome.Run.Status.ToString().ToLowerInvariant(),
+        ["steps"] = outcome.Steps,
+        ["durationMs"] = Math.Round(outcome.Run.DurationMs ?? 0, 3),
+        ["report"] = outcome.ReportPath,
+        ["result"] = outcome.Run.Result?.DeepClone(),
+        ["error"] = outcome.Run.Error,
+    };
+
     public static int Report(CliConsole console, RunOutcome outcome, bool json, bool quiet = false)
     {
         var run = outcome.Run;
@@ -21,17 +33,7 @@ internal static class RunOutput
 
         if (json)
         {
-            var line = new JsonObject
-            {
-                ["runId"] = run.Id,
-                ["status"] = status,
-                ["steps"] = outcome.Steps,
-                ["durationMs"] = Math.Round(run.DurationMs ?? 0, 3),
-                ["report"] = outcome.ReportPath,
-                ["result"] = run.Result?.DeepClone(),
-                ["error"] = run.Error,
-            };
-            console.Line(line.ToJsonString());
+            console.Line(ToJson(outcome).ToJsonString());
         }
         else if (quiet)
         {

@@ -1,0 +1,144 @@
+using System.CommandLine;
+using System.ComponentModel;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using ModelContextProtocol;
+using ModelContextProtocol.Protocol;
+using ModelContextProtocol.Server;
+using Orchestrator.Cli.Commands.Run;
+using Orchestrator.Cli.Hosting;
+using Orchestrator.Core.Journal;
+using Orchestrator.Core.Reporting;
+
+namespace Orchestrator.Cli.Commands.Mcp;
+
+/// <summary>
+/// <c>orchestrator mcp serve</c>: the engine as an MCP server over stdio, so that any MCP client (an IDE, an
+/// assistant) can run workflows and read runs and reports. Standard output is the protocol channel; anything
+/// else goes to stderr and the store's log.
+/// </summary>
+internal static class McpServeCommand
+{
+    private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
+
+    public static Command Create()
+    {
+        var store = CommonOptions.Store();
+        var plugins = CommonOptions.Plugins();
+        var mcpConfig = CommonOptions.McpConfig();
+        var command = new Command("serve", "Serve the engine's tools over MCP (stdio): run_workflow, list_runs, show_run, get_report.") { store, plugins, mcpConfig };
+        command.SetAction((parse, ct) => ServeAsync(new Settings(parse.GetValue(store)!, parse.GetValue(plugins) ?? [], parse.GetValue(mcpConfig)), ct));
+        return command;
+    }
+
+    private static async Task<int> ServeAsync(Settings settings, CancellationToken cancellationToken)
+    {
+        // Diagnostics must never reach stdout, which carries the protocol.
+        var quiet = new CliConsole(TextWriter.Null, Console.Error);
+        var options = new McpServerOptions
+        {
+            ServerInfo = new Implementation { Name = "orchestrator", Version = typeof(McpServeCommand).Assembly.GetName().Version?.ToString(3) ?? "0.0.0" },
+            ToolCollection =
+            [
+                McpServerTool.Create(
+                    ([Description("Path of the workflow script (.csx or .js), absolute or relative to the server's folder.")] string script,
+                     [Description("The run's input as JSON text (optional).")] string? input = null,
+                     CancellationToken ct = default) => RunWorkflowAsync(quiet, settings, script, input, ct),
+                    new McpServerToolCreateOptions { Name = "run_workflow", Description = "Run a workflow script to the end; returns the run id, status, result, error and report path." }),
+                McpServerTool.Create(
+                    (CancellationToken ct) => ListRunsAsync(quiet, settings, ct),
+                    new McpServerToolCreateOptions { Name = "list_runs", Description = "List the runs in the store, newest first: id, status, start, duration, script.", ReadOnly = true }),
+                McpServerTool.Create(
+                    ([Description("The run id.")] string id, CancellationToken ct) => ShowRunAsync(quiet, settings, id, ct),
+                    new McpServerToolCreateOptions { Name = "show_run", Description = "One run with its steps (inputs, outputs, errors, timings) as its handoff package JSON.", ReadOnly = true }),
+                McpServerTool.Create(
+                    ([Description("The run id.")] string id, [Description("md (default) or html.")] string? format = null, CancellationToken ct = default) => GetReportAsync(quiet, settings, id, format, ct),
+                    new McpServerToolCreateOptions { Name = "get_report", Description = "A run's handoff report, rendered from the journal.", ReadOnly = true }),
+            ],
+        };
+
+        await using var server = McpServer.Create(new StdioServerTransport(options), options);
+        await server.RunAsync(cancellationToken);
+        return ExitCodes.Success;
+    }
+
+    private static async Task<string> RunWorkflowAsync(CliConsole quiet, Settings settings, string script, string? input, CancellationToken ct)
+    {
+        var output = await ToolAsync(async () =>
+        {
+            JsonNode? parsed = null;
+            if (!string.IsNullOrWhiteSpace(input))
+            {
+                try
+                {
+                    parsed = JsonNode.Parse(input);
+                }
+                catch (JsonException ex)
+                {
+                    throw new CliException($"input: invalid JSON: {ex.Message}");
+                }
+            }
+
+            await using var host = WorkflowHost.Open(quiet, Path.GetFullPath(script), settings.Store, settings.Plugins, settings.McpConfig, verbose: false, ct);
+            var outcome = await host.Engine.RunAsync(host.Program, parsed, ct);
+            return RunOutput.ToJson(outcome);
+        });
+        return output.ToJsonString(Indented);
+    }
+
+    private static async Task<string> ListRunsAsync(CliConsole quiet, Settings settings, CancellationToken ct)
+    {
+        var runs = await ToolAsync(async () =>
+        {
+            await using var session = StoreSession.Open(settings.Store, verbose: false, quiet);
+            var list = await session.Journal.ListRunsAsync(ct);
+            return new JsonArray([.. list.OrderByDescending(r => r.StartedAt).Select(r => new JsonObject
+            {
+                ["id"] = r.Id,
+                ["status"] = (RunLiveness.IsInterrupted(r) ? "interrupted" : r.Status.ToString().ToLowerInvariant()),
+                ["startedAt"] = r.StartedAt,
+                ["durationMs"] = r.DurationMs,
+                ["script"] = r.Script,
+            })]);
+        });
+        return runs.ToJsonString(Indented);
+    }
+
+    private static async Task<string> ShowRunAsync(CliConsole quiet, Settings settings, string id, CancellationToken ct) =>
+        await ToolAsync(async () =>
+        {
+            await using var session = StoreSession.Open(settings.Store, verbose: false, quiet);
+            _ = await session.Journal.GetRunAsync(id, ct) ?? throw new CliException($"no run with id '{id}' in {session.Directory}");
+            return HandoffPackageJson.Serialize(await HandoffPackage.LoadAsync(session.Journal, id, ct));
+        });
+
+    private static async Task<string> GetReportAsync(CliConsole quiet, Settings settings, string id, string? format, CancellationToken ct) =>
+        await ToolAsync(async () =>
+        {
+            var kind = format?.ToLowerInvariant() switch
+            {
+                null or "" or "md" => ReportFormat.Markdown,
+                "html" => ReportFormat.Html,
+                _ => throw new CliException($"format: '{format}' is not md or html"),
+            };
+            await using var session = StoreSession.Open(settings.Store, verbose: false, quiet);
+            _ = await session.Journal.GetRunAsync(id, ct) ?? throw new CliException($"no run with id '{id}' in {session.Directory}");
+            return new ReportWriter(session.Directory).Render(await HandoffPackage.LoadAsync(session.Journal, id, ct), kind, null);
+        });
+
+    /// <summary>A tool's failure reaches the client as one line.</summary>
+    private static async Task<T> ToolAsync<T>(Func<Task<T>> body)
+    {
+        try
+        {
+            return await body();
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            // Otherwise the client would only hear that "an error occurred".
+            throw new McpException(ex is CliException or TemplateException ? ex.Message : $"{ex.GetType().Name}: {ex.Message}", ex);
+        }
+    }
+
+    private sealed record Settings(string Store, string[] Plugins, string? McpConfig);
+}

@@ -1,0 +1,54 @@
+using System.Text.Json.Nodes;
+using ModelContextProtocol.Client;
+using ModelContextProtocol.Protocol;
+using Orchestrator.Tests.Support;
+
+namespace Orchestrator.Tests.Mcp;
+
+/// <summary><c>orchestrator mcp serve</c> driven by the MCP SDK's own client over stdio, as an IDE or assistant would.</summary>
+public sealed class McpServeTests : IDisposable
+{
+    private readonly TempDirectory _dir = new();
+
+    public void Dispose() => _dir.Dispose();
+
+    [Fact]
+    public async Task An_mcp_client_lists_the_tools_runs_a_workflow_and_reads_back_the_run_and_its_report()
+    {
+        var store = Path.Combine(_dir.Path, "store");
+        var script = _dir.Write("flow/served.csx", """
+            var doubled = await Step("double", () => Input!["n"]!.GetValue<int>() * 2);
+            await Handoff("served", new { doubled });
+            return doubled;
+            """);
+        await using var client = await McpClient.CreateAsync(new StdioClientTransport(new StdioClientTransportOptions
+        {
+            Name = "orchestrator",
+            Command = "dotnet",
+            Arguments = [OrchestratorProcess.DllPath, "mcp", "serve", "--store", store],
+        }));
+
+        var tools = await client.ListToolsAsync();
+        tools.Select(t => t.Name).Should().BeEquivalentTo("run_workflow", "list_runs", "show_run", "get_report");
+
+        var run = JsonNode.Parse(Text(await client.CallToolAsync("run_workflow", new Dictionary<string, object?> { ["script"] = script, ["input"] = """{"n":21}""" })))!;
+        run["status"]!.GetValue<string>().Should().Be("succeeded", run.ToJsonString());
+        run["result"]!.GetValue<int>().Should().Be(42);
+        var runId = run["runId"]!.GetValue<string>();
+
+        var runs = JsonNode.Parse(Text(await client.CallToolAsync("list_runs", new Dictionary<string, object?>())))!.AsArray();
+        runs.Select(r => r!["id"]!.GetValue<string>()).Should().Equal(runId);
+
+        var shown = JsonNode.Parse(Text(await client.CallToolAsync("show_run", new Dictionary<string, object?> { ["id"] = runId })))!;
+        shown["steps"]!.AsArray().Select(s => s!["id"]!.GetValue<string>()).Should().Equal("double", "served");
+
+        var report = Text(await client.CallToolAsync("get_report", new Dictionary<string, object?> { ["id"] = runId }));
+        report.Should().Contain(runId).And.Contain("| doubled | 42 |");
+
+        var missing = await client.CallToolAsync("show_run", new Dictionary<string, object?> { ["id"] = "nope" });
+        missing.IsError.Should().BeTrue();
+        Text(missing).Should().Contain("no run with id 'nope'");
+    }
+
+    private static string Text(CallToolResult result) => string.Concat(result.Content.OfType<TextContentBlock>().Select(b => b.Text));
+}
