@@ -1,5 +1,7 @@
 using System.CommandLine;
+using Orchestrator.Cli.Commands.New;
 using Orchestrator.Cli.Commands.Plugins;
+using Orchestrator.Cli.Commands.Repl;
 using Orchestrator.Cli.Commands.Report;
 using Orchestrator.Cli.Commands.Run;
 using Orchestrator.Cli.Commands.Runs;
@@ -20,6 +22,8 @@ internal static class CliApp
             PluginsCommand.Create(console),
             RunsCommand.Create(console),
             ReportCommand.Create(console),
+            ReplCommand.Create(console),
+            NewCommand.Create(console),
         };
 
         var parsed = root.Parse(args);
@@ -43,7 +47,7 @@ internal static class CliApp
                 EnableDefaultExceptionHandler = false,
 
                 // Ctrl+C cancels the run; the engine then needs a moment to journal the cancellation and the report.
-                ProcessTerminationTimeout = TimeSpan.FromSeconds(15),
+                ProcessTerminationTimeout = ReplCommand.HandlesInterrupts(parsed) ? null : TimeSpan.FromSeconds(15),
             }, cancellationToken);
         }
         catch (CliException ex)

@@ -176,6 +176,7 @@ internal sealed partial class JavaScriptRun
         InstallMasterWorker(engine);
         InstallConsensus(engine);
         InstallValidation(engine);
+        InstallSession(engine);
     }
 
     // Each capability beyond the core verbs installs its globals from its own file.
@@ -184,6 +185,8 @@ internal sealed partial class JavaScriptRun
     partial void InstallConsensus(Engine engine);
 
     partial void InstallValidation(Engine engine);
+
+    partial void InstallSession(Engine engine);
 
     // ---- the event loop ----
 
