@@ -40,19 +40,17 @@ internal sealed partial class JavaScriptRun : IReplLanguage
         return done.Task.WaitAsync(cancellationToken);
     }
 
-    public void Reset()
-    {
-        // Globals the submissions declared were made as plain properties of the global object, so they can go.
-        var names = _declared.ToList();
-        _declared.Clear();
+    public void Reset() =>
         TryPost(_top, () =>
         {
-            foreach (var name in names)
+            // Globals the submissions declared were made as plain properties of the global object, so they can go.
+            foreach (var name in _declared)
             {
                 Js.Global.Delete(name);
             }
+
+            _declared.Clear();
         });
-    }
 
     partial void InstallSession(Engine engine)
     {

@@ -10,6 +10,7 @@ internal interface ILineReader
 /// <summary>Lines from a pipe or a file: no prompt, no echo, so the output is only what the session prints.</summary>
 internal sealed class TextLineReader(TextReader reader) : ILineReader
 {
-    public async Task<string?> ReadLineAsync(string prompt, CancellationToken cancellationToken) =>
-        await reader.ReadLineAsync(cancellationToken).ConfigureAwait(false);
+    // Console.In reads synchronously whatever the method's name: read on the pool, so that the caller can stop waiting.
+    public Task<string?> ReadLineAsync(string prompt, CancellationToken cancellationToken) =>
+        Task.Run(reader.ReadLine, CancellationToken.None).WaitAsync(cancellationToken);
 }

@@ -52,8 +52,16 @@ internal static class ReplCommand
             context.Cancel = true;
             repl.Interrupt();
         });
+
+        // SIGTERM still ends the session, with its run journaled as cancelled rather than left unfinished.
+        using var ended = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        using var terminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, context =>
+        {
+            context.Cancel = true;
+            ended.Cancel();
+        });
         var engine = new WorkflowEngine(session.Journal, plugins, new ReportWriter(session.Directory), TimeProvider.System, session.Log);
-        var outcome = await engine.RunAsync(program, input: null, cancellationToken);
+        var outcome = await engine.RunAsync(program, input: null, ended.Token);
         return RunOutput.Report(console, outcome, json: false);
     }
 }
