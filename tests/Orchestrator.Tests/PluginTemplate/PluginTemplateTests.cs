@@ -10,6 +10,7 @@ namespace Orchestrator.Tests.PluginTemplate;
 /// into a private template hive, a plugin created in a folder of its own, built and tested with the SDK, then
 /// loaded by the engine from <c>--plugins</c>.
 /// </summary>
+[Collection(nameof(PluginTemplateTests))]
 public sealed class PluginTemplateTests
 {
     private static readonly TimeSpan CommandTimeout = TimeSpan.FromMinutes(5);
@@ -99,3 +100,7 @@ public sealed class PluginTemplateTests
         process.ExitCode.Should().Be(0, $"dotnet {string.Join(' ', args)} should succeed:\n{output}");
     }
 }
+
+/// <summary>The template tests run whole SDK builds: alone, so that they do not slow the timing-sensitive tests beside them.</summary>
+[CollectionDefinition(nameof(PluginTemplateTests), DisableParallelization = true)]
+public sealed class PluginTemplateCollection;
