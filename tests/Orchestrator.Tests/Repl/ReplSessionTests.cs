@@ -116,8 +116,8 @@ public sealed class ReplSessionTests
     }
 
     [Theory]
-    [InlineData("", "await Agent(\"shell\").RunAsync(new { script = \"touch started; sleep 60\" });", "\"after\"")]
-    [InlineData("--js", "await agent(\"shell\").run({ script: \"touch started; sleep 60\" });", "\"after\"")]
+    [InlineData("", "await Agent(\"shell\").RunAsync(new { script = \"touch started; sleep 600\" });", "\"after\"")]
+    [InlineData("--js", "await agent(\"shell\").run({ script: \"touch started; sleep 600\" });", "\"after\"")]
     public async Task Ctrl_C_cancels_the_running_submission_and_the_session_goes_on(string language, string longSubmission, string next)
     {
         using var dir = new TempDirectory();
