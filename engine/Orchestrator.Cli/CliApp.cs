@@ -1,7 +1,9 @@
 using System.CommandLine;
 using Orchestrator.Cli.Commands.Connectors;
 using Orchestrator.Cli.Commands.Mcp;
+using Orchestrator.Cli.Commands.New;
 using Orchestrator.Cli.Commands.Plugins;
+using Orchestrator.Cli.Commands.Repl;
 using Orchestrator.Cli.Commands.Report;
 using Orchestrator.Cli.Commands.Review;
 using Orchestrator.Cli.Commands.Run;
@@ -28,6 +30,8 @@ internal static class CliApp
             ReviewCommand.Create(console),
             ConnectorsCommand.Create(console),
             McpCommand.Create(console),
+            ReplCommand.Create(console),
+            NewCommand.Create(console),
         };
 
         var parsed = root.Parse(args);
@@ -51,7 +55,7 @@ internal static class CliApp
                 EnableDefaultExceptionHandler = false,
 
                 // Ctrl+C cancels the run; the engine then needs a moment to journal the cancellation and the report.
-                ProcessTerminationTimeout = TimeSpan.FromSeconds(15),
+                ProcessTerminationTimeout = ReplCommand.HandlesInterrupts(parsed) ? null : TimeSpan.FromSeconds(15),
             }, cancellationToken);
         }
         catch (CliException ex)

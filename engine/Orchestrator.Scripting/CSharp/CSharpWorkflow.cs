@@ -44,16 +44,9 @@ internal sealed class CSharpWorkflow : IWorkflowProgram, IDisposable
 
     public string ScriptHash { get; }
 
-    /// <summary>Compiles the script at <paramref name="scriptPath"/>; throws <see cref="ScriptCompilationException"/> listing every error as <c>file(line,col): error CSxxxx: …</c>.</summary>
-    public static CSharpWorkflow Compile(string scriptPath, ILogger log, CancellationToken cancellationToken = default)
-    {
-        var path = Path.GetFullPath(scriptPath);
-        var bytes = File.ReadAllBytes(path);
-        var source = Encoding.UTF8.GetString(bytes);
-        var directory = Path.GetDirectoryName(path)!;
-
-        var options = ScriptOptions.Default
-            .WithFilePath(path)
+    /// <summary>The references, imports and resolvers every C# script gets, the REPL's included; paths resolve from <paramref name="directory"/>.</summary>
+    internal static ScriptOptions DefaultOptions(string directory) =>
+        ScriptOptions.Default
             .WithFileEncoding(Encoding.UTF8)
             .WithEmitDebugInformation(true)
             .WithOptimizationLevel(OptimizationLevel.Debug)
@@ -71,6 +64,16 @@ internal sealed class CSharpWorkflow : IWorkflowProgram, IDisposable
             .WithImports(Imports)
             .WithSourceResolver(new SourceFileResolver(ImmutableArray<string>.Empty, directory))
             .WithMetadataResolver(ScriptMetadataResolver.Default.WithBaseDirectory(directory));
+
+    /// <summary>Compiles the script at <paramref name="scriptPath"/>; throws <see cref="ScriptCompilationException"/> listing every error as <c>file(line,col): error CSxxxx: …</c>.</summary>
+    public static CSharpWorkflow Compile(string scriptPath, ILogger log, CancellationToken cancellationToken = default)
+    {
+        var path = Path.GetFullPath(scriptPath);
+        var bytes = File.ReadAllBytes(path);
+        var source = Encoding.UTF8.GetString(bytes);
+        var directory = Path.GetDirectoryName(path)!;
+
+        var options = DefaultOptions(directory).WithFilePath(path);
 
         var compilation = CSharpScript.Create<object>(source, options, typeof(WorkflowGlobals)).GetCompilation();
         ThrowOnErrors(compilation.GetDiagnostics(cancellationToken));

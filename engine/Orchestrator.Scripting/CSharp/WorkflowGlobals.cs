@@ -37,8 +37,8 @@ public sealed partial class WorkflowGlobals
     /// <summary>The run's id.</summary>
     public string RunId => _root.RunId;
 
-    /// <summary>Cancelled when the run is (Ctrl+C, timeout).</summary>
-    public CancellationToken CancellationToken { get; }
+    /// <summary>Cancelled when the run is (Ctrl+C, timeout); in the REPL, when the running submission is.</summary>
+    public CancellationToken CancellationToken { get; internal set; }
 
     private WorkflowScope Scope => CurrentScope.Value ?? _root;
 

@@ -179,6 +179,7 @@ internal sealed partial class JavaScriptRun
         InstallPhase(engine);
         InstallConnectors(engine);
         InstallMcp(engine);
+        InstallSession(engine);
     }
 
     // Each capability beyond the core verbs installs its globals from its own file.
@@ -193,6 +194,8 @@ internal sealed partial class JavaScriptRun
     partial void InstallConnectors(Engine engine);
 
     partial void InstallMcp(Engine engine);
+
+    partial void InstallSession(Engine engine);
 
     // ---- the event loop ----
 

@@ -14,7 +14,7 @@ namespace Orchestrator.Scripting.JavaScript;
 /// own thread and event loop (see <see cref="JavaScriptRun"/>). The script is the body of an async function,
 /// so it may <c>await</c> at the top level and <c>return</c> the run's result.
 /// </summary>
-internal sealed class JavaScriptWorkflow : IWorkflowProgram
+internal sealed partial class JavaScriptWorkflow : IWorkflowProgram
 {
     /// <summary>Goes on the script's first line, so that line numbers in the wrapped source match the file's.</summary>
     internal const string Prefix = "(async function () {";
@@ -47,7 +47,7 @@ internal sealed class JavaScriptWorkflow : IWorkflowProgram
 
     internal ILogger Log { get; }
 
-    internal int LineCount { get; }
+    internal int LineCount { get; set; }
 
     internal ref readonly Prepared<Acornima.Ast.Script> Prepared => ref _prepared;
 

@@ -65,7 +65,12 @@ internal sealed class OrchestratorProcess : IDisposable
     }
 
     /// <summary>Starts <c>dotnet orchestrator.dll <paramref name="args"/></c> in <paramref name="workingDirectory"/>.</summary>
-    public static OrchestratorProcess Start(string workingDirectory, params string[] args)
+    public static OrchestratorProcess Start(string workingDirectory, params string[] args) => Launch(workingDirectory, standardInput: null, args);
+
+    /// <summary>Starts it with <paramref name="standardInput"/> piped in, then closed (what <c>orchestrator … &lt; file</c> does).</summary>
+    public static OrchestratorProcess StartWithInput(string workingDirectory, string standardInput, params string[] args) => Launch(workingDirectory, standardInput, args);
+
+    private static OrchestratorProcess Launch(string workingDirectory, string? standardInput, string[] args)
     {
         if (!File.Exists(DllPath))
         {
@@ -118,6 +123,11 @@ internal sealed class OrchestratorProcess : IDisposable
 
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
+        if (standardInput is not null)
+        {
+            process.StandardInput.Write(standardInput);
+        }
+
         process.StandardInput.Close();
         return started;
     }

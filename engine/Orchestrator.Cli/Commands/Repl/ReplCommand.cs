@@ -1,0 +1,67 @@
+using System.CommandLine;
+using System.Runtime.InteropServices;
+using Orchestrator.Cli.Commands.Run;
+using Orchestrator.Cli.Hosting;
+using Orchestrator.Core.Plugins;
+using Orchestrator.Core.Reporting;
+using Orchestrator.Core.Workflow;
+using Orchestrator.Scripting.JavaScript;
+using Orchestrator.Scripting.Repl;
+
+namespace Orchestrator.Cli.Commands.Repl;
+
+/// <summary><c>orchestrator repl [--js]</c>: an interactive session with the workflow DSL, journaled as a run of its own.</summary>
+internal static class ReplCommand
+{
+    public const string Name = "repl";
+
+    public static Command Create(CliConsole console)
+    {
+        var javaScript = new Option<bool>("--js") { Description = "JavaScript (Jint) instead of C#." };
+        var store = CommonOptions.Store();
+        var plugins = CommonOptions.Plugins();
+        var verbose = CommonOptions.Verbose();
+        var command = new Command(Name, "Start an interactive C# (or --js JavaScript) session with the workflow DSL, the plugins and a run of its own.")
+        {
+            javaScript, store, plugins, verbose,
+        };
+        command.SetAction((parse, ct) => RunAsync(
+            console, parse.GetValue(javaScript), parse.GetValue(store)!, parse.GetValue(plugins) ?? [], parse.GetValue(verbose), ct));
+        return command;
+    }
+
+    /// <summary>The REPL handles Ctrl+C itself (it cancels the running submission), so the command line must not end the process on it.</summary>
+    public static bool HandlesInterrupts(ParseResult parsed) => parsed.CommandResult.Command.Name == Name;
+
+    private static async Task<int> RunAsync(CliConsole console, bool javaScript, string store, string[] pluginDirectories, bool verbose, CancellationToken cancellationToken)
+    {
+        await using var session = StoreSession.Open(store, verbose, console);
+        using var plugins = PluginHost.Load([PluginHost.DefaultDirectory, .. pluginDirectories], session.Log);
+        foreach (var error in plugins.Errors)
+        {
+            console.Error($"plugin not loaded: {error.Path}: {error.Message}");
+        }
+
+        var history = new ReplHistory(Path.Combine(session.Directory, "repl-history"));
+        ILineReader input = Console.IsInputRedirected ? new TextLineReader(Console.In) : new TerminalLineReader(history, console.Out);
+        var repl = new ReplSession(input, console.Out, history);
+        var program = new ReplProgram(repl, javaScript, Directory.GetCurrentDirectory(), new JavaScriptOptions(), session.Log);
+
+        using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, context =>
+        {
+            context.Cancel = true;
+            repl.Interrupt();
+        });
+
+        // SIGTERM still ends the session, with its run journaled as cancelled rather than left unfinished.
+        using var ended = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        using var terminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, context =>
+        {
+            context.Cancel = true;
+            ended.Cancel();
+        });
+        var engine = new WorkflowEngine(session.Journal, plugins, new ReportWriter(session.Directory), TimeProvider.System, session.Log);
+        var outcome = await engine.RunAsync(program, input: null, ended.Token);
+        return RunOutput.Report(console, outcome, json: false);
+    }
+}

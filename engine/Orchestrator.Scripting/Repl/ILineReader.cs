@@ -1,0 +1,16 @@
+namespace Orchestrator.Scripting.Repl;
+
+/// <summary>Where the REPL reads its lines: piped standard input, or a terminal with line editing and history.</summary>
+internal interface ILineReader
+{
+    /// <summary>The next line, or null at the end of input (end of the pipe, Ctrl+D).</summary>
+    Task<string?> ReadLineAsync(string prompt, CancellationToken cancellationToken);
+}
+
+/// <summary>Lines from a pipe or a file: no prompt, no echo, so the output is only what the session prints.</summary>
+internal sealed class TextLineReader(TextReader reader) : ILineReader
+{
+    // Console.In reads synchronously whatever the method's name: read on the pool, so that the caller can stop waiting.
+    public Task<string?> ReadLineAsync(string prompt, CancellationToken cancellationToken) =>
+        Task.Run(reader.ReadLine, CancellationToken.None).WaitAsync(cancellationToken);
+}

@@ -1,0 +1,25 @@
+namespace Orchestrator.Scripting.Repl;
+
+/// <summary>A language the REPL evaluates submissions in, keeping state from one submission to the next.</summary>
+internal interface IReplLanguage
+{
+    /// <summary>C# or JavaScript, for the banner and the help.</summary>
+    string Name { get; }
+
+    /// <summary>False while the code so far is a statement left open (a brace, a parenthesis, an operator): the REPL then reads another line.</summary>
+    bool IsComplete(string code);
+
+    /// <summary>Runs one submission; <paramref name="source"/> names it in error messages (<c>repl</c> or a loaded file's path).</summary>
+    Task<ReplOutput> EvaluateAsync(string code, string source, CancellationToken cancellationToken);
+
+    /// <summary>Forgets every variable and function the submissions defined.</summary>
+    void Reset();
+}
+
+/// <summary>What a submission printed: a value (null for a statement), or an error that names the line.</summary>
+internal sealed record ReplOutput(string? Value, string? Error)
+{
+    public static ReplOutput Nothing { get; } = new(null, null);
+
+    public static ReplOutput Failure(string error) => new(null, error);
+}
