@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Runtime.InteropServices;
 using Orchestrator.Cli.Commands.Run;
 using Orchestrator.Cli.Hosting;
+using Orchestrator.Core.Mcp;
 using Orchestrator.Core.Plugins;
 using Orchestrator.Core.Reporting;
 using Orchestrator.Core.Workflow;
@@ -60,7 +61,16 @@ internal static class ReplCommand
             context.Cancel = true;
             ended.Cancel();
         });
-        var engine = new WorkflowEngine(session.Journal, plugins, new ReportWriter(session.Directory), TimeProvider.System, session.Log);
+        // The same connectors and MCP servers a script in the current folder would see.
+        var here = Directory.GetCurrentDirectory();
+        await using var connectors = ConnectorFiles.Load(ConnectorFiles.None, Path.Combine(here, Name), session.Directory, session.Secrets);
+        var mcp = WorkflowHost.LoadMcpConfiguration(here, store, mcpConfig: null);
+        await using var servers = mcp.Servers.Count == 0 ? null : new McpCoordinator(mcp, TimeProvider.System, session.Log);
+        var engine = new WorkflowEngine(session.Journal, plugins, new ReportWriter(session.Directory, secrets: session.Secrets), TimeProvider.System, session.Log)
+        {
+            Connectors = connectors,
+            Mcp = servers,
+        };
         var outcome = await engine.RunAsync(program, input: null, ended.Token);
         return RunOutput.Report(console, outcome, json: false);
     }
