@@ -29,7 +29,7 @@ public sealed class McpServeTests : IDisposable
         }));
 
         var tools = await client.ListToolsAsync();
-        tools.Select(t => t.Name).Should().BeEquivalentTo("run_workflow", "list_runs", "show_run", "get_report");
+        tools.Select(t => t.Name).Should().BeEquivalentTo("run_workflow", "list_runs", "show_run", "get_report", "list_reviews", "decide_review");
 
         var run = JsonNode.Parse(Text(await client.CallToolAsync("run_workflow", new Dictionary<string, object?> { ["script"] = script, ["input"] = """{"n":21}""" })))!;
         run["status"]!.GetValue<string>().Should().Be("succeeded", run.ToJsonString());
@@ -48,6 +48,44 @@ public sealed class McpServeTests : IDisposable
         var missing = await client.CallToolAsync("show_run", new Dictionary<string, object?> { ["id"] = "nope" });
         missing.IsError.Should().BeTrue();
         Text(missing).Should().Contain("no run with id 'nope'");
+    }
+
+    [Fact]
+    public async Task An_mcp_client_lists_the_review_queue_and_approves_a_recommendation()
+    {
+        var store = Path.Combine(_dir.Path, "store");
+        await using (var journal = Orchestrator.Core.Journal.SqliteJournal.Open(store))
+        {
+            await journal.Learning.AddRecommendationAsync(new Orchestrator.Core.Learning.Recommendation
+            {
+                CreatedAt = DateTimeOffset.UnixEpoch,
+                RunId = "r1",
+                Phase = "summarize",
+                Strategy = "main",
+                Kind = "swap-agent",
+                Risk = Orchestrator.Core.Learning.RecommendationRisk.High,
+                Summary = "swap the primary agent of strategy 'main' from flaky to solid",
+                Change = new JsonObject { ["agent"] = "solid" },
+            }, CancellationToken.None);
+        }
+
+        await using var client = await McpClient.CreateAsync(new StdioClientTransport(new StdioClientTransportOptions
+        {
+            Name = "orchestrator",
+            Command = "dotnet",
+            Arguments = [OrchestratorProcess.DllPath, "mcp", "serve", "--store", store],
+        }));
+
+        var pending = JsonNode.Parse(Text(await client.CallToolAsync("list_reviews", new Dictionary<string, object?>())))!.AsArray();
+        pending.Should().ContainSingle().Which!["summary"]!.GetValue<string>().Should().Contain("from flaky to solid");
+
+        var decided = JsonNode.Parse(Text(await client.CallToolAsync("decide_review", new Dictionary<string, object?> { ["id"] = 1, ["decision"] = "approve" })))!;
+        decided["status"]!.GetValue<string>().Should().Be("approved");
+        JsonNode.Parse(Text(await client.CallToolAsync("list_reviews", new Dictionary<string, object?>())))!.AsArray().Should().BeEmpty();
+
+        var again = await client.CallToolAsync("decide_review", new Dictionary<string, object?> { ["id"] = 1, ["decision"] = "reject" });
+        again.IsError.Should().BeTrue();
+        Text(again).Should().Contain("no pending recommendation #1");
     }
 
     private static string Text(CallToolResult result) => string.Concat(result.Content.OfType<TextContentBlock>().Select(b => b.Text));

@@ -70,7 +70,7 @@ public sealed class ReplSessionTests
             "error: repl(3,14): error CS0103: The name 'undefinedThing' does not exist in the current context",
             "error: repl(1): step 'fails' failed: false exited with code 1",
             "\"WORLD\"",
-            "agents: http, shell",
+            "agents: http, llm, mcp, shell",
             "state cleared",
             "error: repl(1,1): error CS0103: The name 'square' does not exist in the current context",
             "\"still here\"");
@@ -93,7 +93,7 @@ public sealed class ReplSessionTests
             "error: repl(2): ReferenceError: undefinedThing is not defined",
             "error: repl(1): step 'fails' failed: false exited with code 1",
             "\"WORLD\"",
-            "agents: http, shell",
+            "agents: http, llm, mcp, shell",
             "state cleared",
             "\"undefined\"",
             "\"still here\"");

@@ -8,6 +8,7 @@ using ModelContextProtocol.Server;
 using Orchestrator.Cli.Commands.Run;
 using Orchestrator.Cli.Hosting;
 using Orchestrator.Core.Journal;
+using Orchestrator.Core.Learning;
 using Orchestrator.Core.Reporting;
 
 namespace Orchestrator.Cli.Commands.Mcp;
@@ -26,7 +27,7 @@ internal static class McpServeCommand
         var store = CommonOptions.Store();
         var plugins = CommonOptions.Plugins();
         var mcpConfig = CommonOptions.McpConfig();
-        var command = new Command("serve", "Serve the engine's tools over MCP (stdio): run_workflow, list_runs, show_run, get_report.") { store, plugins, mcpConfig };
+        var command = new Command("serve", "Serve the engine's tools over MCP (stdio): run_workflow, list_runs, show_run, get_report, list_reviews, decide_review.") { store, plugins, mcpConfig };
         command.SetAction((parse, ct) => ServeAsync(new Settings(parse.GetValue(store)!, parse.GetValue(plugins) ?? [], parse.GetValue(mcpConfig)), ct));
         return command;
     }
@@ -54,6 +55,12 @@ internal static class McpServeCommand
                 McpServerTool.Create(
                     ([Description("The run id.")] string id, [Description("md (default) or html.")] string? format = null, CancellationToken ct = default) => GetReportAsync(quiet, settings, id, format, ct),
                     new McpServerToolCreateOptions { Name = "get_report", Description = "A run's handoff report, rendered from the journal.", ReadOnly = true }),
+                McpServerTool.Create(
+                    ([Description("Also list decided and applied recommendations.")] bool all = false, CancellationToken ct = default) => ListReviewsAsync(quiet, settings, all, ct),
+                    new McpServerToolCreateOptions { Name = "list_reviews", Description = "The optimization loop's recommendations waiting for review: id, risk, phase, strategy, change, why.", ReadOnly = true }),
+                McpServerTool.Create(
+                    ([Description("The recommendation id.")] long id, [Description("approve or reject.")] string decision, CancellationToken ct) => DecideReviewAsync(quiet, settings, id, decision, ct),
+                    new McpServerToolCreateOptions { Name = "decide_review", Description = "Approve (in effect from the next run) or reject a pending recommendation." }),
             ],
         };
 
@@ -123,7 +130,34 @@ internal static class McpServeCommand
             };
             await using var session = StoreSession.Open(settings.Store, verbose: false, quiet);
             _ = await session.Journal.GetRunAsync(id, ct) ?? throw new CliException($"no run with id '{id}' in {session.Directory}");
-            return new ReportWriter(session.Directory).Render(await HandoffPackage.LoadAsync(session.Journal, id, ct), kind, null);
+            return new ReportWriter(session.Directory, secrets: session.Secrets).Render(await HandoffPackage.LoadAsync(session.Journal, id, ct), kind, null);
+        });
+
+    private static async Task<string> ListReviewsAsync(CliConsole quiet, Settings settings, bool all, CancellationToken ct) =>
+        await ToolAsync(async () =>
+        {
+            await using var session = StoreSession.Open(settings.Store, verbose: false, quiet);
+            var listed = await session.Journal.Learning.ListRecommendationsAsync(ct);
+            return new JsonArray([.. listed.Where(r => all || r.Status == RecommendationStatus.Pending).Select(r => (JsonNode)r.ToJson())]).ToJsonString(Indented);
+        });
+
+    private static async Task<string> DecideReviewAsync(CliConsole quiet, Settings settings, long id, string decision, CancellationToken ct) =>
+        await ToolAsync(async () =>
+        {
+            var status = decision.ToLowerInvariant() switch
+            {
+                "approve" => RecommendationStatus.Approved,
+                "reject" => RecommendationStatus.Rejected,
+                _ => throw new CliException($"decision: '{decision}' is not approve or reject"),
+            };
+            await using var session = StoreSession.Open(settings.Store, verbose: false, quiet);
+            if (!await session.Journal.Learning.DecideAsync(id, status, TimeProvider.System.GetUtcNow(), ct))
+            {
+                throw new CliException($"no pending recommendation #{id} in {session.Directory}");
+            }
+
+            var decided = (await session.Journal.Learning.ListRecommendationsAsync(ct)).First(r => r.Id == id);
+            return decided.ToJson().ToJsonString(Indented);
         });
 
     /// <summary>A tool's failure reaches the client as one line.</summary>
