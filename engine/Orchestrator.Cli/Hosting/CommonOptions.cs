@@ -53,6 +53,11 @@ internal static class CommonOptions
         throw new CliException($"{option}: '{text}' is not a duration; use a positive number with s, m, h or d (90s, 30m, 12h, 30d)");
     }
 
+    public static Option<bool> NoCache() => new("--no-cache")
+    {
+        Description = "Compile a .csx script afresh, bypassing (and not updating) the store's compile cache.",
+    };
+
     public static Option<bool> Verbose() => new("--verbose", "-v")
     {
         Description = "Log to the console (stderr) as well as to the store's log file.",

@@ -2,6 +2,7 @@ using Orchestrator.Core.Plugins;
 using Orchestrator.Core.Reporting;
 using Orchestrator.Core.Workflow;
 using Orchestrator.Scripting;
+using Orchestrator.Scripting.CompileCache;
 using Orchestrator.Scripting.JavaScript;
 
 namespace Orchestrator.Cli.Hosting;
@@ -17,6 +18,9 @@ internal sealed class WorkflowHost : IAsyncDisposable
         Engine = new WorkflowEngine(session.Journal, plugins, new ReportWriter(session.Directory), TimeProvider.System, session.Log);
     }
 
+    /// <summary>The compile cache's folder inside the store.</summary>
+    public const string CacheFolder = "cache";
+
     public StoreSession Session { get; }
 
     public PluginHost Plugins { get; }
@@ -25,8 +29,11 @@ internal sealed class WorkflowHost : IAsyncDisposable
 
     public WorkflowEngine Engine { get; }
 
-    /// <summary>Opens the store, loads the plugins (reporting the ones that fail) and compiles the script.</summary>
-    public static WorkflowHost Open(CliConsole console, string scriptPath, string store, IEnumerable<string> pluginDirectories, bool verbose, CancellationToken cancellationToken)
+    /// <summary>
+    /// Opens the store, loads the plugins (reporting the ones that fail) and compiles the script, a .csx through
+    /// the store's compile cache (<c>cache/</c>) unless <paramref name="useCache"/> is false (<c>--no-cache</c>).
+    /// </summary>
+    public static WorkflowHost Open(CliConsole console, string scriptPath, string store, IEnumerable<string> pluginDirectories, bool verbose, bool useCache, CancellationToken cancellationToken)
     {
         if (!File.Exists(scriptPath))
         {
@@ -43,7 +50,8 @@ internal sealed class WorkflowHost : IAsyncDisposable
                 console.Error($"plugin not loaded: {error.Path}: {error.Message}");
             }
 
-            var program = WorkflowScripts.Compile(scriptPath, new JavaScriptOptions(), session.Log, cancellationToken);
+            var cache = useCache ? new ScriptCompileCache(Path.Combine(session.Directory, CacheFolder), session.Log) : null;
+            var program = WorkflowScripts.Compile(scriptPath, new JavaScriptOptions(), session.Log, cache, cancellationToken);
             return new WorkflowHost(session, plugins, program);
         }
         catch (Exception ex)

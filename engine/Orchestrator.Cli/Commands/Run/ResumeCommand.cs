@@ -16,19 +16,20 @@ internal static class ResumeCommand
         var verbose = CommonOptions.Verbose();
         var json = CommonOptions.Json();
         var timeout = CommonOptions.Timeout();
+        var noCache = CommonOptions.NoCache();
         var force = new Option<bool>("--force") { Description = "Resume even though the script changed since the run started." };
 
         var command = new Command("resume", "Resume an interrupted, cancelled or failed run: finished steps are replayed from the journal, not run again.")
         {
-            id, store, plugins, json, force, timeout, verbose,
+            id, store, plugins, json, force, timeout, noCache, verbose,
         };
         command.SetAction((parse, ct) => ResumeAsync(
-            console, parse.GetValue(id)!, parse.GetValue(store)!, parse.GetValue(plugins) ?? [], parse.GetValue(json), parse.GetValue(force), parse.GetValue(timeout), parse.GetValue(verbose), ct));
+            console, parse.GetValue(id)!, parse.GetValue(store)!, parse.GetValue(plugins) ?? [], parse.GetValue(json), parse.GetValue(force), parse.GetValue(timeout), parse.GetValue(verbose), !parse.GetValue(noCache), ct));
         return command;
     }
 
     private static async Task<int> ResumeAsync(
-        CliConsole console, string id, string store, string[] plugins, bool json, bool force, string? timeoutText, bool verbose, CancellationToken cancellationToken)
+        CliConsole console, string id, string store, string[] plugins, bool json, bool force, string? timeoutText, bool verbose, bool useCache, CancellationToken cancellationToken)
     {
         var timeout = CommonOptions.ParseDuration(timeoutText, "--timeout");
         RunRecord run;
@@ -42,7 +43,7 @@ internal static class ResumeCommand
             throw new CliException($"run {id} is still running in process {run.Pid}; stop it first");
         }
 
-        await using var host = WorkflowHost.Open(console, run.Script, store, plugins, verbose, cancellationToken);
+        await using var host = WorkflowHost.Open(console, run.Script, store, plugins, verbose, useCache, cancellationToken);
         try
         {
             var outcome = await host.Engine.ResumeAsync(host.Program, id, force, cancellationToken, new RunOptions { Timeout = timeout });

@@ -18,12 +18,13 @@ internal static class RunCommand
         var verbose = CommonOptions.Verbose();
         var json = CommonOptions.Json();
         var timeout = CommonOptions.Timeout();
+        var noCache = CommonOptions.NoCache();
         var input = new Option<string?>("--input") { Description = "The run's input as JSON, or @file.json." };
 
-        var command = new Command("run", "Run a workflow script.") { script, store, plugins, json, input, timeout, verbose };
+        var command = new Command("run", "Run a workflow script.") { script, store, plugins, json, input, timeout, noCache, verbose };
         command.SetAction((parse, ct) => RunAsync(
             console,
-            new RunRequest(parse.GetValue(script)!, parse.GetValue(store)!, parse.GetValue(plugins) ?? [], parse.GetValue(json), parse.GetValue(input), parse.GetValue(timeout), parse.GetValue(verbose)),
+            new RunRequest(parse.GetValue(script)!, parse.GetValue(store)!, parse.GetValue(plugins) ?? [], parse.GetValue(json), parse.GetValue(input), parse.GetValue(timeout), parse.GetValue(verbose), !parse.GetValue(noCache)),
             ct));
         return command;
     }
@@ -33,7 +34,7 @@ internal static class RunCommand
         var scriptPath = Path.GetFullPath(request.Script);
         var input = ParseInput(request.Input);
         var timeout = CommonOptions.ParseDuration(request.Timeout, "--timeout");
-        await using var host = WorkflowHost.Open(console, scriptPath, request.Store, request.PluginDirectories, request.Verbose, cancellationToken);
+        await using var host = WorkflowHost.Open(console, scriptPath, request.Store, request.PluginDirectories, request.Verbose, request.UseCache, cancellationToken);
         await NoteUnfinishedRunsAsync(console, host, scriptPath, cancellationToken);
         var outcome = await host.Engine.RunAsync(host.Program, input, cancellationToken, new RunOptions { Timeout = timeout });
         return RunOutput.Report(console, outcome, request.Json);
@@ -75,5 +76,5 @@ internal static class RunCommand
         }
     }
 
-    private sealed record RunRequest(string Script, string Store, string[] PluginDirectories, bool Json, string? Input, string? Timeout, bool Verbose);
+    private sealed record RunRequest(string Script, string Store, string[] PluginDirectories, bool Json, string? Input, string? Timeout, bool Verbose, bool UseCache);
 }
