@@ -8,7 +8,8 @@ internal static class ScenariosCommand
     public static async Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken)
     {
         var json = false;
-        var settings = ScenarioSettings.Full;
+        var quick = false;
+        string? script = null;
         for (var i = 0; i < args.Length; i++)
         {
             switch (args[i])
@@ -17,15 +18,21 @@ internal static class ScenariosCommand
                     json = true;
                     break;
                 case "--quick":
-                    settings = ScenarioSettings.Quick with { CsxScript = settings.CsxScript };
+                    quick = true;
                     break;
                 case "--script" when i + 1 < args.Length:
-                    settings = settings with { CsxScript = args[++i] };
+                    script = args[++i];
                     break;
                 default:
                     stderr.WriteLine($"orchestrator-bench: unknown argument '{args[i]}'; usage: scenarios [--json] [--quick] [--script FILE]");
                     return 2;
             }
+        }
+
+        var settings = quick ? ScenarioSettings.Quick : ScenarioSettings.Full;
+        if (script is not null)
+        {
+            settings = settings with { CsxScript = script };
         }
 
         if (!File.Exists(settings.CsxScript))
@@ -34,7 +41,6 @@ internal static class ScenariosCommand
             return 2;
         }
 
-        var quick = ReferenceEquals(settings, ScenarioSettings.Quick) || settings == (ScenarioSettings.Quick with { CsxScript = settings.CsxScript });
         var started = Stopwatch.GetTimestamp();
         var results = await MeasureAsync(settings.Validated(), stderr, cancellationToken);
         var elapsed = Stopwatch.GetElapsedTime(started).TotalSeconds;
