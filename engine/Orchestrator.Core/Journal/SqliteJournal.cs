@@ -21,6 +21,9 @@ internal sealed class SqliteJournal : IJournal
     private readonly Task _writerLoop;
     private readonly ActiveRuns _active = new();
 
+    // The one statement every step runs twice: prepared once, rebound per event (writer loop only).
+    private SqliteCommand? _append;
+
     private SqliteJournal(string connectionString, SqliteConnection writer)
     {
         _connectionString = connectionString;
@@ -150,6 +153,11 @@ internal sealed class SqliteJournal : IJournal
     {
         _queue.Writer.TryComplete();
         await _writerLoop.ConfigureAwait(false);
+        if (_append is not null)
+        {
+            await _append.DisposeAsync().ConfigureAwait(false);
+        }
+
         await _writer.DisposeAsync().ConfigureAwait(false);
         _active.Clear();
     }
@@ -222,27 +230,16 @@ internal sealed class SqliteJournal : IJournal
             return;
         }
 
+        if (write is Write.Append(var e))
+        {
+            ApplyAppend(e, transaction);
+            return;
+        }
+
         using var command = _writer.CreateCommand();
         command.Transaction = transaction;
         switch (write)
         {
-            case Write.Append(var e):
-                command.CommandText =
-                    "INSERT INTO journal (run_id, seq, step_id, event, parent_id, name, kind, agent, attempt, payload, error, at) " +
-                    "VALUES ($run, $seq, $step, $event, $parent, $name, $kind, $agent, $attempt, $payload, $error, $at)";
-                command.Parameters.AddWithValue("$run", e.RunId);
-                command.Parameters.AddWithValue("$seq", e.Seq);
-                command.Parameters.AddWithValue("$step", e.StepId);
-                command.Parameters.AddWithValue("$event", e.Event.ToString());
-                command.Parameters.AddWithValue("$parent", (object?)e.ParentId ?? DBNull.Value);
-                command.Parameters.AddWithValue("$name", e.Name);
-                command.Parameters.AddWithValue("$kind", e.Kind);
-                command.Parameters.AddWithValue("$agent", (object?)e.Agent ?? DBNull.Value);
-                command.Parameters.AddWithValue("$attempt", e.Attempt);
-                command.Parameters.AddWithValue("$payload", (object?)e.Payload?.ToJsonString() ?? DBNull.Value);
-                command.Parameters.AddWithValue("$error", (object?)e.Error ?? DBNull.Value);
-                command.Parameters.AddWithValue("$at", e.At.ToUnixTimeMilliseconds());
-                break;
             case Write.StartRun(var r):
                 command.CommandText =
                     "INSERT INTO runs (id, script, script_hash, language, engine_version, status, input, started_at, host, pid) " +
@@ -289,6 +286,39 @@ internal sealed class SqliteJournal : IJournal
             write.Failure = new InvalidOperationException($"There is no run '{reopen.RunId}' in the journal to reopen.");
         }
     }
+
+    private void ApplyAppend(JournalEntry e, SqliteTransaction transaction)
+    {
+        if (_append is null)
+        {
+            _append = _writer.CreateCommand();
+            _append.CommandText =
+                "INSERT INTO journal (run_id, seq, step_id, event, parent_id, name, kind, agent, attempt, payload, error, at) " +
+                "VALUES ($run, $seq, $step, $event, $parent, $name, $kind, $agent, $attempt, $payload, $error, $at)";
+            foreach (var name in (string[])["$run", "$seq", "$step", "$event", "$parent", "$name", "$kind", "$agent", "$attempt", "$payload", "$error", "$at"])
+            {
+                _append.Parameters.Add(new SqliteParameter { ParameterName = name });
+            }
+        }
+
+        _append.Transaction = transaction;
+        var p = _append.Parameters;
+        p[0].Value = e.RunId;
+        p[1].Value = e.Seq;
+        p[2].Value = e.StepId;
+        p[3].Value = EventNames[(int)e.Event];
+        p[4].Value = (object?)e.ParentId ?? DBNull.Value;
+        p[5].Value = e.Name;
+        p[6].Value = e.Kind;
+        p[7].Value = (object?)e.Agent ?? DBNull.Value;
+        p[8].Value = e.Attempt;
+        p[9].Value = (object?)e.Payload?.ToJsonString() ?? DBNull.Value;
+        p[10].Value = (object?)e.Error ?? DBNull.Value;
+        p[11].Value = e.At.ToUnixTimeMilliseconds();
+        _append.ExecuteNonQuery();
+    }
+
+    private static readonly string[] EventNames = Enum.GetNames<StepEvent>();
 
     private void ApplyPrune(Write.Prune prune, SqliteTransaction transaction)
     {
