@@ -1,4 +1,6 @@
+using System.Runtime.CompilerServices;
 using Orchestrator.Core.Workflow;
+using Orchestrator.Scripting.CompileCache;
 using Orchestrator.Scripting.CSharp;
 using Orchestrator.Scripting.JavaScript;
 using Serilog;
@@ -10,15 +12,23 @@ internal static class WorkflowScripts
 {
     public static IReadOnlyList<string> Extensions { get; } = [".csx", ".js"];
 
-    /// <summary>Compiles <paramref name="path"/>; throws <see cref="ScriptCompilationException"/> naming file, line and column on errors.</summary>
-    public static IWorkflowProgram Compile(string path, JavaScriptOptions javaScript, ILogger log, CancellationToken cancellationToken = default)
+    /// <summary>
+    /// Compiles <paramref name="path"/>, a .csx through <paramref name="cache"/> when given; throws
+    /// <see cref="ScriptCompilationException"/> naming file, line and column on errors.
+    /// </summary>
+    public static IWorkflowProgram Compile(string path, JavaScriptOptions javaScript, ILogger log, ScriptCompileCache? cache = null, CancellationToken cancellationToken = default)
     {
         var extension = Path.GetExtension(path).ToLowerInvariant();
         return extension switch
         {
-            ".csx" => CSharpWorkflow.Compile(path, log, cancellationToken),
-            ".js" => JavaScriptWorkflow.Compile(path, javaScript, log),
+            ".csx" => CSharpWorkflow.Load(path, cache, log, cancellationToken),
+            ".js" => CompileJavaScript(path, javaScript, log),
             _ => throw new ScriptCompilationException($"{path}: unknown script type '{extension}'; use .csx or .js"),
         };
     }
+
+    // Out of line: the JavaScript front end's types hold Jint structs, and a .csx run should not load Jint.
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static IWorkflowProgram CompileJavaScript(string path, JavaScriptOptions javaScript, ILogger log) =>
+        JavaScriptWorkflow.Compile(path, javaScript, log);
 }

@@ -68,6 +68,11 @@ internal static class CommonOptions
         Description = "An mcp.json of MCP servers, on top of the ones next to the script and in the store folder.",
     };
 
+    public static Option<bool> NoCache() => new("--no-cache")
+    {
+        Description = "Compile a .csx script afresh, bypassing (and not updating) the store's compile cache.",
+    };
+
     public static Option<bool> Verbose() => new("--verbose", "-v")
     {
         Description = "Log to the console (stderr) as well as to the store's log file.",

@@ -4,6 +4,7 @@ using Orchestrator.Core.Plugins;
 using Orchestrator.Core.Reporting;
 using Orchestrator.Core.Workflow;
 using Orchestrator.Scripting;
+using Orchestrator.Scripting.CompileCache;
 using Orchestrator.Scripting.JavaScript;
 
 namespace Orchestrator.Cli.Hosting;
@@ -27,6 +28,9 @@ internal sealed class WorkflowHost : IAsyncDisposable
         };
     }
 
+    /// <summary>The compile cache's folder inside the store.</summary>
+    public const string CacheFolder = "cache";
+
     public StoreSession Session { get; }
 
     public PluginHost Plugins { get; }
@@ -39,8 +43,12 @@ internal sealed class WorkflowHost : IAsyncDisposable
 
     public McpCoordinator? Mcp { get; }
 
-    /// <summary>Reads the MCP configuration, opens the store, loads the plugins (reporting the ones that fail), reads the connectors and compiles the script.</summary>
-    public static WorkflowHost Open(CliConsole console, string scriptPath, string store, IEnumerable<string> pluginDirectories, string? mcpConfig, bool verbose, CancellationToken cancellationToken, ConnectorFiles? connectorFiles = null, bool watchPlugins = false)
+    /// <summary>
+    /// Reads the MCP configuration, opens the store, loads the plugins (reporting the ones that fail), reads the
+    /// connectors and compiles the script, a .csx through the store's compile cache (<c>cache/</c>) unless
+    /// <paramref name="useCache"/> is false (<c>--no-cache</c>).
+    /// </summary>
+    public static WorkflowHost Open(CliConsole console, string scriptPath, string store, IEnumerable<string> pluginDirectories, string? mcpConfig, bool verbose, bool useCache, CancellationToken cancellationToken, ConnectorFiles? connectorFiles = null, bool watchPlugins = false)
     {
         if (!File.Exists(scriptPath))
         {
@@ -61,7 +69,8 @@ internal sealed class WorkflowHost : IAsyncDisposable
                 console.Error($"plugin not loaded: {error.Path}: {error.Message}");
             }
 
-            var program = WorkflowScripts.Compile(scriptPath, new JavaScriptOptions(), session.Log, cancellationToken);
+            var cache = useCache ? new ScriptCompileCache(Path.Combine(session.Directory, CacheFolder), session.Log) : null;
+            var program = WorkflowScripts.Compile(scriptPath, new JavaScriptOptions(), session.Log, cache, cancellationToken);
             return new WorkflowHost(session, plugins, program, connectors, mcp);
         }
         catch (Exception ex)

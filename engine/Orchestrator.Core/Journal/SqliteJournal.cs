@@ -24,6 +24,9 @@ internal sealed class SqliteJournal : IJournal
     private readonly ActiveRuns _active = new();
     private readonly SecretRegistry _secrets;
 
+    // The one statement every step runs twice: prepared once, rebound per event (writer loop only).
+    private SqliteCommand? _append;
+
     private SqliteJournal(string connectionString, SqliteConnection writer, SecretRegistry secrets)
     {
         _secrets = secrets;
@@ -160,6 +163,11 @@ internal sealed class SqliteJournal : IJournal
     {
         _queue.Writer.TryComplete();
         await _writerLoop.ConfigureAwait(false);
+        if (_append is not null)
+        {
+            await _append.DisposeAsync().ConfigureAwait(false);
+        }
+
         await _writer.DisposeAsync().ConfigureAwait(false);
         _active.Clear();
     }
@@ -232,27 +240,16 @@ internal sealed class SqliteJournal : IJournal
             return;
         }
 
+        if (write is Write.Append(var e))
+        {
+            ApplyAppend(e, transaction);
+            return;
+        }
+
         using var command = _writer.CreateCommand();
         command.Transaction = transaction;
         switch (write)
         {
-            case Write.Append(var e):
-                command.CommandText =
-                    "INSERT INTO journal (run_id, seq, step_id, event, parent_id, name, kind, agent, attempt, payload, error, at) " +
-                    "VALUES ($run, $seq, $step, $event, $parent, $name, $kind, $agent, $attempt, $payload, $error, $at)";
-                command.Parameters.AddWithValue("$run", e.RunId);
-                command.Parameters.AddWithValue("$seq", e.Seq);
-                command.Parameters.AddWithValue("$step", _secrets.Redact(e.StepId));
-                command.Parameters.AddWithValue("$event", e.Event.ToString());
-                command.Parameters.AddWithValue("$parent", (object?)_secrets.RedactOrNull(e.ParentId) ?? DBNull.Value);
-                command.Parameters.AddWithValue("$name", _secrets.Redact(e.Name));
-                command.Parameters.AddWithValue("$kind", e.Kind);
-                command.Parameters.AddWithValue("$agent", (object?)e.Agent ?? DBNull.Value);
-                command.Parameters.AddWithValue("$attempt", e.Attempt);
-                command.Parameters.AddWithValue("$payload", (object?)_secrets.RedactOrNull(e.Payload?.ToJsonString()) ?? DBNull.Value);
-                command.Parameters.AddWithValue("$error", (object?)_secrets.RedactOrNull(e.Error) ?? DBNull.Value);
-                command.Parameters.AddWithValue("$at", e.At.ToUnixTimeMilliseconds());
-                break;
             case Write.StartRun(var r):
                 command.CommandText =
                     "INSERT INTO runs (id, script, script_hash, language, engine_version, status, input, started_at, host, pid) " +
@@ -299,6 +296,39 @@ internal sealed class SqliteJournal : IJournal
             write.Failure = new InvalidOperationException($"There is no run '{reopen.RunId}' in the journal to reopen.");
         }
     }
+
+    private void ApplyAppend(JournalEntry e, SqliteTransaction transaction)
+    {
+        if (_append is null)
+        {
+            _append = _writer.CreateCommand();
+            _append.CommandText =
+                "INSERT INTO journal (run_id, seq, step_id, event, parent_id, name, kind, agent, attempt, payload, error, at) " +
+                "VALUES ($run, $seq, $step, $event, $parent, $name, $kind, $agent, $attempt, $payload, $error, $at)";
+            foreach (var name in (string[])["$run", "$seq", "$step", "$event", "$parent", "$name", "$kind", "$agent", "$attempt", "$payload", "$error", "$at"])
+            {
+                _append.Parameters.Add(new SqliteParameter { ParameterName = name });
+            }
+        }
+
+        _append.Transaction = transaction;
+        var p = _append.Parameters;
+        p[0].Value = e.RunId;
+        p[1].Value = e.Seq;
+        p[2].Value = _secrets.Redact(e.StepId);
+        p[3].Value = EventNames[(int)e.Event];
+        p[4].Value = (object?)_secrets.RedactOrNull(e.ParentId) ?? DBNull.Value;
+        p[5].Value = _secrets.Redact(e.Name);
+        p[6].Value = e.Kind;
+        p[7].Value = (object?)e.Agent ?? DBNull.Value;
+        p[8].Value = e.Attempt;
+        p[9].Value = (object?)_secrets.RedactOrNull(e.Payload?.ToJsonString()) ?? DBNull.Value;
+        p[10].Value = (object?)_secrets.RedactOrNull(e.Error) ?? DBNull.Value;
+        p[11].Value = e.At.ToUnixTimeMilliseconds();
+        _append.ExecuteNonQuery();
+    }
+
+    private static readonly string[] EventNames = Enum.GetNames<StepEvent>();
 
     private void ApplyPrune(Write.Prune prune, SqliteTransaction transaction)
     {

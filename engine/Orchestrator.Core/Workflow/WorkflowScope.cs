@@ -261,11 +261,10 @@ public sealed partial class WorkflowScope
             pending.Add(Task.Run(() => RunBranchAsync(branch, copy, siblings.Token), CancellationToken.None));
         }
 
+        // WhenEach hands the branches back as they finish in O(n); a WhenAny loop would be O(n²) over many branches.
         var outcomes = new List<BranchOutcome>(branches.Count);
-        while (pending.Count > 0)
+        await foreach (var done in Task.WhenEach(pending).ConfigureAwait(false))
         {
-            var done = await Task.WhenAny(pending).ConfigureAwait(false);
-            pending.Remove(done);
             var outcome = await done.ConfigureAwait(false);
             outcomes.Add(outcome);
             if (outcome.Dropped)
@@ -282,7 +281,8 @@ public sealed partial class WorkflowScope
         ct.ThrowIfCancellationRequested();
 
         // Declaration order keeps merged results deterministic; first-success wants completion order.
-        var ordered = merge.StopsAtFirstSuccess ? outcomes : [.. branches.Select(b => outcomes.First(o => o.Name == b.Name))];
+        var byName = merge.StopsAtFirstSuccess ? null : outcomes.ToDictionary(o => o.Name, StringComparer.Ordinal);
+        var ordered = byName is null ? outcomes : [.. branches.Select(b => byName[b.Name])];
         return await merge.MergeAsync(ordered).ConfigureAwait(false);
     }
 

@@ -1,40 +1,34 @@
-using System.Collections.Immutable;
 using System.Diagnostics;
 using System.Reflection;
+using System.Runtime.CompilerServices;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json.Nodes;
-using Microsoft.CodeAnalysis;
-using Microsoft.CodeAnalysis.CSharp.Scripting;
-using Microsoft.CodeAnalysis.Emit;
-using Microsoft.CodeAnalysis.Scripting;
 using Orchestrator.Core.Workflow;
+using Orchestrator.Scripting.CompileCache;
 using Serilog;
 
 namespace Orchestrator.Scripting.CSharp;
 
 /// <summary>
 /// A .csx workflow compiled with Roslyn into its own collectible load context, so that a host running
-/// many scripts does not keep every compiled assembly alive (CSharpScript.RunAsync would).
+/// many scripts does not keep every compiled assembly alive (CSharpScript.RunAsync would). With a compile
+/// cache, an unchanged script is loaded from the cache without loading Roslyn at all: nothing on that path
+/// names a Roslyn type (the compiler lives behind <see cref="CSharpCompiler"/>).
 /// </summary>
 internal sealed class CSharpWorkflow : IWorkflowProgram, IDisposable
 {
-    private static readonly string[] Imports =
-    [
-        "System", "System.IO", "System.Linq", "System.Collections.Generic", "System.Threading", "System.Threading.Tasks",
-        "System.Text.Json", "System.Text.Json.Nodes", "Orchestrator.Abstractions", "Orchestrator.Core.Workflow", "Orchestrator.Scripting.CSharp",
-    ];
-
     private readonly ScriptLoadContext _context;
     private readonly MethodInfo _factory;
     private readonly ILogger _log;
 
-    private CSharpWorkflow(string path, string hash, ScriptLoadContext context, MethodInfo factory, ILogger log)
+    private CSharpWorkflow(string path, string hash, ScriptLoadContext context, MethodInfo factory, CompileCacheOutcome cache, ILogger log)
     {
         ScriptPath = path;
         ScriptHash = hash;
         _context = context;
         _factory = factory;
+        CacheOutcome = cache;
         _log = log;
     }
 
@@ -44,60 +38,45 @@ internal sealed class CSharpWorkflow : IWorkflowProgram, IDisposable
 
     public string ScriptHash { get; }
 
-    /// <summary>The references, imports and resolvers every C# script gets, the REPL's included; paths resolve from <paramref name="directory"/>.</summary>
-    internal static ScriptOptions DefaultOptions(string directory) =>
-        ScriptOptions.Default
-            .WithFileEncoding(Encoding.UTF8)
-            .WithEmitDebugInformation(true)
-            .WithOptimizationLevel(OptimizationLevel.Debug)
-            .WithReferences(
-                typeof(object).Assembly,
-                typeof(Enumerable).Assembly,
-                typeof(JsonNode).Assembly,
-                typeof(System.Text.Json.JsonSerializer).Assembly,
-                typeof(WorkflowScope).Assembly,
-                typeof(Orchestrator.Abstractions.Severity).Assembly,
-                typeof(WorkflowGlobals).Assembly,
-                typeof(System.Collections.Generic.List<>).Assembly,
-                Assembly.Load("System.Runtime"),
-                Assembly.Load("System.Collections"))
-            .WithImports(Imports)
-            .WithSourceResolver(new SourceFileResolver(ImmutableArray<string>.Empty, directory))
-            .WithMetadataResolver(ScriptMetadataResolver.Default.WithBaseDirectory(directory));
+    /// <summary>Whether this script came from the compile cache, was compiled into it, or was compiled without it.</summary>
+    public CompileCacheOutcome CacheOutcome { get; }
 
-    /// <summary>Compiles the script at <paramref name="scriptPath"/>; throws <see cref="ScriptCompilationException"/> listing every error as <c>file(line,col): error CSxxxx: …</c>.</summary>
-    public static CSharpWorkflow Compile(string scriptPath, ILogger log, CancellationToken cancellationToken = default)
+    /// <summary>Compiles the script at <paramref name="scriptPath"/> without a cache; see <see cref="Load"/>.</summary>
+    public static CSharpWorkflow Compile(string scriptPath, ILogger log, CancellationToken cancellationToken = default) =>
+        Load(scriptPath, cache: null, log, cancellationToken);
+
+    /// <summary>
+    /// Loads the script at <paramref name="scriptPath"/> from <paramref name="cache"/> if it holds a current,
+    /// intact compilation, else compiles it (and stores it there); throws <see cref="ScriptCompilationException"/>
+    /// listing every error as <c>file(line,col): error CSxxxx: …</c>.
+    /// </summary>
+    public static CSharpWorkflow Load(string scriptPath, ScriptCompileCache? cache, ILogger log, CancellationToken cancellationToken = default)
     {
         var path = Path.GetFullPath(scriptPath);
         var bytes = File.ReadAllBytes(path);
-        var source = Encoding.UTF8.GetString(bytes);
-        var directory = Path.GetDirectoryName(path)!;
+        var hash = Convert.ToHexStringLower(SHA256.HashData(bytes));
+        var corrupt = false;
+        if (cache?.Find(path, bytes, out corrupt) is { } cached)
+        {
+            try
+            {
+                var hit = FromCompiled(path, hash, cached, CompileCacheOutcome.Hit, log);
+                log.Debug("Compile cache hit for {Script}", path);
+                return hit;
+            }
+            catch (Exception ex) when (ex is BadImageFormatException or FileLoadException or TypeLoadException or MissingMethodException)
+            {
+                // Intact bytes that still do not load (say, built against a runtime since removed) are no better than corrupt ones.
+                log.Warning("Compile cache entry for {Script} does not load ({Error}); compiling again", path, ex.Message);
+                cache.Evict(path);
+                corrupt = true;
+            }
+        }
 
-        var options = DefaultOptions(directory).WithFilePath(path);
-
-        var compilation = CSharpScript.Create<object>(source, options, typeof(WorkflowGlobals)).GetCompilation();
-        ThrowOnErrors(compilation.GetDiagnostics(cancellationToken));
-
-        using var pe = new MemoryStream();
-        using var pdb = new MemoryStream();
-        var emitted = compilation.Emit(pe, pdb, options: new EmitOptions(debugInformationFormat: DebugInformationFormat.PortablePdb), cancellationToken: cancellationToken);
-        ThrowOnErrors(emitted.Diagnostics);
-        pe.Position = 0;
-        pdb.Position = 0;
-
-        var references = compilation.References
-            .OfType<PortableExecutableReference>()
-            .Where(r => r.FilePath is not null)
-            .Select(r => r.FilePath!);
-        var context = new ScriptLoadContext(Path.GetFileName(path), references);
-        var assembly = context.LoadFromStream(pe, pdb);
-        var entry = compilation.GetEntryPoint(cancellationToken)
-            ?? throw new InvalidOperationException($"{path}: the compiled script has no entry point");
-        var type = assembly.GetType(entry.ContainingType.MetadataName, throwOnError: true)!;
-        var factory = type.GetMethod(entry.MetadataName, BindingFlags.Static | BindingFlags.Public | BindingFlags.NonPublic)
-            ?? throw new InvalidOperationException($"{path}: the compiled script has no factory method");
-
-        return new CSharpWorkflow(path, Convert.ToHexStringLower(SHA256.HashData(bytes)), context, factory, log);
+        var compiled = CompileWithRoslyn(path, bytes, cancellationToken);
+        cache?.Store(path, bytes, compiled);
+        var outcome = cache is null ? CompileCacheOutcome.Disabled : corrupt ? CompileCacheOutcome.Rebuilt : CompileCacheOutcome.Miss;
+        return FromCompiled(path, hash, compiled, outcome, log);
     }
 
     public async Task<JsonNode?> ExecuteAsync(WorkflowScope root, CancellationToken cancellationToken)
@@ -125,12 +104,28 @@ internal sealed class CSharpWorkflow : IWorkflowProgram, IDisposable
     /// <summary>For tests that prove the script's assembly is collected after <see cref="Dispose"/>.</summary>
     internal WeakReference LoadContextReference() => new(_context);
 
-    private static void ThrowOnErrors(ImmutableArray<Diagnostic> diagnostics)
+    // Kept out of line so that jitting Load does not resolve the compiler: a cache hit never loads Roslyn.
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static CompiledScript CompileWithRoslyn(string path, byte[] bytes, CancellationToken cancellationToken) =>
+        CSharpCompiler.Compile(path, Encoding.UTF8.GetString(bytes), cancellationToken);
+
+    private static CSharpWorkflow FromCompiled(string path, string hash, CompiledScript compiled, CompileCacheOutcome outcome, ILogger log)
     {
-        var errors = diagnostics.Where(d => d.Severity == DiagnosticSeverity.Error).ToList();
-        if (errors.Count > 0)
+        var context = new ScriptLoadContext(Path.GetFileName(path), compiled.References);
+        try
         {
-            throw new ScriptCompilationException(string.Join(Environment.NewLine, errors.Select(e => e.ToString())));
+            using var pe = new MemoryStream(compiled.Assembly, writable: false);
+            using var pdb = new MemoryStream(compiled.Pdb, writable: false);
+            var assembly = context.LoadFromStream(pe, pdb);
+            var type = assembly.GetType(compiled.EntryType, throwOnError: true)!;
+            var factory = type.GetMethod(compiled.EntryMethod, BindingFlags.Static | BindingFlags.Public | BindingFlags.NonPublic)
+                ?? throw new MissingMethodException($"{path}: the compiled script has no factory method");
+            return new CSharpWorkflow(path, hash, context, factory, outcome, log);
+        }
+        catch
+        {
+            context.Unload();
+            throw;
         }
     }
 }

@@ -16,7 +16,7 @@ internal sealed class CSharpRepl(WorkflowGlobals globals, string directory) : IR
 {
     private static readonly CSharpParseOptions ParseOptions = CSharpParseOptions.Default.WithKind(SourceCodeKind.Script);
 
-    private readonly ScriptOptions _options = CSharpWorkflow.DefaultOptions(directory);
+    private readonly ScriptOptions _options = CSharpCompiler.DefaultOptions(directory);
     private ScriptState<object>? _state;
 
     public string Name => "C#";

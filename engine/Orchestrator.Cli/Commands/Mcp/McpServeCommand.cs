@@ -86,7 +86,7 @@ internal static class McpServeCommand
                 }
             }
 
-            await using var host = WorkflowHost.Open(quiet, Path.GetFullPath(script), settings.Store, settings.Plugins, settings.McpConfig, verbose: false, ct);
+            await using var host = WorkflowHost.Open(quiet, Path.GetFullPath(script), settings.Store, settings.Plugins, settings.McpConfig, verbose: false, useCache: true, ct);
             var outcome = await host.Engine.RunAsync(host.Program, parsed, ct);
             return RunOutput.ToJson(outcome);
         });

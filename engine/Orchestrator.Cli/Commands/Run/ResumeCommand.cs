@@ -20,22 +20,23 @@ internal static class ResumeCommand
         var watch = CommonOptions.WatchPlugins();
         var timeout = CommonOptions.Timeout();
         var mcpConfig = CommonOptions.McpConfig();
+        var noCache = CommonOptions.NoCache();
         var force = new Option<bool>("--force") { Description = "Resume even though the script changed since the run started." };
         var connectors = ConnectorFiles.ConnectorsOption();
         var secrets = ConnectorFiles.SecretsOption();
 
         var command = new Command("resume", "Resume an interrupted, cancelled or failed run: finished steps are replayed from the journal, not run again.")
         {
-            id, store, plugins, watch, json, quiet, force, timeout, connectors, secrets, mcpConfig, verbose,
+            id, store, plugins, watch, json, quiet, force, timeout, connectors, secrets, mcpConfig, noCache, verbose,
         };
         command.SetAction((parse, ct) => ResumeAsync(
-            console, parse.GetValue(id)!, parse.GetValue(store)!, parse.GetValue(plugins) ?? [], parse.GetValue(json), parse.GetValue(quiet), parse.GetValue(force), parse.GetValue(timeout), parse.GetValue(mcpConfig), parse.GetValue(verbose), parse.GetValue(watch),
+            console, parse.GetValue(id)!, parse.GetValue(store)!, parse.GetValue(plugins) ?? [], parse.GetValue(json), parse.GetValue(quiet), parse.GetValue(force), parse.GetValue(timeout), parse.GetValue(mcpConfig), parse.GetValue(verbose), parse.GetValue(watch), !parse.GetValue(noCache),
             new ConnectorFiles(parse.GetValue(connectors), parse.GetValue(secrets)), ct));
         return command;
     }
 
     private static async Task<int> ResumeAsync(
-        CliConsole console, string id, string store, string[] plugins, bool json, bool quiet, bool force, string? timeoutText, string? mcpConfig, bool verbose, bool watchPlugins, ConnectorFiles connectorFiles, CancellationToken cancellationToken)
+        CliConsole console, string id, string store, string[] plugins, bool json, bool quiet, bool force, string? timeoutText, string? mcpConfig, bool verbose, bool watchPlugins, bool useCache, ConnectorFiles connectorFiles, CancellationToken cancellationToken)
     {
         var timeout = CommonOptions.ParseDuration(timeoutText, "--timeout");
         RunRecord run;
@@ -49,7 +50,7 @@ internal static class ResumeCommand
             throw new CliException($"run {id} is still running in process {run.Pid}; stop it first");
         }
 
-        await using var host = WorkflowHost.Open(console, run.Script, store, plugins, mcpConfig, verbose, cancellationToken, connectorFiles, watchPlugins);
+        await using var host = WorkflowHost.Open(console, run.Script, store, plugins, mcpConfig, verbose, useCache, cancellationToken, connectorFiles, watchPlugins);
         try
         {
             RunOutcome outcome;

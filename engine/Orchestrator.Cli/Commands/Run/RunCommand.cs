@@ -21,15 +21,16 @@ internal static class RunCommand
         var quiet = CommonOptions.Quiet();
         var watch = CommonOptions.WatchPlugins();
         var timeout = CommonOptions.Timeout();
+        var noCache = CommonOptions.NoCache();
         var input = new Option<string?>("--input") { Description = "The run's input as JSON, or @file.json." };
         var connectors = ConnectorFiles.ConnectorsOption();
         var secrets = ConnectorFiles.SecretsOption();
         var mcpConfig = CommonOptions.McpConfig();
 
-        var command = new Command("run", "Run a workflow script.") { script, store, plugins, watch, json, quiet, input, timeout, connectors, secrets, mcpConfig, verbose };
+        var command = new Command("run", "Run a workflow script.") { script, store, plugins, watch, json, quiet, input, timeout, connectors, secrets, mcpConfig, noCache, verbose };
         command.SetAction((parse, ct) => RunAsync(
             console,
-            new RunRequest(parse.GetValue(script)!, parse.GetValue(store)!, parse.GetValue(plugins) ?? [], parse.GetValue(json), parse.GetValue(quiet), parse.GetValue(input), parse.GetValue(timeout), parse.GetValue(verbose), parse.GetValue(watch))
+            new RunRequest(parse.GetValue(script)!, parse.GetValue(store)!, parse.GetValue(plugins) ?? [], parse.GetValue(json), parse.GetValue(quiet), parse.GetValue(input), parse.GetValue(timeout), parse.GetValue(verbose), parse.GetValue(watch), !parse.GetValue(noCache))
             {
                 Connectors = new ConnectorFiles(parse.GetValue(connectors), parse.GetValue(secrets)),
                 McpConfig = parse.GetValue(mcpConfig),
@@ -43,7 +44,7 @@ internal static class RunCommand
         var scriptPath = Path.GetFullPath(request.Script);
         var input = ParseInput(request.Input);
         var timeout = CommonOptions.ParseDuration(request.Timeout, "--timeout");
-        await using var host = WorkflowHost.Open(console, scriptPath, request.Store, request.PluginDirectories, request.McpConfig, request.Verbose, cancellationToken, request.Connectors, request.WatchPlugins);
+        await using var host = WorkflowHost.Open(console, scriptPath, request.Store, request.PluginDirectories, request.McpConfig, request.Verbose, request.UseCache, cancellationToken, request.Connectors, request.WatchPlugins);
         await NoteUnfinishedRunsAsync(console, host, scriptPath, cancellationToken);
         RunOutcome outcome;
         await using (var progress = RunProgress.For(console, request.Json, request.Quiet))
@@ -90,7 +91,7 @@ internal static class RunCommand
         }
     }
 
-    private sealed record RunRequest(string Script, string Store, string[] PluginDirectories, bool Json, bool Quiet, string? Input, string? Timeout, bool Verbose, bool WatchPlugins)
+    private sealed record RunRequest(string Script, string Store, string[] PluginDirectories, bool Json, bool Quiet, string? Input, string? Timeout, bool Verbose, bool WatchPlugins, bool UseCache)
     {
         public ConnectorFiles Connectors { get; init; } = ConnectorFiles.None;
 

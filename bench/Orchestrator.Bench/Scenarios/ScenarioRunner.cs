@@ -1,0 +1,260 @@
+using System.Diagnostics;
+using Orchestrator.Core.Journal;
+using Orchestrator.Core.Plugins;
+using Orchestrator.Core.Workflow;
+using Orchestrator.Scripting.JavaScript;
+using Serilog.Core;
+
+namespace Orchestrator.Bench.Scenarios;
+
+/// <summary>
+/// Measures whole scenarios, each as the median of its repeats after a warm-up. Every figure is taken in this
+/// run on this machine: the raw floor and the engine's figures come from the same process, so their ratio is fair.
+/// </summary>
+internal sealed class ScenarioRunner(ScenarioSettings settings, string workDirectory, TextWriter progress)
+{
+    private readonly AgentRegistry _agents = new([new NoOpAgent()]);
+
+    public async Task<ScenarioResults> RunAllAsync(CancellationToken cancellationToken)
+    {
+        // Plugins first, so that "first load" really is this process's first.
+        var (pluginFirst, pluginLater) = MeasurePluginLoads();
+        var raw = await PerStepAsync("raw async", RawChainsAsync, settings.Chains * settings.StepsPerChain, cancellationToken);
+        var inMemory = await PerStepAsync("in-memory journal", ct => EngineChainsAsync(new InMemoryJournal(), ct), settings.Chains * settings.StepsPerChain, cancellationToken);
+        var durable = await PerStepAsync("SQLite journal", DurableChainsAsync, settings.Chains * settings.StepsPerChain, cancellationToken);
+        var js = await PerStepAsync("JavaScript", JavaScriptStepsAsync, settings.JsSteps, cancellationToken);
+        var memory = await MemoryGrowthAsync(cancellationToken);
+        var (cold, warm) = await MeasureCsxAsync(cancellationToken);
+        return new ScenarioResults(raw, inMemory, durable, js, cold, warm, pluginFirst, pluginLater, memory);
+    }
+
+    /// <summary>The floor: the same chains of awaited no-op calls, no engine.</summary>
+    private async Task RawChainsAsync(CancellationToken cancellationToken)
+    {
+        var chains = new Task[settings.Chains];
+        for (var i = 0; i < chains.Length; i++)
+        {
+            chains[i] = Task.Run(
+                async () =>
+                {
+                    for (var step = 0; step < settings.StepsPerChain; step++)
+                    {
+                        await NoOp.CallAsync().ConfigureAwait(false);
+                    }
+                },
+                cancellationToken);
+        }
+
+        await Task.WhenAll(chains).ConfigureAwait(false);
+    }
+
+    private async Task EngineChainsAsync(IJournal journal, CancellationToken cancellationToken)
+    {
+        var engine = new WorkflowEngine(journal, _agents, reports: null, TimeProvider.System, Logger.None);
+        var outcome = await engine.RunAsync(new ChainsWorkflow(settings.Chains, settings.StepsPerChain), input: null, cancellationToken).ConfigureAwait(false);
+        Require(outcome, settings.Chains * (settings.StepsPerChain + 1) + 1);
+    }
+
+    private async Task DurableChainsAsync(CancellationToken cancellationToken)
+    {
+        var store = Path.Combine(workDirectory, "durable-" + Guid.NewGuid().ToString("N"));
+        await using (var journal = SqliteJournal.Open(store))
+        {
+            await EngineChainsAsync(journal, cancellationToken).ConfigureAwait(false);
+        }
+
+        Directory.Delete(store, recursive: true);
+    }
+
+    private async Task JavaScriptStepsAsync(CancellationToken cancellationToken)
+    {
+        var script = Path.Combine(workDirectory, "steps.js");
+        if (!File.Exists(script))
+        {
+            await File.WriteAllTextAsync(script, $"for (let i = 0; i < {settings.JsSteps}; i++) {{ await agent(\"noop\").run(null); }}\nreturn {settings.JsSteps};\n", cancellationToken).ConfigureAwait(false);
+        }
+
+        var program = JavaScriptWorkflow.Compile(script, JavaScriptOptions.Default, Logger.None);
+        var engine = new WorkflowEngine(new InMemoryJournal(), _agents, reports: null, TimeProvider.System, Logger.None);
+        Require(await engine.RunAsync(program, input: null, cancellationToken).ConfigureAwait(false), settings.JsSteps);
+    }
+
+    /// <summary>Median wall time of one scenario run, in µs per step.</summary>
+    private async Task<double> PerStepAsync(string name, Func<CancellationToken, Task> scenario, int steps, CancellationToken cancellationToken)
+    {
+        await scenario(cancellationToken).ConfigureAwait(false);
+        var samples = new List<double>();
+        for (var i = 0; i < settings.Repeats; i++)
+        {
+            var started = Stopwatch.GetTimestamp();
+            await scenario(cancellationToken).ConfigureAwait(false);
+            samples.Add(Stopwatch.GetElapsedTime(started).TotalMicroseconds / steps);
+        }
+
+        var median = Median(samples);
+        progress.WriteLine($"{name}: {median:0.000} µs per step (median of {samples.Count})");
+        return median;
+    }
+
+    /// <summary>Loads the shell agent's plugin into a fresh host, first cold and then again and again (each host unloaded after).</summary>
+    private (double First, double Later) MeasurePluginLoads()
+    {
+        var source = Path.Combine(PluginHost.DefaultDirectory, "Orchestrator.Agents.Shell");
+        if (!Directory.Exists(source))
+        {
+            throw new InvalidOperationException($"the standard plugins are not beside the bench ({source}); build it first");
+        }
+
+        var directory = Path.Combine(workDirectory, "plugins");
+        CopyDirectory(source, Path.Combine(directory, "Orchestrator.Agents.Shell"));
+        var first = LoadPluginOnce(directory);
+        var later = Enumerable.Range(0, settings.PluginLoads).Select(_ => LoadPluginOnce(directory)).ToList();
+        progress.WriteLine($"plugin load: first {first:0.0} ms, later {Median(later):0.00} ms (median of {later.Count})");
+        return (first, Median(later));
+    }
+
+    private static double LoadPluginOnce(string directory)
+    {
+        var started = Stopwatch.GetTimestamp();
+        using var host = PluginHost.Load([directory], Logger.None);
+        var agent = host.FindAgent("shell") ?? throw new InvalidOperationException($"the shell agent did not load from {directory}: {string.Join("; ", host.Errors.Select(e => e.Message))}");
+        GC.KeepAlive(agent);
+        return Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+    }
+
+    /// <summary>Managed plus native growth over many finished runs, after a warm-up: what a long-lived host keeps per run.</summary>
+    private async Task<double> MemoryGrowthAsync(CancellationToken cancellationToken)
+    {
+        var journal = new InMemoryJournal();
+        var engine = new WorkflowEngine(journal, _agents, reports: null, TimeProvider.System, Logger.None);
+        var program = new SmallWorkflow();
+        await RunManyAsync(settings.MemoryWarmupRuns).ConfigureAwait(false);
+        var before = MemorySnapshot.Take();
+        await RunManyAsync(settings.MemoryRuns).ConfigureAwait(false);
+        var after = MemorySnapshot.Take();
+        var growth = after.GrowthSince(before);
+        progress.WriteLine($"memory: {growth:0.00} MB growth over {settings.MemoryRuns} runs (managed {(after.Managed - before.Managed) / 1048576.0:0.00} MB, native {(after.Native - before.Native) / 1048576.0:0.00} MB)");
+        return growth;
+
+        async Task RunManyAsync(int runs)
+        {
+            for (var i = 1; i <= runs; i++)
+            {
+                Require(await engine.RunAsync(program, input: null, cancellationToken).ConfigureAwait(false), 7);
+
+                // Retention keeps the journal bounded, as `orchestrator runs prune` does for a store.
+                if (i % 100 == 0)
+                {
+                    await journal.PruneAsync(startedBefore: null, keepNewest: 100, cancellationToken).ConfigureAwait(false);
+                }
+            }
+
+            await journal.PruneAsync(startedBefore: null, keepNewest: 100, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Wall time of separate <c>orchestrator run</c> processes: cold with an empty store (so an empty compile cache), warm with the store the cold run left.</summary>
+    private async Task<(double Cold, double Warm)> MeasureCsxAsync(CancellationToken cancellationToken)
+    {
+        var script = Path.GetFullPath(settings.CsxScript);
+        if (!File.Exists(script))
+        {
+            throw new FileNotFoundException($"the csx scenario's script is missing: {script}", script);
+        }
+
+        var cold = new List<double>();
+        string store = "";
+        for (var i = 0; i < settings.CsxColdRuns; i++)
+        {
+            store = Path.Combine(workDirectory, "csx-" + Guid.NewGuid().ToString("N"));
+            cold.Add(await OrchestratorRun.TimeAsync(script, store, workDirectory, cancellationToken).ConfigureAwait(false));
+        }
+
+        var warm = new List<double>();
+        for (var i = 0; i < settings.CsxWarmRuns; i++)
+        {
+            warm.Add(await OrchestratorRun.TimeAsync(script, store, workDirectory, cancellationToken).ConfigureAwait(false));
+        }
+
+        progress.WriteLine($"csx: cold {Median(cold):0} ms (median of {cold.Count}), warm {Median(warm):0} ms (median of {warm.Count})");
+        return (Median(cold), Median(warm));
+    }
+
+    private static void Require(RunOutcome outcome, int steps)
+    {
+        if (outcome.Run.Status != RunStatus.Succeeded || outcome.Steps < steps)
+        {
+            throw new InvalidOperationException($"a benchmark run did not do its work: {outcome.Run.Status}, {outcome.Steps} steps, {outcome.Run.Error}");
+        }
+    }
+
+    private static void CopyDirectory(string from, string to)
+    {
+        foreach (var file in Directory.EnumerateFiles(from, "*", SearchOption.AllDirectories))
+        {
+            var target = Path.Combine(to, Path.GetRelativePath(from, file));
+            Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+            File.Copy(file, target, overwrite: true);
+        }
+    }
+
+    internal static double Median(IReadOnlyCollection<double> samples)
+    {
+        var sorted = samples.Order().ToArray();
+        var middle = sorted.Length / 2;
+        return sorted.Length % 2 == 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+    }
+}
+
+/// <summary>Managed heap (after a full, compacting collection) and the rest of the process's private memory.</summary>
+internal readonly record struct MemorySnapshot(long Managed, long Native)
+{
+    public static MemorySnapshot Take()
+    {
+        GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: true);
+        GC.WaitForPendingFinalizers();
+        GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: true);
+        var managed = GC.GetTotalMemory(forceFullCollection: true);
+        using var process = Process.GetCurrentProcess();
+        var committed = GC.GetGCMemoryInfo().TotalCommittedBytes;
+        return new MemorySnapshot(managed, Math.Max(0, process.PrivateMemorySize64 - committed));
+    }
+
+    /// <summary>Growth in MB; a part that shrank counts as zero, not as credit against the other.</summary>
+    public double GrowthSince(MemorySnapshot before) =>
+        (Math.Max(0, Managed - before.Managed) + Math.Max(0, Native - before.Native)) / 1048576.0;
+}
+
+/// <summary>One <c>orchestrator run</c> of the built CLI (beside the bench), timed from start to exit.</summary>
+internal static class OrchestratorRun
+{
+    public static async Task<double> TimeAsync(string script, string store, string workingDirectory, CancellationToken cancellationToken)
+    {
+        var cli = Path.Combine(AppContext.BaseDirectory, "orchestrator.dll");
+        var host = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } muxer && File.Exists(muxer) ? muxer : "dotnet";
+        var info = new ProcessStartInfo(host)
+        {
+            WorkingDirectory = workingDirectory,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (var arg in new[] { cli, "run", script, "--store", store, "--json" })
+        {
+            info.ArgumentList.Add(arg);
+        }
+
+        var started = Stopwatch.GetTimestamp();
+        using var process = Process.Start(info) ?? throw new InvalidOperationException("could not start " + cli);
+        var stdout = process.StandardOutput.ReadToEndAsync(cancellationToken);
+        var stderr = process.StandardError.ReadToEndAsync(cancellationToken);
+        await process.WaitForExitAsync(cancellationToken).ConfigureAwait(false);
+        var elapsed = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+        if (process.ExitCode != 0)
+        {
+            throw new InvalidOperationException($"orchestrator run {script} exited with {process.ExitCode}: {await stderr.ConfigureAwait(false)}{await stdout.ConfigureAwait(false)}");
+        }
+
+        return elapsed;
+    }
+}

@@ -1,0 +1,65 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace Orchestrator.Bench.Scenarios;
+
+/// <summary>How big each scenario is and how often it is repeated; the figures are medians over the repeats.</summary>
+internal sealed record ScenarioSettings
+{
+    /// <summary>The sizes, repeated enough for stable medians.</summary>
+    public static ScenarioSettings Full { get; } = new();
+
+    /// <summary>The same sizes, fewer repeats: under two minutes on a 2-core machine.</summary>
+    public static ScenarioSettings Quick { get; } = new() { Repeats = 3, CsxColdRuns = 1, CsxWarmRuns = 3, PluginLoads = 10 };
+
+    /// <summary>Concurrent chains of steps (1,000).</summary>
+    [Range(1, 100_000)]
+    public int Chains { get; init; } = 1_000;
+
+    /// <summary>Awaited no-op steps per chain (10).</summary>
+    [Range(1, 10_000)]
+    public int StepsPerChain { get; init; } = 10;
+
+    /// <summary>No-op steps of the .js workflow (10,000).</summary>
+    [Range(1, 1_000_000)]
+    public int JsSteps { get; init; } = 10_000;
+
+    /// <summary>Measured repeats of each in-process scenario, after one warm-up.</summary>
+    [Range(1, 1_000)]
+    public int Repeats { get; init; } = 7;
+
+    /// <summary>Separate <c>orchestrator run</c> processes with an empty compile cache.</summary>
+    [Range(1, 100)]
+    public int CsxColdRuns { get; init; } = 3;
+
+    /// <summary>Separate <c>orchestrator run</c> processes with a warm compile cache.</summary>
+    [Range(1, 100)]
+    public int CsxWarmRuns { get; init; } = 7;
+
+    /// <summary>Plugin loads after the first, for the median.</summary>
+    [Range(1, 1_000)]
+    public int PluginLoads { get; init; } = 25;
+
+    /// <summary>In-process runs before memory is first measured (100).</summary>
+    [Range(1, 100_000)]
+    public int MemoryWarmupRuns { get; init; } = 100;
+
+    /// <summary>In-process runs whose memory growth is measured (10,000).</summary>
+    [Range(1, 1_000_000)]
+    public int MemoryRuns { get; init; } = 10_000;
+
+    /// <summary>The workflow the csx scenarios run: scripts/hello.csx of this repository.</summary>
+    [Required]
+    public string CsxScript { get; init; } = "scripts/hello.csx";
+
+    /// <summary>Throws listing every out-of-range setting at once.</summary>
+    public ScenarioSettings Validated()
+    {
+        var errors = new List<ValidationResult>();
+        if (!Validator.TryValidateObject(this, new ValidationContext(this), errors, validateAllProperties: true))
+        {
+            throw new ArgumentException(string.Join("; ", errors.Select(e => e.ErrorMessage)));
+        }
+
+        return this;
+    }
+}

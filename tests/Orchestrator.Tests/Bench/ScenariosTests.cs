@@ -1,0 +1,68 @@
+using System.Text.Json.Nodes;
+using Orchestrator.Bench.Scenarios;
+using Orchestrator.Tests.Support;
+
+namespace Orchestrator.Tests.Bench;
+
+/// <summary>
+/// The scenarios command on a tiny configuration (the real one takes minutes: run it with
+/// <c>dotnet run -c Release --project bench/Orchestrator.Bench -- scenarios --json --quick</c>).
+/// </summary>
+public sealed class ScenariosTests : IDisposable
+{
+    private static readonly string[] Fields =
+    [
+        "raw_async_us_per_step", "inmem_us_per_step", "durable_us_per_step", "js_us_per_step", "csx_cold_ms", "csx_warm_ms",
+        "plugin_load_first_ms", "plugin_load_ms", "memory_growth_mb",
+    ];
+
+    private readonly TempDirectory _dir = new();
+
+    public void Dispose() => _dir.Dispose();
+
+    [Fact]
+    public async Task Every_scenario_runs_and_its_figure_is_in_one_json_line()
+    {
+        var script = _dir.Write("tiny.csx", "return await Step(\"one\", () => 1);");
+        var settings = new ScenarioSettings
+        {
+            Chains = 4, StepsPerChain = 3, JsSteps = 5, Repeats = 1, CsxColdRuns = 1, CsxWarmRuns = 1, PluginLoads = 2,
+            MemoryWarmupRuns = 2, MemoryRuns = 5, CsxScript = script,
+        };
+        using var progress = new StringWriter();
+
+        var results = await ScenariosCommand.MeasureAsync(settings.Validated(), progress, CancellationToken.None);
+        var line = results.ToJsonLine(quick: true, elapsedSeconds: 1);
+
+        line.Should().NotContain("\n");
+        var json = JsonNode.Parse(line)!.AsObject();
+        foreach (var field in Fields)
+        {
+            json[field].Should().NotBeNull(field);
+            json[field]!.GetValue<double>().Should().BeGreaterThanOrEqualTo(0, field);
+        }
+
+        Fields.Where(f => f != "memory_growth_mb").Should().OnlyContain(f => json[f]!.GetValue<double>() > 0, "every timing is measured: {0}", line);
+        progress.ToString().Should().Contain("csx: cold");
+    }
+
+    [Fact]
+    public async Task An_unknown_argument_is_one_line_and_exit_code_2()
+    {
+        using var stdout = new StringWriter();
+        using var stderr = new StringWriter();
+
+        var exit = await ScenariosCommand.RunAsync(["--fast"], stdout, stderr, CancellationToken.None);
+
+        exit.Should().Be(2);
+        stderr.ToString().Trim().Should().Contain("unknown argument '--fast'").And.NotContain("\n");
+    }
+
+    [Fact]
+    public void Out_of_range_settings_are_reported_together()
+    {
+        var act = () => new ScenarioSettings { Chains = 0, Repeats = 0 }.Validated();
+
+        act.Should().Throw<ArgumentException>().WithMessage("*Chains*").WithMessage("*Repeats*");
+    }
+}
