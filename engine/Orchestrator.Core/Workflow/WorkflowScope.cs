@@ -466,7 +466,8 @@ public sealed partial class WorkflowScope
         // An open circuit on every provider still calls the first: its circuit answers at once that it is unavailable.
         var provider = eligible.FirstOrDefault(p => _run.Health.StateOf(p.Id) != AgentHealthState.Unhealthy) ?? eligible[0];
 
-        using var attemptCts = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        // Only an attempt with a time limit needs a token of its own, to stop an agent that ran over it.
+        using var attemptCts = timeout is null ? null : CancellationTokenSource.CreateLinkedTokenSource(ct);
         try
         {
             using var slot = await _run.Gates.EnterAsync(provider, ct).ConfigureAwait(false);
@@ -478,12 +479,12 @@ public sealed partial class WorkflowScope
                     // WaitAsync enforces the limit even on an agent that ignores its token.
                     return timeout is { } limit ? await running.WaitAsync(limit, _run.Time, ct).ConfigureAwait(false) : await running.ConfigureAwait(false);
                 },
-                attemptCts.Token).ConfigureAwait(false);
+                attemptCts?.Token ?? ct).ConfigureAwait(false);
             return (result, "agent", provider.Id);
         }
         catch (TimeoutException)
         {
-            await attemptCts.CancelAsync().ConfigureAwait(false);
+            await attemptCts!.CancelAsync().ConfigureAwait(false);
             return (AgentResult.Fail($"agent '{kind}' timed out after {FormatTimeout(timeout!.Value)}"), "timeout", provider.Id);
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
