@@ -20,7 +20,7 @@ internal delegate Task<JsonNode?> AnomalyHandler(JsonObject anomaly, Cancellatio
 internal sealed class RunMonitor : IAsyncDisposable
 {
     private readonly WorkflowRun _run;
-    private readonly AnomalyDetector _detector;
+    private AnomalyDetector? _detector;
     private readonly Optimizer _optimizer;
     private readonly SemaphoreSlim _tick = new(1, 1);
     private readonly List<Task> _pending = [];
@@ -30,11 +30,10 @@ internal sealed class RunMonitor : IAsyncDisposable
     private TimeSpan _previousCpu = Process.GetCurrentProcess().TotalProcessorTime;
     private bool _stopped;
 
-    private RunMonitor(WorkflowRun run, MonitorOptions options, IReadOnlyDictionary<string, Baseline> baselines)
+    private RunMonitor(WorkflowRun run, MonitorOptions options)
     {
         _run = run;
         Options = options;
-        _detector = new AnomalyDetector(options, baselines);
         _optimizer = new Optimizer(run);
         _previous = MetricsSnapshot.Empty(run.Time.GetTimestamp());
         _monitorTimer = run.Time.CreateTimer(_ => Schedule(SampleAsync), null, options.Interval, options.Interval);
@@ -43,11 +42,8 @@ internal sealed class RunMonitor : IAsyncDisposable
 
     public MonitorOptions Options { get; private set; }
 
-    public static async Task<RunMonitor> StartAsync(WorkflowRun run, MonitorOptions options, CancellationToken cancellationToken)
-    {
-        var baselines = await run.Learning.GetBaselinesAsync(cancellationToken).ConfigureAwait(false);
-        return new RunMonitor(run, options.Validate(), baselines);
-    }
+    /// <summary>Starts the timers; the store's baselines are read at the first sample, so a run shorter than one interval costs no store access.</summary>
+    public static RunMonitor Start(WorkflowRun run, MonitorOptions options) => new(run, options.Validate());
 
     /// <summary>Changes the intervals (from the script); the next tick comes one new interval from now.</summary>
     public void Reconfigure(MonitorOptions options)
@@ -72,7 +68,10 @@ internal sealed class RunMonitor : IAsyncDisposable
         await Task.WhenAll(pending).ConfigureAwait(false);
         try
         {
-            await _run.Learning.SaveBaselinesAsync(_detector.Baselines(), _run.Time.GetUtcNow(), CancellationToken.None).ConfigureAwait(false);
+            if (_detector is not null)
+            {
+                await _run.Learning.SaveBaselinesAsync(_detector.Baselines(), _run.Time.GetUtcNow(), CancellationToken.None).ConfigureAwait(false);
+            }
         }
         catch (Exception ex)
         {
@@ -115,6 +114,7 @@ internal sealed class RunMonitor : IAsyncDisposable
 
     private async Task SampleAsync(CancellationToken ct)
     {
+        _detector ??= new AnomalyDetector(Options, await _run.Learning.GetBaselinesAsync(ct).ConfigureAwait(false));
         var now = _run.Metrics.Snapshot();
         var elapsed = _run.Time.GetElapsedTime(_previous.Timestamp, now.Timestamp);
         var perAgent = now.Since(_previous);

@@ -92,7 +92,7 @@ public sealed partial class WorkflowScope
         _run.Phases[runtime.Id] = runtime;
         try
         {
-            var results = await RunPhaseItemsAsync(phase, items, plan, ranking, runtime, ct).ConfigureAwait(false);
+            var results = await RunPhaseItemsAsync(phase, items, plan, ranking, learned, runtime, ct).ConfigureAwait(false);
             var integrated = plan.Integrate is { } integrate
                 ? await RunStepAsync("integrate", "integrate", null, new JsonObject { ["results"] = results.Results.DeepClone() }, (s, _, t) => integrate(s, results.Results.DeepClone().AsArray(), task?.DeepClone(), t), ct).ConfigureAwait(false)
                 : results.Results;
@@ -170,14 +170,14 @@ public sealed partial class WorkflowScope
     private double MsPerItem(IReadOnlyCollection<ItemResult> items) =>
         _run.Time.GetElapsedTime(items.Min(r => r.Started), items.Max(r => r.Ended)).TotalMilliseconds / items.Count;
 
-    private async Task<PhaseResults> RunPhaseItemsAsync(string phase, IReadOnlyList<JsonNode?> items, PhasePlan plan, IReadOnlyList<RankedStrategy> ranking, PhaseRuntime runtime, CancellationToken ct)
+    private async Task<PhaseResults> RunPhaseItemsAsync(
+        string phase, IReadOnlyList<JsonNode?> items, PhasePlan plan, IReadOnlyList<RankedStrategy> ranking, IReadOnlyList<LearnedOutcome> learned, PhaseRuntime runtime, CancellationToken ct)
     {
         var slots = new JsonNode?[items.Count];
         var failed = new SortedDictionary<int, string>();
         var done = new List<ItemResult>(items.Count);
         var abandoned = new HashSet<string>(StringComparer.Ordinal);
         var window = new Queue<ItemResult>();
-        var learned = (await _run.Learning.GetOutcomesAsync(phase, ct).ConfigureAwait(false)).ToList();
         double? selfBaseline = null;
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
         using var adapting = new SemaphoreSlim(1, 1);

@@ -112,7 +112,7 @@ internal sealed class WorkflowEngine(IJournal journal, IAgentRegistry agents, IR
         string? error = null;
         var badInput = false;
         RunStatus status;
-        var monitor = run.Monitor = await RunMonitor.StartAsync(run, options.Monitor, cancellationToken).ConfigureAwait(false);
+        var monitor = run.Monitor = RunMonitor.Start(run, options.Monitor);
         var execution = program.ExecuteAsync(run.Root, runCts.Token);
         try
         {

@@ -100,4 +100,34 @@ public sealed class MonitoringTests : IDisposable
         anomalies.Should().OnlyContain(a => a.Output!["handled"]![0]!["error"] != null);
         anomalies[0].Output!["handled"]![0]!["error"]!.GetValue<string>().Should().Contain("handler broke on");
     }
+
+    [Fact]
+    public async Task Baselines_kept_in_the_store_judge_the_first_samples_of_the_next_run()
+    {
+        var store = Path.Combine(_dir.Path, "store");
+        var script = _dir.Write("twice.csx", FiftyCalls);
+        using var program = Orchestrator.Scripting.CSharp.CSharpWorkflow.Compile(script, Serilog.Core.Logger.None);
+
+        // A spike in the very first interval: no run can judge it on its own, it is still warming up.
+        IReadOnlyList<StepRecord> Anomalies(IReadOnlyList<JournalEntry> entries) => [.. StepFolding.Fold(entries).Where(s => s.Kind == "anomaly")];
+        var early = new ClockAgent("work", _time, TimeSpan.FromSeconds(1)) { SlowFromCall = 2, SlowUntilCall = 3, SlowLatency = TimeSpan.FromSeconds(8) };
+        await using (var fresh = SqliteJournal.Open(Path.Combine(_dir.Path, "fresh")))
+        {
+            var outcome = await new Orchestrator.Core.Workflow.WorkflowEngine(fresh, new Orchestrator.Core.Workflow.AgentRegistry([early]), null, _time, Serilog.Core.Logger.None).RunAsync(program, null, CancellationToken.None);
+            Anomalies(await fresh.GetEntriesAsync(outcome.Run.Id, CancellationToken.None)).Should().BeEmpty("a fresh store has no baseline yet");
+        }
+
+        await using var journal = SqliteJournal.Open(store);
+        var steady = new ClockAgent("work", _time, TimeSpan.FromSeconds(1));
+        var first = await new Orchestrator.Core.Workflow.WorkflowEngine(journal, new Orchestrator.Core.Workflow.AgentRegistry([steady]), null, _time, Serilog.Core.Logger.None).RunAsync(program, null, CancellationToken.None);
+        Anomalies(await journal.GetEntriesAsync(first.Run.Id, CancellationToken.None)).Should().BeEmpty();
+        (await journal.Learning.GetBaselinesAsync(CancellationToken.None))["latency_ms"].Mean.Should().BeApproximately(1000, 1);
+
+        var spiky = new ClockAgent("work", _time, TimeSpan.FromSeconds(1)) { SlowFromCall = 2, SlowUntilCall = 3, SlowLatency = TimeSpan.FromSeconds(8) };
+        var second = await new Orchestrator.Core.Workflow.WorkflowEngine(journal, new Orchestrator.Core.Workflow.AgentRegistry([spiky]), null, _time, Serilog.Core.Logger.None).RunAsync(program, null, CancellationToken.None);
+        Anomalies(await journal.GetEntriesAsync(second.Run.Id, CancellationToken.None)).Should().Contain(a => a.Name == "latency_ms", "the first run's baseline judged the second run's first sample");
+
+        var stats = await CliRunner.RunAsync("stats", "--store", store);
+        stats.Stdout.Should().Contain("latency_ms").And.Contain("memory_mb");
+    }
 }
