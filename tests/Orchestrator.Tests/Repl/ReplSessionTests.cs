@@ -137,6 +137,21 @@ public sealed class ReplSessionTests
     }
 
     [Fact]
+    public async Task SIGTERM_ends_the_session_as_a_cancelled_run_without_a_resume_hint()
+    {
+        using var dir = new TempDirectory();
+        using var repl = OrchestratorProcess.StartWithInput(
+            dir.Path, "await Agent(\"shell\").RunAsync(new { script = \"touch started; sleep 600\" });\n", "repl", "--store", Path.Combine(dir.Path, "store"));
+        await repl.WaitUntilAsync(() => File.Exists(Path.Combine(dir.Path, "started")), "the long submission to start");
+        repl.Terminate();
+        var result = await repl.WaitForExitAsync();
+
+        result.ExitCode.Should().Be(1, result.ToString());
+        result.Stderr.Should().Contain("cancelled");
+        result.Stdout.Should().NotContain("resume with", "a session's input was the terminal, so there is nothing to replay");
+    }
+
+    [Fact]
     public async Task History_lists_the_submissions_of_earlier_sessions_in_the_same_store()
     {
         using var dir = new TempDirectory();

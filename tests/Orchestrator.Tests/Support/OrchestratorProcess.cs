@@ -19,6 +19,7 @@ internal sealed class OrchestratorProcess : IDisposable
     public static readonly TimeSpan DefaultTimeout = TimeSpan.FromMinutes(2);
 
     private const int SigInt = 2;
+    private const int SigTerm = 15;
     private const int SigIntMask = 1 << (SigInt - 1);
 
     private readonly Process _process;
@@ -166,6 +167,16 @@ internal sealed class OrchestratorProcess : IDisposable
         {
             var errno = Marshal.GetLastPInvokeError();
             throw new Win32Exception(errno, $"kill({_process.Id}, SIGINT) failed");
+        }
+    }
+
+    /// <summary>Sends SIGTERM, what a service manager sends to stop a process; does not wait.</summary>
+    public void Terminate()
+    {
+        if (kill(_process.Id, SigTerm) != 0)
+        {
+            var errno = Marshal.GetLastPInvokeError();
+            throw new Win32Exception(errno, $"kill({_process.Id}, SIGTERM) failed");
         }
     }
 

@@ -72,6 +72,7 @@ internal static class ReplCommand
             Mcp = servers,
         };
         var outcome = await engine.RunAsync(program, input: null, ended.Token);
-        return RunOutput.Report(console, outcome, json: false);
+        // A session cannot be replayed (its input was the terminal), so no "resume with" hint.
+        return RunOutput.Report(console, outcome, json: false, resumable: false);
     }
 }

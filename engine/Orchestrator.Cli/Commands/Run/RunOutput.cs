@@ -22,7 +22,7 @@ internal static class RunOutput
         ["error"] = outcome.Run.Error,
     };
 
-    public static int Report(CliConsole console, RunOutcome outcome, bool json, bool quiet = false)
+    public static int Report(CliConsole console, RunOutcome outcome, bool json, bool quiet = false, bool resumable = true)
     {
         var run = outcome.Run;
         var status = run.Status.ToString().ToLowerInvariant();
@@ -55,7 +55,7 @@ internal static class RunOutput
                 console.Line("report: " + outcome.ReportPath);
             }
 
-            if (run.Status is RunStatus.Cancelled or RunStatus.Failed)
+            if (resumable && run.Status is RunStatus.Cancelled or RunStatus.Failed)
             {
                 console.Line($"resume with: orchestrator resume {run.Id}");
             }
