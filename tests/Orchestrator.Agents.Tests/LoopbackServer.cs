@@ -61,8 +61,18 @@ internal sealed class LoopbackServer : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         _stopping.TrySetResult();
-        _listener.Stop();
-        _listener.Close();
+
+        // Close alone: Stop first would drop the port's endpoint, and Close would then bind the port again to remove
+        // its prefix, failing with "address already in use" when another test has taken the port meanwhile.
+        try
+        {
+            _listener.Close();
+        }
+        catch (HttpListenerException)
+        {
+            // The listener is closed either way; what failed is only the bookkeeping of a port now someone else's.
+        }
+
         await _loop;
     }
 
