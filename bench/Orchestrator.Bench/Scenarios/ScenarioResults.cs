@@ -6,18 +6,18 @@ namespace Orchestrator.Bench.Scenarios;
 
 /// <summary>The scenario figures, printed as one JSON line (<c>--json</c>) or as a table.</summary>
 internal sealed record ScenarioResults(
-    double RawAsyncUsPerStep,
-    double InMemoryUsPerStep,
-    double DurableUsPerStep,
-    double JsUsPerStep,
-    double CsxColdMs,
-    double CsxWarmMs,
-    double PluginLoadFirstMs,
-    double PluginLoadMs,
-    double MemoryGrowthMb)
+    double? RawAsyncUsPerStep,
+    double? InMemoryUsPerStep,
+    double? DurableUsPerStep,
+    double? JsUsPerStep,
+    double? CsxColdMs,
+    double? CsxWarmMs,
+    double? PluginLoadFirstMs,
+    double? PluginLoadMs,
+    double? MemoryGrowthMb)
 {
-    /// <summary>The figures by their JSON names, in the order.</summary>
-    public IReadOnlyList<(string Name, double Value)> Figures =>
+    /// <summary>The figures by their JSON names, in the order; null for a scenario left out with <c>--only</c>.</summary>
+    public IReadOnlyList<(string Name, double? Value)> Figures =>
     [
         ("raw_async_us_per_step", RawAsyncUsPerStep),
         ("inmem_us_per_step", InMemoryUsPerStep),
@@ -36,10 +36,17 @@ internal sealed record ScenarioResults(
         var json = new JsonObject();
         foreach (var (name, value) in Figures)
         {
-            json[name] = Math.Round(value, 3);
+            if (value is { } measured)
+            {
+                json[name] = Math.Round(measured, 3);
+            }
         }
 
-        json["inmem_over_raw"] = Math.Round(InMemoryUsPerStep / RawAsyncUsPerStep, 2);
+        if (InMemoryUsPerStep is { } engine && RawAsyncUsPerStep is { } floor)
+        {
+            json["inmem_over_raw"] = Math.Round(engine / floor, 2);
+        }
+
         json["quick"] = quick;
         json["elapsed_s"] = Math.Round(elapsedSeconds, 1);
         json["cores"] = Environment.ProcessorCount;
@@ -50,5 +57,5 @@ internal sealed record ScenarioResults(
 
     public string ToTable() => string.Join(
         Environment.NewLine,
-        Figures.Select(f => string.Create(CultureInfo.InvariantCulture, $"{f.Name,-24} {f.Value,12:0.000}")));
+        Figures.Where(f => f.Value is not null).Select(f => string.Create(CultureInfo.InvariantCulture, $"{f.Name,-24} {f.Value,12:0.000}")));
 }

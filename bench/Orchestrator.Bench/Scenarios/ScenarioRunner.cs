@@ -18,13 +18,14 @@ internal sealed class ScenarioRunner(ScenarioSettings settings, string workDirec
     public async Task<ScenarioResults> RunAllAsync(CancellationToken cancellationToken)
     {
         // Plugins first, so that "first load" really is this process's first.
-        var (pluginFirst, pluginLater) = MeasurePluginLoads();
-        var raw = await PerStepAsync("raw async", RawChainsAsync, settings.Chains * settings.StepsPerChain, cancellationToken);
-        var inMemory = await PerStepAsync("in-memory journal", ct => EngineChainsAsync(new InMemoryJournal(), ct), settings.Chains * settings.StepsPerChain, cancellationToken);
-        var durable = await PerStepAsync("SQLite journal", DurableChainsAsync, settings.Chains * settings.StepsPerChain, cancellationToken);
-        var js = await PerStepAsync("JavaScript", JavaScriptStepsAsync, settings.JsSteps, cancellationToken);
-        var memory = await MemoryGrowthAsync(cancellationToken);
-        var (cold, warm) = await MeasureCsxAsync(cancellationToken);
+        var (pluginFirst, pluginLater) = settings.Includes("plugin") ? MeasurePluginLoads() : default((double?, double?));
+        var chainSteps = settings.Chains * settings.StepsPerChain;
+        var raw = await PerStepAsync("raw", "raw async", RawChainsAsync, chainSteps, cancellationToken);
+        var inMemory = await PerStepAsync("inmem", "in-memory journal", ct => EngineChainsAsync(new InMemoryJournal(), ct), chainSteps, cancellationToken);
+        var durable = await PerStepAsync("durable", "SQLite journal", DurableChainsAsync, chainSteps, cancellationToken);
+        var js = await PerStepAsync("js", "JavaScript", JavaScriptStepsAsync, settings.JsSteps, cancellationToken);
+        var memory = settings.Includes("memory") ? await MemoryGrowthAsync(cancellationToken) : default(double?);
+        var (cold, warm) = settings.Includes("csx") ? await MeasureCsxAsync(cancellationToken) : default((double?, double?));
         return new ScenarioResults(raw, inMemory, durable, js, cold, warm, pluginFirst, pluginLater, memory);
     }
 
@@ -79,11 +80,17 @@ internal sealed class ScenarioRunner(ScenarioSettings settings, string workDirec
         Require(await engine.RunAsync(program, input: null, cancellationToken).ConfigureAwait(false), settings.JsSteps);
     }
 
-    /// <summary>Median wall time of one scenario run, in µs per step.</summary>
-    private async Task<double> PerStepAsync(string name, Func<CancellationToken, Task> scenario, int steps, CancellationToken cancellationToken)
+    /// <summary>Median wall time of one scenario run, in µs per step; null when the scenario is left out.</summary>
+    private async Task<double?> PerStepAsync(string scenarioName, string name, Func<CancellationToken, Task> scenario, int steps, CancellationToken cancellationToken)
     {
+        if (!settings.Includes(scenarioName))
+        {
+            return null;
+        }
+
         await scenario(cancellationToken).ConfigureAwait(false);
         var samples = new List<double>();
+        var allocated = GC.GetTotalAllocatedBytes(precise: true);
         for (var i = 0; i < settings.Repeats; i++)
         {
             var started = Stopwatch.GetTimestamp();
@@ -91,8 +98,9 @@ internal sealed class ScenarioRunner(ScenarioSettings settings, string workDirec
             samples.Add(Stopwatch.GetElapsedTime(started).TotalMicroseconds / steps);
         }
 
+        var bytesPerStep = (GC.GetTotalAllocatedBytes(precise: true) - allocated) / ((double)steps * settings.Repeats);
         var median = Median(samples);
-        progress.WriteLine($"{name}: {median:0.000} µs per step (median of {samples.Count})");
+        progress.WriteLine($"{name}: {median:0.000} µs per step (median of {samples.Count}), {bytesPerStep:0} bytes allocated per step");
         return median;
     }
 

@@ -51,11 +51,25 @@ internal sealed record ScenarioSettings
     [Required]
     public string CsxScript { get; init; } = "scripts/hello.csx";
 
+    /// <summary>The scenarios <c>--only</c> accepts, in the order they run.</summary>
+    public static IReadOnlyList<string> Names { get; } = ["plugin", "raw", "inmem", "durable", "js", "memory", "csx"];
+
+    /// <summary>The scenarios to measure (<c>--only</c>, for profiling one of them); null for all.</summary>
+    public IReadOnlySet<string>? Only { get; init; }
+
+    public bool Includes(string scenario) => Only is null || Only.Contains(scenario);
+
     /// <summary>Throws listing every out-of-range setting at once.</summary>
     public ScenarioSettings Validated()
     {
         var errors = new List<ValidationResult>();
-        if (!Validator.TryValidateObject(this, new ValidationContext(this), errors, validateAllProperties: true))
+        Validator.TryValidateObject(this, new ValidationContext(this), errors, validateAllProperties: true);
+        if (Only?.Except(Names).ToList() is { Count: > 0 } unknown)
+        {
+            errors.Add(new ValidationResult($"unknown scenario {string.Join(", ", unknown.Select(u => $"'{u}'"))}; known: {string.Join(", ", Names)}"));
+        }
+
+        if (errors.Count > 0)
         {
             throw new ArgumentException(string.Join("; ", errors.Select(e => e.ErrorMessage)));
         }

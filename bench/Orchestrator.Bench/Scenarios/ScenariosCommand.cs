@@ -2,7 +2,7 @@ using System.Diagnostics;
 
 namespace Orchestrator.Bench.Scenarios;
 
-/// <summary><c>scenarios [--json] [--quick] [--script FILE]</c>: measure the whole scenarios and print them.</summary>
+/// <summary><c>scenarios [--json] [--quick] [--only SCENARIO,...] [--script FILE]</c>: measure the whole scenarios and print them.</summary>
 internal static class ScenariosCommand
 {
     public static async Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken)
@@ -10,6 +10,7 @@ internal static class ScenariosCommand
         var json = false;
         var quick = false;
         string? script = null;
+        IReadOnlySet<string>? only = null;
         for (var i = 0; i < args.Length; i++)
         {
             switch (args[i])
@@ -23,8 +24,11 @@ internal static class ScenariosCommand
                 case "--script" when i + 1 < args.Length:
                     script = args[++i];
                     break;
+                case "--only" when i + 1 < args.Length:
+                    only = args[++i].Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToHashSet(StringComparer.Ordinal);
+                    break;
                 default:
-                    stderr.WriteLine($"orchestrator-bench: unknown argument '{args[i]}'; usage: scenarios [--json] [--quick] [--script FILE]");
+                    stderr.WriteLine($"orchestrator-bench: unknown argument '{args[i]}'; usage: scenarios [--json] [--quick] [--only SCENARIO,...] [--script FILE]");
                     return 2;
             }
         }
@@ -35,14 +39,25 @@ internal static class ScenariosCommand
             settings = settings with { CsxScript = script };
         }
 
-        if (!File.Exists(settings.CsxScript))
+        settings = settings with { Only = only };
+        try
+        {
+            settings = settings.Validated();
+        }
+        catch (ArgumentException ex)
+        {
+            stderr.WriteLine($"orchestrator-bench: {ex.Message}");
+            return 2;
+        }
+
+        if (settings.Includes("csx") && !File.Exists(settings.CsxScript))
         {
             stderr.WriteLine($"orchestrator-bench: {Path.GetFullPath(settings.CsxScript)} not found; run from the repository root or pass --script");
             return 2;
         }
 
         var started = Stopwatch.GetTimestamp();
-        var results = await MeasureAsync(settings.Validated(), stderr, cancellationToken);
+        var results = await MeasureAsync(settings, stderr, cancellationToken);
         var elapsed = Stopwatch.GetElapsedTime(started).TotalSeconds;
         stdout.WriteLine(json ? results.ToJsonLine(quick, elapsed) : results.ToTable());
         return 0;

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Runtime.CompilerServices;
 using Orchestrator.Abstractions;
 using Polly;
 using Polly.CircuitBreaker;
@@ -40,7 +41,8 @@ internal sealed class AgentHealthBook(TimeProvider time, CircuitOptions? options
     private readonly ConcurrentDictionary<string, AgentCircuit> _circuits = new(StringComparer.OrdinalIgnoreCase);
     private readonly CircuitOptions _options = options ?? CircuitOptions.Default;
 
-    public AgentCircuit For(string agentId) => _circuits.GetOrAdd(agentId, id => new AgentCircuit(id, time, _options));
+    public AgentCircuit For(string agentId) =>
+        _circuits.TryGetValue(agentId, out var circuit) ? circuit : _circuits.GetOrAdd(agentId, id => new AgentCircuit(id, time, _options));
 
     public AgentHealthState StateOf(string agentId) => _circuits.TryGetValue(agentId, out var circuit) ? circuit.State : AgentHealthState.Healthy;
 }
@@ -48,7 +50,9 @@ internal sealed class AgentHealthBook(TimeProvider time, CircuitOptions? options
 /// <summary>One agent's circuit: its calls go through it, and its recent results decide whether it is called at all.</summary>
 internal sealed class AgentCircuit
 {
-    private readonly CircuitBreakerStateProvider _state = new();
+    /// <summary>How a call that threw counts for the circuit: as a failure, like a failed result.</summary>
+    private static readonly AgentResult Threw = AgentResult.Fail("the agent threw");
+
     private readonly CircuitBreakerManualControl _control = new();
     private readonly ResiliencePipeline<AgentResult> _pipeline;
     private readonly TimeProvider _time;
@@ -56,6 +60,9 @@ internal sealed class AgentCircuit
     private long _openedAt;
     private long _successes;
     private long _failures;
+
+    // Kept from Polly's own transition callbacks, so that reading it on every call takes no lock.
+    private volatile CircuitState _state = CircuitState.Closed;
 
     public AgentCircuit(string id, TimeProvider time, CircuitOptions options)
     {
@@ -69,11 +76,21 @@ internal sealed class AgentCircuit
                 MinimumThroughput = options.MinimumThroughput,
                 SamplingDuration = options.SamplingDuration,
                 BreakDuration = options.BreakDuration,
-                StateProvider = _state,
                 ManualControl = _control,
-                OnOpened = _ =>
+                OnOpened = args =>
                 {
                     Interlocked.Exchange(ref _openedAt, time.GetTimestamp());
+                    _state = args.IsManual ? CircuitState.Isolated : CircuitState.Open;
+                    return ValueTask.CompletedTask;
+                },
+                OnHalfOpened = _ =>
+                {
+                    _state = CircuitState.HalfOpen;
+                    return ValueTask.CompletedTask;
+                },
+                OnClosed = _ =>
+                {
+                    _state = CircuitState.Closed;
                     return ValueTask.CompletedTask;
                 },
                 ShouldHandle = args => ValueTask.FromResult(args.Outcome switch
@@ -89,7 +106,7 @@ internal sealed class AgentCircuit
 
     public string Id { get; }
 
-    public AgentHealthState State => _state.CircuitState switch
+    public AgentHealthState State => _state switch
     {
         CircuitState.Closed => AgentHealthState.Healthy,
         CircuitState.HalfOpen => AgentHealthState.Recovering,
@@ -119,11 +136,53 @@ internal sealed class AgentCircuit
     public long Failures => Interlocked.Read(ref _failures);
 
     /// <summary>Runs a call through the circuit; an open circuit fails fast with a result that says so.</summary>
-    public async ValueTask<AgentResult> ExecuteAsync(Func<CancellationToken, ValueTask<AgentResult>> call, CancellationToken cancellationToken)
+    public ValueTask<AgentResult> ExecuteAsync<TState>(Func<TState, CancellationToken, ValueTask<AgentResult>> call, TState state, CancellationToken cancellationToken) =>
+        _state == CircuitState.Closed ? ExecuteClosedAsync(call, state, cancellationToken) : ExecuteGuardedAsync(call, state, cancellationToken);
+
+    /// <summary>
+    /// The common case, a closed circuit: the call runs on its own and Polly is told its outcome afterwards, synchronously.
+    /// Running every call inside the pipeline cost several async frames per step; the circuit's decisions are the same,
+    /// since a closed circuit lets every call through and only counts outcomes.
+    /// </summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<AgentResult> ExecuteClosedAsync<TState>(Func<TState, CancellationToken, ValueTask<AgentResult>> call, TState state, CancellationToken cancellationToken)
+    {
+        AgentResult result;
+        try
+        {
+            result = await call(state, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            Interlocked.Increment(ref _failures);
+            Count(Threw);
+            throw;
+        }
+
+        Interlocked.Increment(ref result.Success ? ref _successes : ref _failures);
+        Count(result);
+        return result;
+    }
+
+    /// <summary>Tells the circuit an outcome by running it through the pipeline, which completes at once.</summary>
+    private void Count(AgentResult outcome)
     {
         try
         {
-            var result = await _pipeline.ExecuteAsync(static (call, ct) => call(ct), call, cancellationToken).ConfigureAwait(false);
+            _pipeline.Execute(static r => r, outcome);
+        }
+        catch (BrokenCircuitException)
+        {
+            // The circuit opened while the call ran; an outcome then counts for nothing, as with any call in flight.
+        }
+    }
+
+    /// <summary>An open or half-open circuit: Polly decides whether the call runs at all (fail fast, or the one trial call).</summary>
+    private async ValueTask<AgentResult> ExecuteGuardedAsync<TState>(Func<TState, CancellationToken, ValueTask<AgentResult>> call, TState state, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var result = await _pipeline.ExecuteAsync(static (s, ct) => s.call(s.state, ct), (call, state), cancellationToken).ConfigureAwait(false);
             Interlocked.Increment(ref result.Success ? ref _successes : ref _failures);
             return result;
         }

@@ -6,66 +6,62 @@ namespace Orchestrator.Core.Monitoring;
 /// <summary>
 /// The run's agent-step measurements, fed by every journal append: cumulative counts and latency sums, overall and per
 /// agent, and the steps in flight. Readers (the monitor, the optimization loop) take snapshots and diff them.
+/// Every step of a run passes through here, so it takes no lock and allocates nothing per step.
 /// </summary>
 internal sealed class RunMetrics(TimeProvider time)
 {
-    private readonly ConcurrentDictionary<string, long> _inFlight = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, AgentTotals> _agents = new(StringComparer.OrdinalIgnoreCase);
+    private long _inFlight;
 
-    /// <summary>Counts an agent step's start and end; other steps (containers, script code) are not measured.</summary>
-    public void Observe(JournalEntry entry)
+    /// <summary>
+    /// Counts an agent step's start and end; other steps (containers, script code) are not measured. A step's end
+    /// comes with the timestamp (of <see cref="TimeProvider.GetTimestamp"/>) its start was appended at.
+    /// </summary>
+    public void Observe(JournalEntry entry, long startedAt)
     {
-        if (entry.Agent is null || entry.Kind is not ("agent" or "work" or "subtask" or "attempt" or "proposal" or "contribution"))
+        if (entry.Agent is null || entry.Event == StepEvent.Compensated || entry.Kind is not ("agent" or "work" or "subtask" or "attempt" or "proposal" or "contribution"))
         {
             return;
         }
 
         if (entry.Event == StepEvent.Started)
         {
-            _inFlight[entry.StepId] = time.GetTimestamp();
+            Interlocked.Increment(ref _inFlight);
             return;
         }
 
-        if (entry.Event == StepEvent.Compensated || !_inFlight.TryRemove(entry.StepId, out var started))
-        {
-            return;
-        }
-
-        var ms = time.GetElapsedTime(started).TotalMilliseconds;
-        _agents.GetOrAdd(entry.Agent, _ => new AgentTotals()).Add(ms, failed: entry.Event == StepEvent.Failed);
+        Interlocked.Decrement(ref _inFlight);
+        var ms = time.GetElapsedTime(startedAt).TotalMilliseconds;
+        _agents.GetOrAdd(entry.Agent, static _ => new AgentTotals()).Add(ms, failed: entry.Event == StepEvent.Failed);
     }
 
     public MetricsSnapshot Snapshot() => new(
         time.GetTimestamp(),
-        _inFlight.Count,
+        (int)Interlocked.Read(ref _inFlight),
         _agents.ToDictionary(a => a.Key, a => a.Value.Read(), StringComparer.OrdinalIgnoreCase));
 
+    /// <summary>Counters, each updated on its own: a snapshot may see a step's count a moment before its latency, never lose either.</summary>
     private sealed class AgentTotals
     {
-        private readonly Lock _gate = new();
         private long _finished;
         private long _failed;
-        private double _totalMs;
+        private long _totalTicks;
 
         public void Add(double ms, bool failed)
         {
-            lock (_gate)
+            Interlocked.Add(ref _totalTicks, (long)(ms * TimeSpan.TicksPerMillisecond));
+            if (failed)
             {
-                _finished++;
-                _totalMs += ms;
-                if (failed)
-                {
-                    _failed++;
-                }
+                Interlocked.Increment(ref _failed);
             }
+
+            Interlocked.Increment(ref _finished);
         }
 
         public AgentCounts Read()
         {
-            lock (_gate)
-            {
-                return new AgentCounts(_finished, _failed, _totalMs);
-            }
+            var finished = Interlocked.Read(ref _finished);
+            return new AgentCounts(finished, Interlocked.Read(ref _failed), Interlocked.Read(ref _totalTicks) / (double)TimeSpan.TicksPerMillisecond);
         }
     }
 }

@@ -155,14 +155,14 @@ internal sealed class WorkflowEngine(IJournal journal, IAgentRegistry agents, IR
         await run.Channels.CloseAsync(CancellationGrace, time).ConfigureAwait(false);
         await journal.EndRunAsync(record.Id, status, result, error, time.GetUtcNow(), CancellationToken.None).ConfigureAwait(false);
         var ended = await journal.GetRunAsync(record.Id, CancellationToken.None).ConfigureAwait(false) ?? record;
-        var package = await HandoffPackage.LoadAsync(journal, record.Id, CancellationToken.None).ConfigureAwait(false);
-        log.Information("Run {RunId} {Status} after {Steps} steps in {DurationMs} ms", record.Id, status, package.Steps.Count, ended.DurationMs);
+        log.Information("Run {RunId} {Status} after {Steps} steps in {DurationMs} ms", record.Id, status, run.StepCount, ended.DurationMs);
 
         string? reportPath = null;
         if (reports is not null)
         {
             try
             {
+                var package = await HandoffPackage.LoadAsync(journal, record.Id, CancellationToken.None).ConfigureAwait(false);
                 reportPath = await reports.WriteAsync(package, CancellationToken.None).ConfigureAwait(false);
                 await journal.SetReportAsync(record.Id, reportPath, CancellationToken.None).ConfigureAwait(false);
                 ended = ended with { Report = reportPath };
@@ -176,7 +176,7 @@ internal sealed class WorkflowEngine(IJournal journal, IAgentRegistry agents, IR
             }
         }
 
-        return new RunOutcome(ended, package.Steps.Count, reportPath, badInput);
+        return new RunOutcome(ended, run.StepCount, reportPath, badInput);
     }
 
     private static string Short(string hash) => hash[..Math.Min(12, hash.Length)];

@@ -19,6 +19,7 @@ internal sealed class WorkflowRun
     private readonly List<Compensation> _compensations = [];
     private long _seq;
     private int _events;
+    private int _newSteps;
 
     public WorkflowRun(
         string id,
@@ -155,6 +156,9 @@ internal sealed class WorkflowRun
         return false;
     }
 
+    /// <summary>The steps of the run so far: those of earlier attempts and those this attempt started.</summary>
+    public int StepCount => _previous.Count + Volatile.Read(ref _newSteps);
+
     /// <summary>The attempt number for a step: one more than an earlier, unfinished attempt of it.</summary>
     public int AttemptFor(string stepId) => _previous.TryGetValue(stepId, out var earlier) ? earlier.Attempt + 1 : 1;
 
@@ -169,10 +173,16 @@ internal sealed class WorkflowRun
         await AppendAsync(id, StepEvent.Succeeded, null, name, kind, null, 1, output, null).ConfigureAwait(false);
     }
 
-    public ValueTask AppendAsync(string stepId, StepEvent kind, string? parentId, string name, string stepKind, string? agent, int attempt, JsonNode? payload, string? error)
+    /// <summary>Journals one event of a step; an end gives <paramref name="startedAt"/>, the <see cref="TimeProvider.GetTimestamp"/> of its start, for the metrics.</summary>
+    public ValueTask AppendAsync(string stepId, StepEvent kind, string? parentId, string name, string stepKind, string? agent, int attempt, JsonNode? payload, string? error, long startedAt = 0)
     {
         var entry = new JournalEntry(Id, Interlocked.Increment(ref _seq), stepId, kind, parentId, name, stepKind, agent, attempt, payload, error, Time.GetUtcNow());
-        Metrics.Observe(entry);
+        Metrics.Observe(entry, startedAt);
+        if (kind == StepEvent.Started && !_previous.ContainsKey(stepId))
+        {
+            Interlocked.Increment(ref _newSteps);
+        }
+
         OnEvent?.Invoke(entry);
 
         // Appends are not cancellable: a step that ran is recorded even when the run is being cancelled.

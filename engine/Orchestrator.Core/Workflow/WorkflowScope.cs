@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Text.Json.Nodes;
 using Orchestrator.Abstractions;
 using Orchestrator.Core.Health;
@@ -60,26 +61,41 @@ public sealed partial class WorkflowScope
     /// the recovery chain, then by severity: critical throws <see cref="StepFailedException"/>, moderate and
     /// minor return <see cref="StepOptions.Fallback"/> and leave the step degraded.
     /// </summary>
-    public async Task<JsonNode?> RunAgentAsync(string kind, JsonNode? input, StepOptions? options = null, CancellationToken cancellationToken = default)
+    public Task<JsonNode?> RunAgentAsync(string kind, JsonNode? input, StepOptions? options = null, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(kind);
 
         // Between steps, so that no step sees a plugin change under it; the journal notes each new version.
-        foreach (var reload in _run.Agents.ReloadChanged())
+        var reloads = _run.Agents.ReloadChanged();
+        if (reloads.Count > 0 || options?.Compensation is not null)
+        {
+            return RunAgentWithReloadsOrUndoAsync(kind, input, options, reloads, cancellationToken);
+        }
+
+        return RunStepCoreAsync(options?.Name ?? kind, "agent", kind, input, (kind, input, options), AgentBody, note: null, cancellationToken);
+    }
+
+    private static Task<JsonNode?> AgentBody(WorkflowScope scope, string id, (string Kind, JsonNode? Input, StepOptions? Options) step, CancellationToken ct) =>
+        scope.ExecuteAgentAsync(step.Kind, id, step.Input, step.Options, ct);
+
+    private async Task<JsonNode?> RunAgentWithReloadsOrUndoAsync(string kind, JsonNode? input, StepOptions? options, IReadOnlyList<Plugins.PluginReload> reloads, CancellationToken cancellationToken)
+    {
+        foreach (var reload in reloads)
         {
             await _run.RecordEventAsync("plugin-reload", Path.GetFileName(reload.Path), null, reload.ToJson()).ConfigureAwait(false);
         }
 
         var name = options?.Name ?? kind;
-        var outcome = await RunStepCoreAsync(name, "agent", kind, input, (scope, id, ct) => scope.ExecuteAgentAsync(kind, id, input, options, ct), cancellationToken).ConfigureAwait(false);
+        var note = new StepNote();
+        var output = await RunStepCoreAsync(name, "agent", kind, input, (kind, input, options), AgentBody, note, cancellationToken).ConfigureAwait(false);
 
         // Registered on replay too, so that a resumed run can still roll back what it did before the crash.
-        if (options?.Compensation is { } undo && !outcome.Degraded)
+        if (options?.Compensation is { } undo && !note.Degraded)
         {
-            _run.RegisterCompensation(new Compensation(outcome.Id, _path, name, "agent", kind, undo));
+            _run.RegisterCompensation(new Compensation(note.Id!, _path, name, "agent", kind, undo));
         }
 
-        return outcome.Output;
+        return output;
     }
 
     /// <summary>Marks the last known good state: a rollback undoes only the steps finished after the latest checkpoint.</summary>
@@ -180,19 +196,16 @@ public sealed partial class WorkflowScope
         return RunStepAsync(name, "handoff", null, input, (_, _, _) => Task.FromResult(data), cancellationToken);
     }
 
-    internal async Task<JsonNode?> RunStepAsync(
+    internal Task<JsonNode?> RunStepAsync(
         string name,
         string kind,
         string? agent,
         JsonNode? input,
         Func<WorkflowScope, string, CancellationToken, Task<JsonNode?>> body,
         CancellationToken cancellationToken) =>
-        (await RunStepCoreAsync(name, kind, agent, input, body, cancellationToken).ConfigureAwait(false)).Output;
+        RunStepCoreAsync(name, kind, agent, input, body, static (scope, id, run, ct) => run(scope, id, ct), note: null, cancellationToken);
 
-    /// <summary>
-    /// The one place a step is journaled: replay if it finished before, else append its start, run its
-    /// body in a child scope, and append exactly one terminal event (succeeded, degraded or failed).
-    /// </summary>
+    /// <summary>A step whose caller needs to know its id and whether it degraded, besides its output.</summary>
     private async Task<StepOutcome> RunStepCoreAsync(
         string name,
         string kind,
@@ -201,20 +214,47 @@ public sealed partial class WorkflowScope
         Func<WorkflowScope, string, CancellationToken, Task<JsonNode?>> body,
         CancellationToken cancellationToken)
     {
+        var note = new StepNote();
+        var output = await RunStepCoreAsync(name, kind, agent, input, body, static (scope, id, run, ct) => run(scope, id, ct), note, cancellationToken).ConfigureAwait(false);
+        return new StepOutcome(note.Id!, output, note.Degraded);
+    }
+
+    /// <summary>
+    /// The one place a step is journaled: replay if it finished before, else append its start, run its
+    /// body in a child scope, and append exactly one terminal event (succeeded, degraded or failed).
+    /// The body takes its data as <paramref name="state"/> rather than in a closure: every step of a run comes here.
+    /// </summary>
+    private async Task<JsonNode?> RunStepCoreAsync<TState>(
+        string name,
+        string kind,
+        string? agent,
+        JsonNode? input,
+        TState state,
+        Func<WorkflowScope, string, TState, CancellationToken, Task<JsonNode?>> body,
+        StepNote? note,
+        CancellationToken cancellationToken)
+    {
         var id = NextId(name);
+        if (note is not null)
+        {
+            note.Id = id;
+        }
+
         if (_run.TryReplay(id, out var finished))
         {
-            return new StepOutcome(id, finished.Output?.DeepClone(), finished.Status == RunStatus.Degraded);
+            note?.Degraded = finished.Status == RunStatus.Degraded;
+            return finished.Output?.DeepClone();
         }
 
         var attempt = _run.AttemptFor(id);
         var ct = cancellationToken.CanBeCanceled ? cancellationToken : _run.Cancellation;
+        var startedAt = _run.Time.GetTimestamp();
         var started = _run.AppendAsync(id, StepEvent.Started, _path, name, kind, agent, attempt, input, error: null);
         JsonNode? output;
         try
         {
             ct.ThrowIfCancellationRequested();
-            output = await body(new WorkflowScope(_run, id), id, ct).ConfigureAwait(false);
+            output = await body(new WorkflowScope(_run, id), id, state, ct).ConfigureAwait(false);
         }
         catch (StepDegradedException degraded)
         {
@@ -223,8 +263,9 @@ public sealed partial class WorkflowScope
             _run.Log.Warning("Step {StepId} degraded ({Severity}): {Error}", id, degraded.Severity, degraded.Message);
 
             // Minor failures are only noted: the step counts as succeeded, with the error kept beside its output.
-            await _run.AppendAsync(id, minor ? StepEvent.Succeeded : StepEvent.Degraded, _path, name, kind, agent, attempt, degraded.Fallback, $"{degraded.Severity.ToString().ToLowerInvariant()}: {degraded.Message}").ConfigureAwait(false);
-            return new StepOutcome(id, degraded.Fallback?.DeepClone(), Degraded: !minor);
+            await _run.AppendAsync(id, minor ? StepEvent.Succeeded : StepEvent.Degraded, _path, name, kind, agent, attempt, degraded.Fallback, $"{degraded.Severity.ToString().ToLowerInvariant()}: {degraded.Message}", startedAt).ConfigureAwait(false);
+            note?.Degraded = !minor;
+            return degraded.Fallback?.DeepClone();
         }
         catch (Exception ex)
         {
@@ -235,7 +276,7 @@ public sealed partial class WorkflowScope
                 StepFailedException s => s.Message,
                 _ => ex.Message,
             };
-            await _run.AppendAsync(id, StepEvent.Failed, _path, name, kind, agent, attempt, (ex as AgentFailedException)?.Output, reason).ConfigureAwait(false);
+            await _run.AppendAsync(id, StepEvent.Failed, _path, name, kind, agent, attempt, (ex as AgentFailedException)?.Output, reason, startedAt).ConfigureAwait(false);
             if (ex is OperationCanceledException || ex is StepFailedException { StepId: var failedId } && failedId == id)
             {
                 throw;
@@ -245,8 +286,8 @@ public sealed partial class WorkflowScope
         }
 
         await started.ConfigureAwait(false);
-        await _run.AppendAsync(id, StepEvent.Succeeded, _path, name, kind, agent, attempt, output, error: null).ConfigureAwait(false);
-        return new StepOutcome(id, output, Degraded: false);
+        await _run.AppendAsync(id, StepEvent.Succeeded, _path, name, kind, agent, attempt, output, error: null, startedAt).ConfigureAwait(false);
+        return output;
     }
 
     private async Task<JsonNode?> RunBranchesAsync(MergePolicy merge, IReadOnlyList<ParallelBranch> branches, JsonNode? context, CancellationToken ct)
@@ -449,7 +490,8 @@ public sealed partial class WorkflowScope
     /// Runs an agent of the kind once, through its circuit breaker, on the first provider whose circuit is not
     /// open (and not excluded). Every failure is a result; only the run's own cancellation throws.
     /// </summary>
-    private async Task<(AgentResult Result, string ErrorType, string? ProviderId)> TryAgentAsync(string kind, AgentTask task, TimeSpan? timeout, IReadOnlySet<string>? exclude, CancellationToken ct)
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<(AgentResult Result, string ErrorType, string? ProviderId)> TryAgentAsync(string kind, AgentTask task, TimeSpan? timeout, IReadOnlySet<string>? exclude, CancellationToken ct)
     {
         var providers = _run.Agents.FindProviders(kind);
         if (providers.Count == 0)
@@ -457,14 +499,11 @@ public sealed partial class WorkflowScope
             return (AgentResult.Fail(new UnknownAgentException(kind, _run.Agents.AgentKinds).Message), "unknown-agent", null);
         }
 
-        var eligible = exclude is null ? providers : providers.Where(p => !exclude.Contains(p.Id)).ToList();
-        if (eligible.Count == 0)
+        var provider = Choose(providers, exclude);
+        if (provider is null)
         {
             return (AgentResult.Fail($"no other agent of kind '{kind}' to run on"), "unavailable", null);
         }
-
-        // An open circuit on every provider still calls the first: its circuit answers at once that it is unavailable.
-        var provider = eligible.FirstOrDefault(p => _run.Health.StateOf(p.Id) != AgentHealthState.Unhealthy) ?? eligible[0];
 
         // Only an attempt with a time limit needs a token of its own, to stop an agent that ran over it.
         using var attemptCts = timeout is null ? null : CancellationTokenSource.CreateLinkedTokenSource(ct);
@@ -472,13 +511,8 @@ public sealed partial class WorkflowScope
         {
             using var slot = await _run.Gates.EnterAsync(provider, ct).ConfigureAwait(false);
             var result = await _run.Health.For(provider.Id).ExecuteAsync(
-                async c =>
-                {
-                    var running = provider.Agent.RunAsync(task, c).AsTask();
-
-                    // WaitAsync enforces the limit even on an agent that ignores its token.
-                    return timeout is { } limit ? await running.WaitAsync(limit, _run.Time, ct).ConfigureAwait(false) : await running.ConfigureAwait(false);
-                },
+                static (call, c) => call.Limit is { } limit ? RunLimitedAsync(call.Agent, call.Task, limit, call.Time, call.RunToken, c) : call.Agent.RunAsync(call.Task, c),
+                (provider.Agent, Task: task, Limit: timeout, _run.Time, RunToken: ct),
                 attemptCts?.Token ?? ct).ConfigureAwait(false);
             return (result, "agent", provider.Id);
         }
@@ -497,6 +531,32 @@ public sealed partial class WorkflowScope
             return (AgentResult.Fail($"agent '{kind}' threw {ex.GetType().Name}: {ex.Message}"), "exception", provider.Id);
         }
     }
+
+    /// <summary>The first eligible provider whose circuit is not open; with every circuit open, the first eligible (its circuit answers at once that it is unavailable).</summary>
+    private AgentProvider? Choose(IReadOnlyList<AgentProvider> providers, IReadOnlySet<string>? exclude)
+    {
+        AgentProvider? first = null;
+        foreach (var provider in providers)
+        {
+            if (exclude?.Contains(provider.Id) == true)
+            {
+                continue;
+            }
+
+            if (_run.Health.StateOf(provider.Id) != AgentHealthState.Unhealthy)
+            {
+                return provider;
+            }
+
+            first ??= provider;
+        }
+
+        return first;
+    }
+
+    /// <summary>WaitAsync enforces the limit even on an agent that ignores its token.</summary>
+    private static async ValueTask<AgentResult> RunLimitedAsync(IAgent agent, AgentTask task, TimeSpan limit, TimeProvider time, CancellationToken runToken, CancellationToken attemptToken) =>
+        await agent.RunAsync(task, attemptToken).AsTask().WaitAsync(limit, time, runToken).ConfigureAwait(false);
 
     private static string FormatTimeout(TimeSpan timeout) =>
         timeout.TotalSeconds >= 1 ? $"{timeout.TotalSeconds:0.###} s" : $"{timeout.TotalMilliseconds:0} ms";
@@ -535,3 +595,11 @@ public sealed partial class WorkflowScope
 
 /// <summary>What a step ended with, as its parent sees it.</summary>
 internal readonly record struct StepOutcome(string Id, JsonNode? Output, bool Degraded);
+
+/// <summary>Filled in by a step for a caller that asks: its id and whether it degraded.</summary>
+internal sealed class StepNote
+{
+    public string? Id { get; set; }
+
+    public bool Degraded { get; set; }
+}

@@ -47,6 +47,33 @@ public sealed class ScenariosTests : IDisposable
     }
 
     [Fact]
+    public async Task Only_measures_the_named_scenarios_and_leaves_the_other_fields_out()
+    {
+        var settings = new ScenarioSettings { Chains = 4, StepsPerChain = 3, Repeats = 1, Only = new HashSet<string> { "raw", "inmem" } };
+        using var progress = new StringWriter();
+
+        var results = await ScenariosCommand.MeasureAsync(settings.Validated(), progress, CancellationToken.None);
+        var json = JsonNode.Parse(results.ToJsonLine(quick: true, elapsedSeconds: 1))!.AsObject();
+
+        json["raw_async_us_per_step"]!.GetValue<double>().Should().BePositive();
+        json["inmem_us_per_step"]!.GetValue<double>().Should().BePositive();
+        json["inmem_over_raw"].Should().NotBeNull();
+        Fields.Except(["raw_async_us_per_step", "inmem_us_per_step"]).Should().OnlyContain(f => !json.ContainsKey(f));
+    }
+
+    [Fact]
+    public async Task An_unknown_scenario_in_only_is_one_line_naming_the_known_ones()
+    {
+        using var stdout = new StringWriter();
+        using var stderr = new StringWriter();
+
+        var exit = await ScenariosCommand.RunAsync(["--only", "inmem,warp"], stdout, stderr, CancellationToken.None);
+
+        exit.Should().Be(2);
+        stderr.ToString().Trim().Should().Contain("unknown scenario 'warp'").And.Contain("known: plugin, raw, inmem").And.NotContain("\n");
+    }
+
+    [Fact]
     public async Task An_unknown_argument_is_one_line_and_exit_code_2()
     {
         using var stdout = new StringWriter();
