@@ -184,7 +184,7 @@ internal sealed class ScenarioRunner(ScenarioSettings settings, string workDirec
             warm.Add(await OrchestratorRun.TimeAsync(script, store, workDirectory, cancellationToken).ConfigureAwait(false));
         }
 
-        progress.WriteLine($"csx: cold {Median(cold):0} ms (median of {cold.Count}), warm {Median(warm):0} ms (median of {warm.Count})");
+        progress.WriteLine($"csx: cold {Median(cold):0} ms (median of {cold.Count}), warm {Median(warm):0} ms (median of {warm.Count}), with {Path.GetRelativePath(AppContext.BaseDirectory, OrchestratorRun.Cli)}");
         return (Median(cold), Median(warm));
     }
 
@@ -236,9 +236,15 @@ internal readonly record struct MemorySnapshot(long Managed, long Native)
 /// <summary>One <c>orchestrator run</c> of the built CLI (beside the bench), timed from start to exit.</summary>
 internal static class OrchestratorRun
 {
+    /// <summary>The ReadyToRun CLI a Release build of the bench publishes to <c>cli/</c>; else the plain build beside the bench.</summary>
+    public static string Cli =>
+        Path.Combine(AppContext.BaseDirectory, "cli", "orchestrator.dll") is var published && File.Exists(published)
+            ? published
+            : Path.Combine(AppContext.BaseDirectory, "orchestrator.dll");
+
     public static async Task<double> TimeAsync(string script, string store, string workingDirectory, CancellationToken cancellationToken)
     {
-        var cli = Path.Combine(AppContext.BaseDirectory, "orchestrator.dll");
+        var cli = Cli;
         var host = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } muxer && File.Exists(muxer) ? muxer : "dotnet";
         var info = new ProcessStartInfo(host)
         {
