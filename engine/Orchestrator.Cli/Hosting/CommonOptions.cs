@@ -70,7 +70,7 @@ internal static class CommonOptions
 
     public static Option<bool> NoCache() => new("--no-cache")
     {
-        Description = "Compile a .csx script afresh, bypassing (and not updating) the store's compile cache.",
+        Description = "Bypass the store's caches: compile a .csx script afresh and load every plugin now (neither cache is updated).",
     };
 
     public static Option<bool> Verbose() => new("--verbose", "-v")

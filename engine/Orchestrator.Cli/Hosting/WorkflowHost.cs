@@ -31,6 +31,9 @@ internal sealed class WorkflowHost : IAsyncDisposable
     /// <summary>The compile cache's folder inside the store.</summary>
     public const string CacheFolder = "cache";
 
+    /// <summary>What the plugins provided when they last loaded, in <see cref="CacheFolder"/>: plugins load when first used.</summary>
+    public const string PluginManifestFile = "plugins.json";
+
     public StoreSession Session { get; }
 
     public PluginHost Plugins { get; }
@@ -46,7 +49,7 @@ internal sealed class WorkflowHost : IAsyncDisposable
     /// <summary>
     /// Reads the MCP configuration, opens the store, loads the plugins (reporting the ones that fail), reads the
     /// connectors and compiles the script, a .csx through the store's compile cache (<c>cache/</c>) unless
-    /// <paramref name="useCache"/> is false (<c>--no-cache</c>).
+    /// <paramref name="useCache"/> is false (<c>--no-cache</c>), which also loads every plugin now rather than from the manifest.
     /// </summary>
     public static WorkflowHost Open(CliConsole console, string scriptPath, string store, IEnumerable<string> pluginDirectories, string? mcpConfig, bool verbose, bool useCache, CancellationToken cancellationToken, ConnectorFiles? connectorFiles = null, bool watchPlugins = false)
     {
@@ -63,7 +66,8 @@ internal sealed class WorkflowHost : IAsyncDisposable
         try
         {
             connectors = ConnectorFiles.Load(connectorFiles ?? ConnectorFiles.None, scriptPath, session.Directory, session.Secrets);
-            plugins = PluginHost.Load([PluginHost.DefaultDirectory, .. pluginDirectories], session.Log, watchPlugins);
+            var manifest = useCache ? Path.Combine(session.Directory, CacheFolder, PluginManifestFile) : null;
+            plugins = PluginHost.Load([PluginHost.DefaultDirectory, .. pluginDirectories], session.Log, watchPlugins, manifest);
             foreach (var error in plugins.Errors)
             {
                 console.Error($"plugin not loaded: {error.Path}: {error.Message}");

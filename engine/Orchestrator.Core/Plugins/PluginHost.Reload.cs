@@ -98,6 +98,7 @@ internal sealed partial class PluginHost
         }
 
         _plugins.RemoveAll(p => p.AssemblyPath == path);
+        _providers.Clear();
         if (_loaders.Remove(path, out var loader))
         {
             loader.Dispose();

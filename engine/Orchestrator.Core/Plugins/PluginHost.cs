@@ -19,6 +19,17 @@ internal sealed partial class PluginHost : IAgentRegistry, IDisposable
     // More agents of a kind already provided, from other plugins: replicas to fall back on or redistribute to.
     private readonly Dictionary<string, List<Registered<IAgent>>> _replicas = new(StringComparer.OrdinalIgnoreCase);
     private readonly Dictionary<string, IsolatedAssemblyLoader> _loaders = new(StringComparer.Ordinal);
+
+    // Plugins the manifest knows, registered by name but not loaded until a run first asks for one of their names.
+    private readonly Dictionary<string, PluginManifest.Entry> _deferred = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, List<string>> _deferredAgents = new(StringComparer.OrdinalIgnoreCase);
+    private readonly Dictionary<string, List<string>> _deferredStrategies = new(StringComparer.OrdinalIgnoreCase);
+
+    // Where each plugin file was found among all of them: the first found is the primary agent of its kind.
+    private readonly Dictionary<string, int> _order = new(StringComparer.Ordinal);
+
+    // Every agent step asks for its providers: built once per kind, dropped whenever registrations change.
+    private readonly Dictionary<string, AgentProvider[]> _providers = new(StringComparer.OrdinalIgnoreCase);
     private readonly List<PluginInfo> _plugins = [];
     private readonly List<PluginLoadError> _errors = [];
     private readonly ILogger _log;
@@ -54,7 +65,7 @@ internal sealed partial class PluginHost : IAgentRegistry, IDisposable
             ObjectDisposedException.ThrowIf(_disposed, this);
             lock (_registry)
             {
-                return [.. _agents.Keys];
+                return [.. _agents.Keys.Union(_deferredAgents.Keys, StringComparer.OrdinalIgnoreCase)];
             }
         }
     }
@@ -66,7 +77,7 @@ internal sealed partial class PluginHost : IAgentRegistry, IDisposable
             ObjectDisposedException.ThrowIf(_disposed, this);
             lock (_registry)
             {
-                return [.. _strategies.Keys];
+                return [.. _strategies.Keys.Union(_deferredStrategies.Keys, StringComparer.OrdinalIgnoreCase)];
             }
         }
     }
@@ -88,9 +99,15 @@ internal sealed partial class PluginHost : IAgentRegistry, IDisposable
     /// Missing directories are skipped.
     /// </summary>
     /// <param name="watch">Load plugins so that their files can be replaced, and check them before agent steps (<see cref="ReloadChanged"/>).</param>
-    public static PluginHost Load(IEnumerable<string> directories, ILogger log, bool watch = false)
+    /// <param name="manifestPath">
+    /// A <see cref="PluginManifest"/> to register known plugins from without loading them (each loads when a run first
+    /// asks for one of its agents or strategies) and to update with the others; null to load every plugin now.
+    /// Not used with <paramref name="watch"/>, which needs every plugin loaded to notice it change.
+    /// </param>
+    public static PluginHost Load(IEnumerable<string> directories, ILogger log, bool watch = false, string? manifestPath = null)
     {
         var host = new PluginHost(log) { _watching = watch };
+        var manifest = watch || manifestPath is null ? null : PluginManifest.Open(manifestPath, host._log);
         foreach (var directory in directories.Select(Path.GetFullPath).Distinct(StringComparer.Ordinal))
         {
             if (!Directory.Exists(directory))
@@ -112,13 +129,22 @@ internal sealed partial class PluginHost : IAgentRegistry, IDisposable
 
             foreach (var path in candidates)
             {
-                host.LoadAssembly(path);
+                host._order.TryAdd(path, host._order.Count);
+                if (manifest?.Find(path) is { } known)
+                {
+                    host.Defer(path, known);
+                }
+                else
+                {
+                    host.LoadAndRecord(path, manifest);
+                }
             }
         }
 
+        manifest?.Save(host._order.Keys);
         host._log.Debug(
-            "Loaded {AgentCount} agents and {StrategyCount} recovery strategies; {ErrorCount} plugin errors",
-            host._agents.Count, host._strategies.Count, host._errors.Count);
+            "Loaded {AgentCount} agents and {StrategyCount} recovery strategies, {DeferredCount} plugins to load when first used; {ErrorCount} plugin errors",
+            host._agents.Count, host._strategies.Count, host._deferred.Count, host._errors.Count);
         return host;
     }
 
@@ -127,6 +153,7 @@ internal sealed partial class PluginHost : IAgentRegistry, IDisposable
         ObjectDisposedException.ThrowIf(_disposed, this);
         lock (_registry)
         {
+            LoadDeferred(_deferredAgents, kind);
             return _agents.GetValueOrDefault(kind)?.Instance;
         }
     }
@@ -136,12 +163,18 @@ internal sealed partial class PluginHost : IAgentRegistry, IDisposable
         ObjectDisposedException.ThrowIf(_disposed, this);
         lock (_registry)
         {
+            if (_providers.TryGetValue(kind, out var cached))
+            {
+                return cached;
+            }
+
+            LoadDeferred(_deferredAgents, kind);
             if (!_agents.TryGetValue(kind, out var primary))
             {
                 return [];
             }
 
-            return [Provider(kind, primary), .. _replicas.GetValueOrDefault(kind, []).Select(r => Provider(kind, r))];
+            return _providers[kind] = [Provider(kind, primary), .. _replicas.GetValueOrDefault(kind, []).Select(r => Provider(kind, r))];
         }
     }
 
@@ -153,7 +186,72 @@ internal sealed partial class PluginHost : IAgentRegistry, IDisposable
         ObjectDisposedException.ThrowIf(_disposed, this);
         lock (_registry)
         {
+            LoadDeferred(_deferredStrategies, name);
             return _strategies.GetValueOrDefault(name)?.Instance;
+        }
+    }
+
+    /// <summary>Registers what a plugin provides, from the manifest, without loading it.</summary>
+    private void Defer(string path, PluginManifest.Entry entry)
+    {
+        _deferred[path] = entry;
+        foreach (var provided in entry.Provides)
+        {
+            var names = provided.Type == PluginInfo.AgentType ? _deferredAgents : _deferredStrategies;
+            (names.TryGetValue(provided.Name, out var paths) ? paths : names[provided.Name] = []).Add(path);
+            _plugins.Add(new PluginInfo(provided.Name, provided.Type, path, entry.Version));
+        }
+    }
+
+    /// <summary>Loads, in the order they were found, the deferred plugins that provide <paramref name="name"/>. Caller holds the lock.</summary>
+    private void LoadDeferred(Dictionary<string, List<string>> names, string name)
+    {
+        if (names.Count == 0 || !names.Remove(name, out var paths))
+        {
+            return;
+        }
+
+        foreach (var path in paths.OrderBy(p => _order[p]))
+        {
+            if (!_deferred.Remove(path))
+            {
+                continue;
+            }
+
+            // Loading registers everything the plugin provides, so none of its names is deferred any longer.
+            foreach (var other in _deferredAgents.Concat(_deferredStrategies).ToList())
+            {
+                if (other.Value.Remove(path) && other.Value.Count == 0)
+                {
+                    _deferredAgents.Remove(other.Key);
+                    _deferredStrategies.Remove(other.Key);
+                }
+            }
+
+            _plugins.RemoveAll(p => p.AssemblyPath == path);
+            _log.Debug("Loading plugin {Path} on first use of {Name}", path, name);
+            LoadAssembly(path);
+        }
+    }
+
+    /// <summary>Loads a plugin now and tells the manifest what it provided, if it loaded without an error.</summary>
+    private void LoadAndRecord(string path, PluginManifest? manifest)
+    {
+        var errors = _errors.Count;
+        LoadAssembly(path);
+        if (manifest is null)
+        {
+            return;
+        }
+
+        var provided = _plugins.Where(p => p.AssemblyPath == path).ToList();
+        if (_errors.Count == errors && provided.Count > 0)
+        {
+            manifest.Record(path, provided[0].AssemblyVersion, provided);
+        }
+        else
+        {
+            manifest.Forget(path);
         }
     }
 
@@ -186,6 +284,7 @@ internal sealed partial class PluginHost : IAgentRegistry, IDisposable
             _agents.Clear();
             _replicas.Clear();
             _strategies.Clear();
+            _providers.Clear();
             foreach (var loader in _loaders.Values)
             {
                 loader.Dispose();
@@ -290,12 +389,12 @@ internal sealed partial class PluginHost : IAgentRegistry, IDisposable
         var count = 0;
         if (instance is IAgent agent)
         {
-            count += Add(_agents, "agent kind", kind, new Registered<IAgent>(agent, path), PluginInfo.AgentType, version, type);
+            count += Add(_agents, "agent kind", kind, new Registered<IAgent>(agent, path, OrderOf(path)), PluginInfo.AgentType, version, type);
         }
 
         if (instance is IRecoveryStrategy strategy)
         {
-            count += Add(_strategies, "recovery strategy", name, new Registered<IRecoveryStrategy>(strategy, path), PluginInfo.RecoveryType, version, type);
+            count += Add(_strategies, "recovery strategy", name, new Registered<IRecoveryStrategy>(strategy, path, OrderOf(path)), PluginInfo.RecoveryType, version, type);
         }
 
         if (count == 0)
@@ -324,13 +423,23 @@ internal sealed partial class PluginHost : IAgentRegistry, IDisposable
                 return 0;
             }
 
+            // Found earlier than the primary (it loaded later, on first use): it becomes the primary, as if loaded in order.
             var replicas = _replicas.TryGetValue(key, out var list) ? list : _replicas[key] = [];
+            if (replica.Order < existing.Order)
+            {
+                map[key] = entry;
+                replica = (Registered<IAgent>)(object)existing;
+            }
+
             replicas.Add(replica);
+            replicas.Sort((a, b) => a.Order.CompareTo(b.Order));
         }
         else
         {
             map.Add(key, entry);
         }
+
+        _providers.Clear();
 
         _plugins.Add(new PluginInfo(key, pluginType, entry.Path, version));
         _log.Debug("Loaded {PluginType} {Name} ({Type}) from {Path}", pluginType, key, type.FullName, entry.Path);
@@ -370,6 +479,9 @@ internal sealed partial class PluginHost : IAgentRegistry, IDisposable
     // Strings only: holding the exception would keep the plugin's types, and so its context, alive.
     private static string Describe(Exception ex) => $"{ex.GetType().Name}: {PluginDiscovery.OneLine(ex.Message)}";
 
-    private sealed record Registered<T>(T Instance, string Path)
+    private int OrderOf(string path) => _order.TryGetValue(path, out var order) ? order : int.MaxValue;
+
+    /// <param name="Order">Where the plugin file was found among all of them.</param>
+    private sealed record Registered<T>(T Instance, string Path, int Order)
         where T : class;
 }

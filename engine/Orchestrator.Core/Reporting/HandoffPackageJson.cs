@@ -41,9 +41,15 @@ internal static class HandoffPackageJson
             Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
         };
         options.Converters.Add(new JsonStringEnumConverter(JsonNamingPolicy.CamelCase));
-        options.MakeReadOnly(populateMissingResolver: true);
+
+        // Generated metadata: every run writes a package, and building it by reflection cost more than the rest of a small run.
+        options.TypeInfoResolver = PackageJsonContext.Default;
+        options.MakeReadOnly();
         return options;
     }
 
-    private sealed record PackageDocument(RunRecord? Run, IReadOnlyList<StepRecord>? Steps, JsonNode? Data, string? Title, IReadOnlyList<QaCheckResult>? Qa);
+    internal sealed record PackageDocument(RunRecord? Run, IReadOnlyList<StepRecord>? Steps, JsonNode? Data, string? Title, IReadOnlyList<QaCheckResult>? Qa);
 }
+
+[JsonSerializable(typeof(HandoffPackageJson.PackageDocument))]
+internal sealed partial class PackageJsonContext : JsonSerializerContext;
