@@ -15,7 +15,7 @@ namespace Orchestrator.Core.Journal;
 internal sealed class SqliteJournal : IJournal
 {
     /// <summary>The journal's format; bump it with a migration in <see cref="JournalSchema"/>.</summary>
-    public const int FormatVersion = 3;
+    public const int FormatVersion = 4;
 
     private readonly string _connectionString;
     private readonly SqliteConnection _writer;

@@ -27,12 +27,13 @@ public sealed class JournalMigrationTests : IDisposable
             journal.MigratedFromVersion.Should().BeNull();
         }
 
-        (await Scalar("SELECT value FROM meta WHERE key = 'format_version'")).Should().Be("3");
-        SqliteJournal.FormatVersion.Should().Be(3);
+        (await Scalar("SELECT value FROM meta WHERE key = 'format_version'")).Should().Be("4");
+        SqliteJournal.FormatVersion.Should().Be(4);
+        ((string)(await Scalar("SELECT sql FROM sqlite_master WHERE name = 'journal'"))!).Should().Contain("WITHOUT ROWID");
     }
 
     [Fact]
-    public async Task Opening_a_format_1_journal_migrates_it_to_format_3_and_every_run_and_step_is_still_readable()
+    public async Task Opening_a_format_1_journal_migrates_it_to_the_current_format_and_every_run_and_step_is_still_readable()
     {
         CopyFormatOneFixture(_dir.Path);
 
@@ -83,9 +84,9 @@ public sealed class JournalMigrationTests : IDisposable
             entries.Should().ContainSingle().Which.Payload!.GetValue<int>().Should().Be(5);
         }
 
-        (await Scalar("SELECT value FROM meta WHERE key = 'format_version'")).Should().Be("3");
+        (await Scalar("SELECT value FROM meta WHERE key = 'format_version'")).Should().Be("4");
         (await Scalar("SELECT COUNT(*) FROM pragma_table_info('runs') WHERE name IN ('host', 'pid')")).Should().Be(2L);
-        (await Scalar("SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND name = 'journal_run_step'")).Should().Be(1L);
+        (await Scalar("SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND name = 'journal_run_step'")).Should().Be(0L, "format 4 dropped the index format 2 added");
         (await Scalar("SELECT COUNT(*) FROM journal")).Should().Be(9L);
     }
 
@@ -193,7 +194,48 @@ public sealed class JournalMigrationTests : IDisposable
             (await journal.Learning.GetOutcomesAsync("p", default)).Should().ContainSingle().Which.MeanItemMs.Should().Be(10);
         }
 
-        (await Scalar("SELECT value FROM meta WHERE key = 'format_version'")).Should().Be("3");
+        (await Scalar("SELECT value FROM meta WHERE key = 'format_version'")).Should().Be("4");
+    }
+
+    [Fact]
+    public async Task A_format_3_journal_is_clustered_on_its_key_and_keeps_every_entry_in_order()
+    {
+        await using (var journal = SqliteJournal.Open(_dir.Path))
+        {
+            await journal.StartRunAsync(Run("r1"), default);
+            await journal.StartRunAsync(Run("r2"), default);
+            for (var seq = 1; seq <= 3; seq++)
+            {
+                await journal.AppendAsync(Entry("r2", seq, "s" + seq, StepEvent.Started, JsonValue.Create(seq)), default);
+                await journal.AppendAsync(Entry("r1", seq, "t" + seq, StepEvent.Succeeded, null), default);
+            }
+        }
+
+        // Back to format 3's shape: a rowid table, its key as a separate index, and the step index.
+        await Execute("""
+            CREATE TABLE journal_rowid (run_id TEXT NOT NULL, seq INTEGER NOT NULL, step_id TEXT NOT NULL, event TEXT NOT NULL, parent_id TEXT,
+                name TEXT NOT NULL, kind TEXT NOT NULL, agent TEXT, attempt INTEGER NOT NULL, payload TEXT, error TEXT, at INTEGER NOT NULL,
+                PRIMARY KEY (run_id, seq));
+            INSERT INTO journal_rowid SELECT * FROM journal;
+            DROP TABLE journal;
+            ALTER TABLE journal_rowid RENAME TO journal;
+            CREATE INDEX journal_run_step ON journal (run_id, step_id);
+            UPDATE meta SET value = '3' WHERE key = 'format_version';
+            """);
+        SqliteConnection.ClearAllPools();
+
+        await using (var journal = SqliteJournal.Open(_dir.Path))
+        {
+            journal.MigratedFromVersion.Should().Be(3);
+            (await journal.GetEntriesAsync("r2", default)).Select(e => (e.Seq, e.StepId, e.Payload!.GetValue<int>())).Should().Equal((1, "s1", 1), (2, "s2", 2), (3, "s3", 3));
+            (await journal.GetEntriesAsync("r1", default)).Select(e => e.StepId).Should().Equal("t1", "t2", "t3");
+            await journal.AppendAsync(Entry("r1", 4, "t4", StepEvent.Started, null), default);
+        }
+
+        (await Scalar("SELECT value FROM meta WHERE key = 'format_version'")).Should().Be("4");
+        ((string)(await Scalar("SELECT sql FROM sqlite_master WHERE name = 'journal'"))!).Should().Contain("WITHOUT ROWID");
+        (await Scalar("SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND name = 'journal_run_step'")).Should().Be(0L);
+        (await Scalar("SELECT COUNT(*) FROM journal")).Should().Be(7L);
     }
 
     private async Task<object?> Scalar(string sql)
