@@ -88,9 +88,17 @@ internal sealed class ScenarioRunner(ScenarioSettings settings, string workDirec
             return null;
         }
 
-        await scenario(cancellationToken).ConfigureAwait(false);
+        // Until tiered compilation has settled, as it has in any host that runs for long: a steady state, not the JIT, is measured.
+        var warming = Stopwatch.GetTimestamp();
+        do
+        {
+            await scenario(cancellationToken).ConfigureAwait(false);
+        }
+        while (Stopwatch.GetElapsedTime(warming) < settings.WarmUp);
+
         var samples = new List<double>();
         var allocated = GC.GetTotalAllocatedBytes(precise: true);
+        int[] collections = [GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2)];
         for (var i = 0; i < settings.Repeats; i++)
         {
             var started = Stopwatch.GetTimestamp();
@@ -100,7 +108,8 @@ internal sealed class ScenarioRunner(ScenarioSettings settings, string workDirec
 
         var bytesPerStep = (GC.GetTotalAllocatedBytes(precise: true) - allocated) / ((double)steps * settings.Repeats);
         var median = Median(samples);
-        progress.WriteLine($"{name}: {median:0.000} µs per step (median of {samples.Count}), {bytesPerStep:0} bytes allocated per step");
+        var gcs = string.Join("/", collections.Select((before, generation) => GC.CollectionCount(generation) - before));
+        progress.WriteLine($"{name}: {median:0.000} µs per step (median of {samples.Count}), {bytesPerStep:0} bytes allocated per step, {gcs} collections of generation 0/1/2");
         return median;
     }
 

@@ -23,7 +23,10 @@ internal sealed record ScenarioSettings
     [Range(1, 1_000_000)]
     public int JsSteps { get; init; } = 10_000;
 
-    /// <summary>Measured repeats of each in-process scenario, after one warm-up.</summary>
+    /// <summary>How long each in-process scenario runs before it is measured (at least once).</summary>
+    public TimeSpan WarmUp { get; init; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>Measured repeats of each in-process scenario, after the warm-up.</summary>
     [Range(1, 1_000)]
     public int Repeats { get; init; } = 7;
 

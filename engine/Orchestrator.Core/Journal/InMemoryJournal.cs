@@ -8,7 +8,7 @@ namespace Orchestrator.Core.Journal;
 internal sealed class InMemoryJournal : IJournal
 {
     private readonly ConcurrentDictionary<string, RunRecord> _runs = new(StringComparer.Ordinal);
-    private readonly ConcurrentDictionary<string, List<JournalEntry>> _entries = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, EntryLog> _entries = new(StringComparer.Ordinal);
     private readonly ActiveRuns _active = new();
 
     /// <summary>Serializes prunes with the writes that could race them.</summary>
@@ -21,7 +21,7 @@ internal sealed class InMemoryJournal : IJournal
         lock (_gate)
         {
             _runs[run.Id] = run with { Host = run.Host ?? Environment.MachineName, Pid = run.Pid ?? Environment.ProcessId };
-            _entries.TryAdd(run.Id, []);
+            _entries.TryAdd(run.Id, new EntryLog());
         }
 
         _active.Started(run.Id);
@@ -30,12 +30,7 @@ internal sealed class InMemoryJournal : IJournal
 
     public ValueTask AppendAsync(JournalEntry entry, CancellationToken cancellationToken)
     {
-        var list = _entries.GetOrAdd(entry.RunId, _ => []);
-        lock (list)
-        {
-            list.Add(entry);
-        }
-
+        _entries.GetOrAdd(entry.RunId, static _ => new EntryLog()).Add(entry);
         return ValueTask.CompletedTask;
     }
 
@@ -114,15 +109,7 @@ internal sealed class InMemoryJournal : IJournal
 
     public ValueTask<IReadOnlyList<JournalEntry>> GetEntriesAsync(string runId, CancellationToken cancellationToken)
     {
-        if (!_entries.TryGetValue(runId, out var list))
-        {
-            return ValueTask.FromResult<IReadOnlyList<JournalEntry>>([]);
-        }
-
-        lock (list)
-        {
-            return ValueTask.FromResult<IReadOnlyList<JournalEntry>>(list.ToList());
-        }
+        return ValueTask.FromResult(_entries.TryGetValue(runId, out var log) ? log.Snapshot() : (IReadOnlyList<JournalEntry>)[]);
     }
 
     public ValueTask DisposeAsync()
@@ -130,5 +117,46 @@ internal sealed class InMemoryJournal : IJournal
         // The journal lives only as long as the process: nothing to flush; runs left open are no longer run here.
         _active.Clear();
         return ValueTask.CompletedTask;
+    }
+
+    /// <summary>
+    /// One run's entries in fixed-size chunks: a run of many steps never grows one big array, which would live on the
+    /// large object heap and be copied at every doubling (and its collections cost whole-heap ones).
+    /// </summary>
+    private sealed class EntryLog
+    {
+        private const int ChunkSize = 4096;
+        private readonly List<JournalEntry[]> _chunks = [];
+        private readonly Lock _gate = new();
+        private int _count;
+
+        public void Add(JournalEntry entry)
+        {
+            lock (_gate)
+            {
+                var offset = _count % ChunkSize;
+                if (offset == 0)
+                {
+                    _chunks.Add(new JournalEntry[ChunkSize]);
+                }
+
+                _chunks[^1][offset] = entry;
+                _count++;
+            }
+        }
+
+        public IReadOnlyList<JournalEntry> Snapshot()
+        {
+            lock (_gate)
+            {
+                var copy = new List<JournalEntry>(_count);
+                for (var i = 0; i < _count; i++)
+                {
+                    copy.Add(_chunks[i / ChunkSize][i % ChunkSize]);
+                }
+
+                return copy;
+            }
+        }
     }
 }
