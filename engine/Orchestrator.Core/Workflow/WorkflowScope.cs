@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Runtime.CompilerServices;
 using System.Text.Json.Nodes;
 using Orchestrator.Abstractions;
@@ -510,10 +511,28 @@ public sealed partial class WorkflowScope
         try
         {
             using var slot = await _run.Gates.EnterAsync(provider, ct).ConfigureAwait(false);
-            var result = await _run.Health.For(provider.Id).ExecuteAsync(
-                static (call, c) => call.Limit is { } limit ? RunLimitedAsync(call.Agent, call.Task, limit, call.Time, call.RunToken, c) : call.Agent.RunAsync(call.Task, c),
-                (provider.Agent, Task: task, Limit: timeout, _run.Time, RunToken: ct),
-                attemptCts?.Token ?? ct).ConfigureAwait(false);
+            var circuit = _run.Health.For(provider.Id);
+            var permit = circuit.Enter();
+            if (!permit.Allowed)
+            {
+                return (AgentResult.Fail($"agent {provider.Id} is unavailable: its circuit is open after repeated failures"), "agent", provider.Id);
+            }
+
+            AgentResult result;
+            try
+            {
+                var token = attemptCts?.Token ?? ct;
+                result = timeout is { } limit
+                    ? await RunLimitedAsync(provider.Agent, task, limit, _run.Time, ct, token).ConfigureAwait(false)
+                    : await provider.Agent.RunAsync(task, token).ConfigureAwait(false);
+            }
+            catch (Exception ex)
+            {
+                circuit.Exit(permit, ex is OperationCanceledException ? CallOutcome.Cancelled : CallOutcome.Failed);
+                throw;
+            }
+
+            circuit.Exit(permit, result.Success ? CallOutcome.Succeeded : CallOutcome.Failed);
             return (result, "agent", provider.Id);
         }
         catch (TimeoutException)
@@ -536,8 +555,9 @@ public sealed partial class WorkflowScope
     private AgentProvider? Choose(IReadOnlyList<AgentProvider> providers, IReadOnlySet<string>? exclude)
     {
         AgentProvider? first = null;
-        foreach (var provider in providers)
+        for (var i = 0; i < providers.Count; i++)
         {
+            var provider = providers[i];
             if (exclude?.Contains(provider.Id) == true)
             {
                 continue;
@@ -588,8 +608,14 @@ public sealed partial class WorkflowScope
             ordinals[name] = ordinal;
         }
 
-        var local = ordinal == 1 ? name : name + "#" + ordinal;
-        return _path is null ? local : _path + "/" + local;
+        // One string per step: these ids are made for every step of every run.
+        return (_path, ordinal) switch
+        {
+            (null, 1) => name,
+            (null, _) => string.Create(CultureInfo.InvariantCulture, $"{name}#{ordinal}"),
+            (_, 1) => string.Concat(_path, "/", name),
+            _ => string.Create(CultureInfo.InvariantCulture, $"{_path}/{name}#{ordinal}"),
+        };
     }
 }
 

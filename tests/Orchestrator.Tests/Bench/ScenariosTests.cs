@@ -27,7 +27,7 @@ public sealed class ScenariosTests : IDisposable
         var settings = new ScenarioSettings
         {
             Chains = 4, StepsPerChain = 3, JsSteps = 5, Repeats = 1, CsxColdRuns = 1, CsxWarmRuns = 1, PluginLoads = 2,
-            MemoryWarmupRuns = 2, MemoryRuns = 5, CsxScript = script,
+            MemoryWarmupRuns = 2, MemoryRuns = 5, CsxScript = script, WarmUp = TimeSpan.Zero,
         };
         using var progress = new StringWriter();
 
@@ -49,7 +49,7 @@ public sealed class ScenariosTests : IDisposable
     [Fact]
     public async Task Only_measures_the_named_scenarios_and_leaves_the_other_fields_out()
     {
-        var settings = new ScenarioSettings { Chains = 4, StepsPerChain = 3, Repeats = 1, Only = new HashSet<string> { "raw", "inmem" } };
+        var settings = new ScenarioSettings { Chains = 4, StepsPerChain = 3, Repeats = 1, WarmUp = TimeSpan.Zero, Only = new HashSet<string> { "raw", "inmem" } };
         using var progress = new StringWriter();
 
         var results = await ScenariosCommand.MeasureAsync(settings.Validated(), progress, CancellationToken.None);

@@ -65,16 +65,10 @@ public sealed class CrashSafetyTests(ITestOutputHelper output) : IDisposable
             using var process = runId is null
                 ? Start("run", script, "--store", store, "--json")
                 : Start("resume", runId, "--store", store, "--json");
-            await process.WaitUntilAsync(() => JournalProbe.CountSucceeded(store) >= point, $"{point} finished steps (kill point {k})");
 
             // Where the kill lands varies: right as a step finished (the next one starting), or inside the next one.
             var offset = k % 3 * 60;
-            if (offset > 0)
-            {
-                await Task.Delay(offset);
-            }
-
-            await process.KillAsync();
+            await process.KillWhenAsync(() => JournalProbe.CountSucceeded(store) >= point, TimeSpan.FromMilliseconds(offset), $"{point} finished steps (kill point {k})");
 
             // Crash safety: after every kill the journal opens, is intact, and holds each finished step once.
             JournalProbe.IntegrityCheck(store).Should().Be("ok", $"the journal must survive kill {k}");

@@ -160,6 +160,48 @@ internal sealed class OrchestratorProcess : IDisposable
         await WaitForExitAsync();
     }
 
+    /// <summary>
+    /// SIGKILL once <paramref name="condition"/> holds and <paramref name="delay"/> more has passed; returns once the process is gone.
+    /// Polls and kills from a thread of its own: with the rest of the suite keeping the thread pool busy, a pooled
+    /// poll could wake only after the run had finished, and the kill would land on nothing.
+    /// </summary>
+    public async Task KillWhenAsync(Func<bool> condition, TimeSpan delay, string what)
+    {
+        var limit = DefaultTimeout;
+        var met = await Task.Factory.StartNew(
+            () =>
+            {
+                var clock = Stopwatch.StartNew();
+                while (!condition())
+                {
+                    if (_process.HasExited || clock.Elapsed > limit)
+                    {
+                        return condition();
+                    }
+
+                    Thread.Sleep(5);
+                }
+
+                Thread.Sleep(delay);
+                Kill();
+                return true;
+            },
+            CancellationToken.None,
+            TaskCreationOptions.LongRunning,
+            TaskScheduler.Default);
+        if (!met)
+        {
+            var exited = _process.HasExited;
+            Kill();
+            var result = await WaitForExitAsync();
+            throw exited
+                ? new InvalidOperationException($"{CommandLine} exited before {what}: {result}")
+                : new TimeoutException($"{CommandLine}: still waiting for {what} after {limit}.\n--- stdout\n{Stdout}\n--- stderr\n{Stderr}");
+        }
+
+        await WaitForExitAsync();
+    }
+
     /// <summary>Sends SIGINT, what Ctrl+C in a terminal sends; does not wait.</summary>
     public void Interrupt()
     {
