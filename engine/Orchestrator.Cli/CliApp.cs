@@ -16,9 +16,10 @@ namespace Orchestrator.Cli;
 internal static class CliApp
 {
     /// <summary>Runs the command line; writes only to the given writers so tests can drive it in-process.</summary>
-    public static async Task<int> InvokeAsync(string[] args, TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken)
+    /// <param name="ownsProcess">The process exits after this command, so what it loads need never be unloaded (see <see cref="CliConsole.OwnsProcess"/>).</param>
+    public static async Task<int> InvokeAsync(string[] args, TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken, bool ownsProcess = false)
     {
-        var console = new CliConsole(stdout, stderr);
+        var console = new CliConsole(stdout, stderr) { OwnsProcess = ownsProcess };
         var root = new RootCommand("OrchestratorEngine: run workflows written as C# scripts or JavaScript over agent plugins.")
         {
             RunCommand.Create(console),
@@ -84,6 +85,9 @@ internal sealed class CliException(string message, int exitCode = ExitCodes.BadI
 internal sealed class CliConsole(TextWriter stdout, TextWriter stderr)
 {
     public TextWriter Out { get; } = stdout;
+
+    /// <summary>The process runs this one command and exits (the real <c>orchestrator</c>, not a test driving it in-process).</summary>
+    public bool OwnsProcess { get; init; }
 
     public void Line(string text) => Out.WriteLine(text);
 

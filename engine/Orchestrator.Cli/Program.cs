@@ -1,3 +1,3 @@
 using Orchestrator.Cli;
 
-return await CliApp.InvokeAsync(args, Console.Out, Console.Error, CancellationToken.None);
+return await CliApp.InvokeAsync(args, Console.Out, Console.Error, CancellationToken.None, ownsProcess: true);

@@ -51,7 +51,8 @@ internal sealed class WorkflowHost : IAsyncDisposable
     /// connectors and compiles the script, a .csx through the store's compile cache (<c>cache/</c>) unless
     /// <paramref name="useCache"/> is false (<c>--no-cache</c>), which also loads every plugin now rather than from the manifest.
     /// </summary>
-    public static WorkflowHost Open(CliConsole console, string scriptPath, string store, IEnumerable<string> pluginDirectories, string? mcpConfig, bool verbose, bool useCache, CancellationToken cancellationToken, ConnectorFiles? connectorFiles = null, bool watchPlugins = false)
+    /// <param name="oneRunProcess">The process ends with this run (<c>run</c>, <c>resume</c>): plugins need not be unloadable, so their ReadyToRun code is used.</param>
+    public static WorkflowHost Open(CliConsole console, string scriptPath, string store, IEnumerable<string> pluginDirectories, string? mcpConfig, bool verbose, bool useCache, CancellationToken cancellationToken, ConnectorFiles? connectorFiles = null, bool watchPlugins = false, bool oneRunProcess = false)
     {
         if (!File.Exists(scriptPath))
         {
@@ -67,7 +68,7 @@ internal sealed class WorkflowHost : IAsyncDisposable
         {
             connectors = ConnectorFiles.Load(connectorFiles ?? ConnectorFiles.None, scriptPath, session.Directory, session.Secrets);
             var manifest = useCache ? Path.Combine(session.Directory, CacheFolder, PluginManifestFile) : null;
-            plugins = PluginHost.Load([PluginHost.DefaultDirectory, .. pluginDirectories], session.Log, watchPlugins, manifest);
+            plugins = PluginHost.Load([PluginHost.DefaultDirectory, .. pluginDirectories], session.Log, watchPlugins, manifest, unloadable: !oneRunProcess);
             foreach (var error in plugins.Errors)
             {
                 console.Error($"plugin not loaded: {error.Path}: {error.Message}");

@@ -21,19 +21,23 @@ internal sealed class IsolatedAssemblyLoader : IDisposable
 
     private IsolatedAssemblyLoader(PluginLoader loader) => _loader = loader;
 
-    /// <summary>The collectible context the plugin and its private dependencies live in.</summary>
+    /// <summary>The context the plugin and its private dependencies live in.</summary>
     public AssemblyLoadContext LoadContext => _loader.LoadContext;
 
     /// <summary>
-    /// Makes an unloadable context for the assembly at <paramref name="assemblyPath"/>, resolving its
-    /// dependencies from its own folder (and its .deps.json) first.
+    /// Makes a context for the assembly at <paramref name="assemblyPath"/>, resolving its dependencies from its own
+    /// folder (and its .deps.json) first.
     /// </summary>
     /// <param name="inMemory">Read the assemblies into memory instead of mapping their files, so the files can be replaced (hot reload).</param>
-    public static IsolatedAssemblyLoader Create(string assemblyPath, bool inMemory = false) =>
+    /// <param name="unloadable">
+    /// A collectible context, unloaded on <see cref="Dispose"/>. The runtime ignores ReadyToRun code in collectible
+    /// contexts and jits everything, so a host that never unloads (one run per process) asks for a plain one.
+    /// </param>
+    public static IsolatedAssemblyLoader Create(string assemblyPath, bool inMemory = false, bool unloadable = true) =>
         // Only the contract comes from the host. PreferSharedTypes stays false: when true, McMaster takes
         // ANY assembly the host can resolve from the host (e.g. the host's Newtonsoft.Json 13 for a plugin
         // built against 12), which defeats per-plugin dependency versions.
-        new(PluginLoader.CreateFromAssemblyFile(assemblyPath, isUnloadable: true, ContractTypes, c =>
+        new(PluginLoader.CreateFromAssemblyFile(assemblyPath, isUnloadable: unloadable || inMemory, ContractTypes, c =>
         {
             c.PreferSharedTypes = false;
             c.LoadInMemory = inMemory;
@@ -41,6 +45,6 @@ internal sealed class IsolatedAssemblyLoader : IDisposable
 
     public Assembly LoadMainAssembly() => _loader.LoadDefaultAssembly();
 
-    /// <summary>Starts unloading the context; it is collected once nothing references its types.</summary>
+    /// <summary>Starts unloading a collectible context (it is collected once nothing references its types); nothing for a plain one.</summary>
     public void Dispose() => _loader.Dispose();
 }

@@ -7,7 +7,7 @@ using Serilog;
 namespace Orchestrator.Core.Plugins;
 
 /// <summary>
-/// Agents and recovery strategies loaded from plugin DLLs, each assembly in its own unloadable context
+/// Agents and recovery strategies loaded from plugin DLLs, each assembly in its own (normally unloadable) context
 /// so that plugins can bring their own versions of libraries. A broken plugin is recorded in
 /// <see cref="Errors"/> and skipped; it never stops the others.
 /// </summary>
@@ -37,6 +37,7 @@ internal sealed partial class PluginHost : IAgentRegistry, IDisposable
     // Taken by every read and by a hot reload, which swaps a plugin's registrations while steps run.
     private readonly Lock _registry = new();
     private bool _disposed;
+    private bool _unloadable = true;
 
     private PluginHost(ILogger log) => _log = log.ForContext<PluginHost>();
 
@@ -104,9 +105,14 @@ internal sealed partial class PluginHost : IAgentRegistry, IDisposable
     /// asks for one of its agents or strategies) and to update with the others; null to load every plugin now.
     /// Not used with <paramref name="watch"/>, which needs every plugin loaded to notice it change.
     /// </param>
-    public static PluginHost Load(IEnumerable<string> directories, ILogger log, bool watch = false, string? manifestPath = null)
+    /// <param name="unloadable">
+    /// Load plugins into collectible contexts that <see cref="Dispose"/> unloads: for hosts that load plugins again and
+    /// again (a server, tests). A process that runs one workflow and exits passes false, so that the runtime uses
+    /// ReadyToRun code in the plugins. Watching makes contexts collectible whatever this says.
+    /// </param>
+    public static PluginHost Load(IEnumerable<string> directories, ILogger log, bool watch = false, string? manifestPath = null, bool unloadable = true)
     {
-        var host = new PluginHost(log) { _watching = watch };
+        var host = new PluginHost(log) { _watching = watch, _unloadable = unloadable || watch };
         var manifest = watch || manifestPath is null ? null : PluginManifest.Open(manifestPath, host._log);
         foreach (var directory in directories.Select(Path.GetFullPath).Distinct(StringComparer.Ordinal))
         {
@@ -299,7 +305,7 @@ internal sealed partial class PluginHost : IAgentRegistry, IDisposable
         IsolatedAssemblyLoader? loader = null;
         try
         {
-            loader = IsolatedAssemblyLoader.Create(path, inMemory: _watching);
+            loader = IsolatedAssemblyLoader.Create(path, inMemory: _watching, unloadable: _unloadable);
             var assembly = loader.LoadMainAssembly();
             var version = assembly.GetName().Version?.ToString() ?? "0.0.0.0";
             var registered = 0;

@@ -58,6 +58,25 @@ public sealed class PluginHostLoadingTests : IDisposable
     }
 
     [Fact]
+    public void Plugins_load_into_collectible_contexts_unless_the_host_never_unloads_them()
+    {
+        _folder.AddFixture(FixturePlugins.Faults);
+
+        using (var unloadable = PluginHost.Load([_folder.Path], _log.Logger))
+        {
+            unloadable.LoadContexts.Should().ContainSingle().Which.IsCollectible.Should().BeTrue();
+        }
+
+        // One run per process: plain contexts, in which the runtime uses a plugin's ReadyToRun code.
+        using var plain = PluginHost.Load([_folder.Path], _log.Logger, unloadable: false);
+        plain.LoadContexts.Should().ContainSingle().Which.IsCollectible.Should().BeFalse();
+        plain.FindAgent("flaky").Should().NotBeNull();
+
+        using var watched = PluginHost.Load([_folder.Path], _log.Logger, watch: true, unloadable: false);
+        watched.LoadContexts.Should().ContainSingle().Which.IsCollectible.Should().BeTrue("a replaced plugin's old context must be able to go");
+    }
+
+    [Fact]
     public void Lookups_ignore_case()
     {
         _folder.AddFixture(FixturePlugins.Faults);

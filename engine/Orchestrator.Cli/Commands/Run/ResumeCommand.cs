@@ -50,7 +50,7 @@ internal static class ResumeCommand
             throw new CliException($"run {id} is still running in process {run.Pid}; stop it first");
         }
 
-        await using var host = WorkflowHost.Open(console, run.Script, store, plugins, mcpConfig, verbose, useCache, cancellationToken, connectorFiles, watchPlugins);
+        await using var host = WorkflowHost.Open(console, run.Script, store, plugins, mcpConfig, verbose, useCache, cancellationToken, connectorFiles, watchPlugins, oneRunProcess: console.OwnsProcess);
         try
         {
             RunOutcome outcome;

@@ -44,7 +44,7 @@ internal static class RunCommand
         var scriptPath = Path.GetFullPath(request.Script);
         var input = ParseInput(request.Input);
         var timeout = CommonOptions.ParseDuration(request.Timeout, "--timeout");
-        await using var host = WorkflowHost.Open(console, scriptPath, request.Store, request.PluginDirectories, request.McpConfig, request.Verbose, request.UseCache, cancellationToken, request.Connectors, request.WatchPlugins);
+        await using var host = WorkflowHost.Open(console, scriptPath, request.Store, request.PluginDirectories, request.McpConfig, request.Verbose, request.UseCache, cancellationToken, request.Connectors, request.WatchPlugins, oneRunProcess: console.OwnsProcess);
         await NoteUnfinishedRunsAsync(console, host, scriptPath, cancellationToken);
         RunOutcome outcome;
         await using (var progress = RunProgress.For(console, request.Json, request.Quiet))
