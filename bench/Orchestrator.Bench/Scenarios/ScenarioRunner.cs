@@ -99,6 +99,7 @@ internal sealed class ScenarioRunner(ScenarioSettings settings, string workDirec
         var samples = new List<double>();
         var allocated = GC.GetTotalAllocatedBytes(precise: true);
         int[] collections = [GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2)];
+        var paused = GC.GetTotalPauseDuration();
         for (var i = 0; i < settings.Repeats; i++)
         {
             var started = Stopwatch.GetTimestamp();
@@ -109,7 +110,7 @@ internal sealed class ScenarioRunner(ScenarioSettings settings, string workDirec
         var bytesPerStep = (GC.GetTotalAllocatedBytes(precise: true) - allocated) / ((double)steps * settings.Repeats);
         var median = Median(samples);
         var gcs = string.Join("/", collections.Select((before, generation) => GC.CollectionCount(generation) - before));
-        progress.WriteLine($"{name}: {median:0.000} µs per step (median of {samples.Count}), {bytesPerStep:0} bytes allocated per step, {gcs} collections of generation 0/1/2");
+        progress.WriteLine($"{name}: {median:0.000} µs per step (median of {samples.Count}), {bytesPerStep:0} bytes allocated per step, {gcs} collections of generation 0/1/2 pausing {(GC.GetTotalPauseDuration() - paused).TotalMilliseconds / samples.Count:0.0} ms per run, {ThreadPool.ThreadCount} pool threads");
         return median;
     }
 
