@@ -22,6 +22,14 @@ internal static class JournalSchema
 
     private const int SqliteNotADatabase = 26;
 
+    /// <summary>The journal table's columns and key (format 4): clustered on (run_id, seq), the order every read wants.</summary>
+    private const string JournalTable = """
+        (run_id TEXT NOT NULL, seq INTEGER NOT NULL, step_id TEXT NOT NULL, event TEXT NOT NULL, parent_id TEXT, name TEXT NOT NULL,
+         kind TEXT NOT NULL, agent TEXT, attempt INTEGER NOT NULL, payload TEXT, error TEXT, at INTEGER NOT NULL,
+         PRIMARY KEY (run_id, seq)) WITHOUT ROWID;
+
+        """;
+
     /// <summary>Makes the journal at <paramref name="path"/> current.</summary>
     /// <returns>The format the file was migrated from, or null if it was created or already current.</returns>
     public static int? Ensure(SqliteConnection connection, string path)
@@ -144,21 +152,7 @@ internal static class JournalSchema
                 report TEXT,
                 host TEXT,
                 pid INTEGER);
-            CREATE TABLE IF NOT EXISTS journal (
-                run_id TEXT NOT NULL,
-                seq INTEGER NOT NULL,
-                step_id TEXT NOT NULL,
-                event TEXT NOT NULL,
-                parent_id TEXT,
-                name TEXT NOT NULL,
-                kind TEXT NOT NULL,
-                agent TEXT,
-                attempt INTEGER NOT NULL,
-                payload TEXT,
-                error TEXT,
-                at INTEGER NOT NULL,
-                PRIMARY KEY (run_id, seq)) WITHOUT ROWID;
-            """, transaction);
+            """ + "CREATE TABLE IF NOT EXISTS journal " + JournalTable, transaction);
         CreateLearningTables(connection, transaction);
         Execute(connection, $"INSERT OR REPLACE INTO meta (key, value) VALUES ('format_version', '{SqliteJournal.FormatVersion}')", transaction);
     }
@@ -218,21 +212,7 @@ internal static class JournalSchema
     {
         try
         {
-            Execute(connection, """
-                CREATE TABLE journal_clustered (
-                    run_id TEXT NOT NULL,
-                    seq INTEGER NOT NULL,
-                    step_id TEXT NOT NULL,
-                    event TEXT NOT NULL,
-                    parent_id TEXT,
-                    name TEXT NOT NULL,
-                    kind TEXT NOT NULL,
-                    agent TEXT,
-                    attempt INTEGER NOT NULL,
-                    payload TEXT,
-                    error TEXT,
-                    at INTEGER NOT NULL,
-                    PRIMARY KEY (run_id, seq)) WITHOUT ROWID;
+            Execute(connection, "CREATE TABLE journal_clustered " + JournalTable + """
                 INSERT INTO journal_clustered
                     SELECT run_id, seq, step_id, event, parent_id, name, kind, agent, attempt, payload, error, at FROM journal ORDER BY run_id, seq;
                 DROP TABLE journal;
