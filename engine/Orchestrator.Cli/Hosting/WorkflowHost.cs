@@ -32,7 +32,7 @@ internal sealed class WorkflowHost : IAsyncDisposable
     public const string CacheFolder = "cache";
 
     /// <summary>What the plugins provided when they last loaded, in <see cref="CacheFolder"/>: plugins load when first used.</summary>
-    public const string PluginManifestFile = "plugins.json";
+    public const string PluginManifestFile = "plugins.txt";
 
     public StoreSession Session { get; }
 

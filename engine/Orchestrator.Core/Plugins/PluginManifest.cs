@@ -1,15 +1,18 @@
-using System.Text.Json;
-using System.Text.Json.Serialization;
+using System.Globalization;
 using Serilog;
 
 namespace Orchestrator.Core.Plugins;
 
 /// <summary>
-/// What each plugin file provided when it last loaded cleanly (<c>&lt;store&gt;/cache/plugins.json</c>), so that the
+/// What each plugin file provided when it last loaded cleanly (<c>&lt;store&gt;/cache/plugins.txt</c>), so that the
 /// host can register a plugin's agent kinds and strategy names without loading it, and load it only when a run first
 /// asks for one of them. An entry counts only for the same file (path, size, time written) and the same engine build;
 /// anything else, or a manifest that does not read, means loading the plugin as if there were no manifest.
 /// </summary>
+/// <remarks>
+/// A line of text per plugin (tab-separated, each field escaped), not JSON: the manifest is read at the start of every
+/// run, and the JSON serializer's first use cost more than the plugin loads the manifest saves.
+/// </remarks>
 internal sealed class PluginManifest
 {
     private readonly string _path;
@@ -34,22 +37,50 @@ internal sealed class PluginManifest
         var engine = EngineBuild;
         try
         {
-            if (File.Exists(path))
+            if (File.Exists(path) && Parse(File.ReadAllLines(path), engine) is { } entries)
             {
-                var document = JsonSerializer.Deserialize(File.ReadAllBytes(path), ManifestJsonContext.Default.Document);
-                if (document is { Entries: { } entries } && document.Engine == engine)
-                {
-                    return new PluginManifest(path, engine, entries.ToDictionary(e => e.Path, StringComparer.Ordinal), log);
-                }
+                return new PluginManifest(path, engine, entries, log);
             }
         }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or JsonException)
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
             // Only a cache: a manifest that cannot be read is rebuilt from the plugins themselves.
             log.Debug("Plugin manifest {Path} not used: {Error}", path, ex.Message);
         }
 
         return new PluginManifest(path, engine, new Dictionary<string, Entry>(StringComparer.Ordinal), log) { _changed = true };
+    }
+
+    /// <summary>The entries, or null for a manifest of another engine build or one that does not parse.</summary>
+    private static Dictionary<string, Entry>? Parse(string[] lines, string engine)
+    {
+        if (lines.Length == 0 || lines[0] != Header + engine)
+        {
+            return null;
+        }
+
+        var entries = new Dictionary<string, Entry>(StringComparer.Ordinal);
+        foreach (var line in lines.Skip(1))
+        {
+            var fields = line.Split('\t');
+            if (fields.Length < 4
+                || !long.TryParse(fields[1], NumberStyles.None, CultureInfo.InvariantCulture, out var length)
+                || !long.TryParse(fields[2], NumberStyles.None, CultureInfo.InvariantCulture, out var written))
+            {
+                return null;
+            }
+
+            var provides = new List<Provided>();
+            for (var i = 4; i + 1 < fields.Length; i += 2)
+            {
+                provides.Add(new Provided(Uri.UnescapeDataString(fields[i]), Uri.UnescapeDataString(fields[i + 1])));
+            }
+
+            var path = Uri.UnescapeDataString(fields[0]);
+            entries[path] = new Entry(path, new Stamp(length, written), Uri.UnescapeDataString(fields[3]), provides);
+        }
+
+        return entries;
     }
 
     /// <summary>What the plugin at <paramref name="path"/> provided, if the manifest knows this very file.</summary>
@@ -83,7 +114,7 @@ internal sealed class PluginManifest
         {
             Directory.CreateDirectory(Path.GetDirectoryName(_path)!);
             var temporary = _path + "." + Environment.ProcessId + ".tmp";
-            File.WriteAllBytes(temporary, JsonSerializer.SerializeToUtf8Bytes(new Document(_engine, [.. _entries.Values]), ManifestJsonContext.Default.Document));
+            File.WriteAllLines(temporary, [Header + _engine, .. _entries.Values.Select(Format)]);
             File.Move(temporary, _path, overwrite: true);
             _changed = false;
         }
@@ -93,7 +124,17 @@ internal sealed class PluginManifest
         }
     }
 
-    internal sealed record Document(string Engine, List<Entry> Entries);
+    private const string Header = "orchestrator plugin manifest 1 ";
+
+    private static string Format(Entry e) => string.Join(
+        '\t',
+        [
+            Uri.EscapeDataString(e.Path),
+            e.Stamp.Length.ToString(CultureInfo.InvariantCulture),
+            e.Stamp.WrittenTicks.ToString(CultureInfo.InvariantCulture),
+            Uri.EscapeDataString(e.Version),
+            .. e.Provides.SelectMany(p => new[] { Uri.EscapeDataString(p.Type), Uri.EscapeDataString(p.Name) }),
+        ]);
 
     /// <summary>One plugin file: when it was seen and what it provided.</summary>
     internal sealed record Entry(string Path, Stamp Stamp, string Version, List<Provided> Provides);
@@ -111,7 +152,3 @@ internal sealed class PluginManifest
         }
     }
 }
-
-[JsonSerializable(typeof(PluginManifest.Document))]
-[JsonSourceGenerationOptions(JsonSerializerDefaults.Web)]
-internal sealed partial class ManifestJsonContext : JsonSerializerContext;

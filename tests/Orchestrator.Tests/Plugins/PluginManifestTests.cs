@@ -4,7 +4,7 @@ using Orchestrator.Core.Plugins;
 namespace Orchestrator.Tests.Plugins;
 
 /// <summary>
-/// With a manifest (the CLI keeps it in <c>&lt;store&gt;/cache/plugins.json</c>), a plugin that loaded cleanly before is
+/// With a manifest (the CLI keeps it in <c>&lt;store&gt;/cache/plugins.txt</c>), a plugin that loaded cleanly before is
 /// registered by name and loaded only when a run first asks for one of its agents or strategies.
 /// </summary>
 public sealed class PluginManifestTests : IDisposable
@@ -16,7 +16,7 @@ public sealed class PluginManifestTests : IDisposable
     {
         JsonV12 = _folder.AddFixture(FixturePlugins.JsonV12);
         Faults = _folder.AddFixture(FixturePlugins.Faults);
-        Manifest = Path.Combine(_folder.Path, "cache", "plugins.json");
+        Manifest = Path.Combine(_folder.Path, "cache", "plugins.txt");
     }
 
     private string JsonV12 { get; }
@@ -76,10 +76,10 @@ public sealed class PluginManifestTests : IDisposable
     }
 
     [Fact]
-    public void A_manifest_that_does_not_read_is_ignored_and_written_again()
+    public void A_manifest_that_does_not_parse_is_ignored_and_written_again()
     {
         Directory.CreateDirectory(Path.GetDirectoryName(Manifest)!);
-        File.WriteAllText(Manifest, "{ not json");
+        File.WriteAllText(Manifest, "not a manifest\nat all");
 
         using var host = PluginHost.Load([_folder.Path], _log.Logger, manifestPath: Manifest);
 
