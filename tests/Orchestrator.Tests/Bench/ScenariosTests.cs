@@ -70,7 +70,7 @@ public sealed class ScenariosTests : IDisposable
         var exit = await ScenariosCommand.RunAsync(["--only", "inmem,warp"], stdout, stderr, CancellationToken.None);
 
         exit.Should().Be(2);
-        stderr.ToString().Trim().Should().Contain("unknown scenario 'warp'").And.Contain("known: plugin, raw, inmem").And.NotContain("\n");
+        stderr.ToString().Trim().Should().Contain("unknown scenario 'warp'").And.Contain("known: plugin, csx, raw, inmem").And.NotContain("\n");
     }
 
     [Fact]
