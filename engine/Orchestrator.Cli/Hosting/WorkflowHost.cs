@@ -21,11 +21,15 @@ internal sealed class WorkflowHost : IAsyncDisposable
 
         // Servers start on the first tool call, so a script that calls none never starts them.
         Mcp = mcp.Servers.Count == 0 ? null : new McpCoordinator(mcp, TimeProvider.System, session.Log);
-        Engine = new WorkflowEngine(session.Journal, plugins, new ReportWriter(session.Directory, secrets: session.Secrets), TimeProvider.System, session.Log)
+        var reports = new ReportWriter(session.Directory, secrets: session.Secrets);
+        Engine = new WorkflowEngine(session.Journal, plugins, reports, TimeProvider.System, session.Log)
         {
             Connectors = connectors,
             Mcp = Mcp,
         };
+
+        // On a spare core while the script runs, so that the report at the end of the run is quicker.
+        _ = Task.Run(reports.Prepare);
     }
 
     /// <summary>The compile cache's folder inside the store.</summary>

@@ -126,6 +126,19 @@ public sealed class ReportWriterTests : IDisposable
     }
 
     [Fact]
+    public async Task Preparing_parses_the_built_in_templates_ahead_and_writes_nothing()
+    {
+        _writer.Prepare();
+
+        _writer.ParseCount.Should().Be(2);
+        Directory.Exists(_writer.ReportsDirectory).Should().BeFalse("preparing only warms up; it writes no report");
+
+        await _writer.WriteAsync(Package(), CancellationToken.None);
+        _writer.ParseCount.Should().Be(2, "the run's report finds both templates parsed already");
+        File.ReadAllText(_writer.ReportPath(Package().Run.Id, "md")).Should().Contain("hello");
+    }
+
+    [Fact]
     public async Task Concurrent_renders_parse_once_and_agree()
     {
         var path = WriteTemplate("shared.md.sbn", "{{ for step in steps }}{{ step.id }};{{ end }}{{ title }}");
