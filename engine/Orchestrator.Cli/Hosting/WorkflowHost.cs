@@ -12,7 +12,7 @@ namespace Orchestrator.Cli.Hosting;
 /// <summary>What <c>run</c> and <c>resume</c> share: the store, the plugins, the compiled script and the engine.</summary>
 internal sealed class WorkflowHost : IAsyncDisposable
 {
-    private WorkflowHost(StoreSession session, PluginHost plugins, IWorkflowProgram program, ConnectorSet connectors, McpConfiguration mcp)
+    private WorkflowHost(StoreSession session, PluginHost plugins, IWorkflowProgram program, ConnectorSet connectors, McpConfiguration mcp, bool oneRunProcess)
     {
         Session = session;
         Plugins = plugins;
@@ -28,8 +28,11 @@ internal sealed class WorkflowHost : IAsyncDisposable
             Mcp = Mcp,
         };
 
-        // On a spare core while the script runs, so that the report at the end of the run is quicker.
-        _ = Task.Run(reports.Prepare);
+        // On a spare core while the script runs, so that the process's one report is quicker; a server's later runs find it warm anyway.
+        if (oneRunProcess)
+        {
+            _ = Task.Run(reports.Prepare);
+        }
     }
 
     /// <summary>The compile cache's folder inside the store.</summary>
@@ -55,7 +58,7 @@ internal sealed class WorkflowHost : IAsyncDisposable
     /// connectors and compiles the script, a .csx through the store's compile cache (<c>cache/</c>) unless
     /// <paramref name="useCache"/> is false (<c>--no-cache</c>), which also loads every plugin now rather than from the manifest.
     /// </summary>
-    /// <param name="oneRunProcess">The process ends with this run (<c>run</c>, <c>resume</c>): plugins need not be unloadable, so their ReadyToRun code is used.</param>
+    /// <param name="oneRunProcess">The process ends with this run (<c>run</c>, <c>resume</c>): plugins need not be unloadable, so their ReadyToRun code is used, and the report writer is warmed up while the script runs.</param>
     public static WorkflowHost Open(CliConsole console, string scriptPath, string store, IEnumerable<string> pluginDirectories, string? mcpConfig, bool verbose, bool useCache, CancellationToken cancellationToken, ConnectorFiles? connectorFiles = null, bool watchPlugins = false, bool oneRunProcess = false)
     {
         if (!File.Exists(scriptPath))
@@ -80,7 +83,7 @@ internal sealed class WorkflowHost : IAsyncDisposable
 
             var cache = useCache ? new ScriptCompileCache(Path.Combine(session.Directory, CacheFolder), session.Log) : null;
             var program = WorkflowScripts.Compile(scriptPath, new JavaScriptOptions(), session.Log, cache, cancellationToken);
-            return new WorkflowHost(session, plugins, program, connectors, mcp);
+            return new WorkflowHost(session, plugins, program, connectors, mcp, oneRunProcess);
         }
         catch (Exception ex)
         {

@@ -225,18 +225,23 @@ internal sealed partial class PluginHost : IAgentRegistry, IDisposable
             }
 
             // Loading registers everything the plugin provides, so none of its names is deferred any longer.
-            foreach (var other in _deferredAgents.Concat(_deferredStrategies).ToList())
-            {
-                if (other.Value.Remove(path) && other.Value.Count == 0)
-                {
-                    _deferredAgents.Remove(other.Key);
-                    _deferredStrategies.Remove(other.Key);
-                }
-            }
+            Undefer(_deferredAgents, path);
+            Undefer(_deferredStrategies, path);
 
             _plugins.RemoveAll(p => p.AssemblyPath == path);
             _log.Debug("Loading plugin {Path} on first use of {Name}", path, name);
             LoadAssembly(path);
+        }
+    }
+
+    private static void Undefer(Dictionary<string, List<string>> names, string path)
+    {
+        foreach (var (name, paths) in names.ToList())
+        {
+            if (paths.Remove(path) && paths.Count == 0)
+            {
+                names.Remove(name);
+            }
         }
     }
 
