@@ -124,6 +124,18 @@ internal sealed class SqliteJournal : IJournal
         return await ReadRunsAsync(command, cancellationToken);
     }
 
+    /// <summary>The runs of <paramref name="script"/> that are recorded as running or cancelled, oldest first: what a new run of it points at.</summary>
+    public async ValueTask<IReadOnlyList<RunRecord>> ListOpenRunsAsync(string script, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenReaderAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT " + RunColumns + " FROM runs WHERE script = $script AND status IN ($running, $cancelled) ORDER BY started_at, id";
+        command.Parameters.AddWithValue("$script", script);
+        command.Parameters.AddWithValue("$running", nameof(RunStatus.Running));
+        command.Parameters.AddWithValue("$cancelled", nameof(RunStatus.Cancelled));
+        return await ReadRunsAsync(command, cancellationToken);
+    }
+
     public async ValueTask<RunRecord?> GetRunAsync(string runId, CancellationToken cancellationToken)
     {
         await using var connection = await OpenReaderAsync(cancellationToken);

@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using Orchestrator.Core.Journal;
 using Orchestrator.Tests.Support;
 
 namespace Orchestrator.Tests.Cli;
@@ -23,6 +24,32 @@ public sealed class RunCommandTests : IDisposable
         json["result"]!["greeting"]!.GetValue<string>().Should().Be("hello, ci");
         File.Exists(json["report"]!.GetValue<string>()).Should().BeTrue();
         File.ReadAllText(json["report"]!.GetValue<string>()).Should().Contain(json["runId"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task A_new_run_points_at_the_newest_unfinished_run_of_the_same_script_only()
+    {
+        var script = _dir.Write("again.csx", "return 1;\n");
+        var other = _dir.Write("other.csx", "return 2;\n");
+        var started = new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);
+        await using (var journal = SqliteJournal.Open(Store))
+        {
+            // No host recorded, so no live process can be running these: they count as interrupted.
+            await Start("cancelled", script, 0);
+            await journal.EndRunAsync("cancelled", RunStatus.Cancelled, null, "cancelled", started.AddMinutes(1), default);
+            await Start("interrupted", script, 2);
+            await Start("finished", script, 3);
+            await journal.EndRunAsync("finished", RunStatus.Succeeded, null, null, started.AddMinutes(4), default);
+            await Start("other-script", other, 5);
+
+            ValueTask Start(string id, string path, int minute) => journal.StartRunAsync(
+                new RunRecord { Id = id, Script = path, ScriptHash = "h", Language = "csharp", EngineVersion = "1", StartedAt = started.AddMinutes(minute) }, default);
+        }
+
+        var result = await CliRunner.RunAsync("run", script, "--store", Store);
+
+        result.ExitCode.Should().Be(0, result.ToString());
+        result.Stderr.Should().Contain("note: 2 earlier run(s) of this script did not finish").And.Contain("orchestrator resume interrupted");
     }
 
     [Fact]

@@ -58,8 +58,9 @@ internal static class RunCommand
     /// <summary>Finished work is never re-run silently: point at unfinished runs of the same script, which resume can continue.</summary>
     private static async Task NoteUnfinishedRunsAsync(CliConsole console, WorkflowHost host, string scriptPath, CancellationToken cancellationToken)
     {
-        var unfinished = (await host.Session.Journal.ListRunsAsync(cancellationToken))
-            .Where(r => (r.Status == RunStatus.Cancelled || RunLiveness.IsInterrupted(r)) && string.Equals(r.Script, scriptPath, StringComparison.Ordinal))
+        // Only this script's open runs are read: a store keeps every earlier run, and this is on every run's start.
+        var unfinished = (await host.Session.Journal.ListOpenRunsAsync(scriptPath, cancellationToken))
+            .Where(r => r.Status == RunStatus.Cancelled || RunLiveness.IsInterrupted(r))
             .ToList();
         if (unfinished.Count > 0)
         {
