@@ -11,17 +11,22 @@ namespace Orchestrator.Cli.Hosting;
 /// <summary>An open store folder: its journal and the log that goes with it.</summary>
 internal sealed class StoreSession : IAsyncDisposable
 {
-    private StoreSession(string directory, SqliteJournal journal, Logger log, SecretRegistry secrets)
+    private readonly Task<SqliteJournal> _opening;
+    private readonly bool _verbose;
+    private SqliteJournal? _journal;
+
+    private StoreSession(string directory, Task<SqliteJournal> opening, Logger log, SecretRegistry secrets, bool verbose)
     {
         Secrets = secrets;
         Directory = directory;
-        Journal = journal;
+        _opening = opening;
+        _verbose = verbose;
         Log = log;
     }
 
     public string Directory { get; }
 
-    public SqliteJournal Journal { get; }
+    public SqliteJournal Journal => _journal ?? throw new InvalidOperationException("The store is still opening: call WaitUntilOpen first.");
 
     public Logger Log { get; }
 
@@ -34,17 +39,27 @@ internal sealed class StoreSession : IAsyncDisposable
     /// </summary>
     public static StoreSession Open(string storeDirectory, bool verbose, CliConsole? console = null)
     {
-        var directory = Path.GetFullPath(storeDirectory);
-        var secrets = new SecretRegistry();
-        SqliteJournal journal;
+        var session = Begin(storeDirectory, verbose);
         try
         {
-            journal = SqliteJournal.Open(directory, secrets);
+            return session.WaitUntilOpen(console);
         }
-        catch (Exception ex) when (ex is JournalFormatException or SqliteException or IOException or UnauthorizedAccessException)
+        catch
         {
-            throw new CliException($"cannot open the store '{directory}': {ex.Message}");
+            session.DisposeAsync().AsTask().GetAwaiter().GetResult();
+            throw;
         }
+    }
+
+    /// <summary>
+    /// Starts opening the store: the log now, the journal (SQLite's first use, a schema check, perhaps a migration)
+    /// on another thread, so that a caller can read its configuration and load plugins meanwhile; then <see cref="WaitUntilOpen"/>.
+    /// </summary>
+    public static StoreSession Begin(string storeDirectory, bool verbose)
+    {
+        var directory = Path.GetFullPath(storeDirectory);
+        var secrets = new SecretRegistry();
+        var opening = Task.Run(() => SqliteJournal.Open(directory, secrets));
 
         // Every sink sits behind the redacting wrapper, so no secret reaches a log file or the console.
         var config = new LoggerConfiguration()
@@ -67,18 +82,44 @@ internal sealed class StoreSession : IAsyncDisposable
             });
         config = config.WriteTo.Sink(redacting);
 
-        var session = new StoreSession(directory, journal, config.CreateLogger(), secrets);
-        if (session.MigrationNotice is { } notice)
+        var log = config.CreateLogger();
+
+        // Also off the caller's thread: the log file's first write opens it and applies its retention.
+        _ = opening.ContinueWith(
+            _ => log.Information("Store {Store} opened by process {ProcessId} (journal format {Format})", directory, Environment.ProcessId, SqliteJournal.FormatVersion),
+            CancellationToken.None,
+            TaskContinuationOptions.OnlyOnRanToCompletion,
+            TaskScheduler.Default);
+        return new StoreSession(directory, opening, log, secrets, verbose);
+    }
+
+    /// <summary>
+    /// Waits for the journal <see cref="Begin"/> started; a journal of an unknown format or an unreadable file is bad
+    /// input, never misread. A journal of an older format is migrated, which is logged and, given a
+    /// <paramref name="console"/>, said on stderr.
+    /// </summary>
+    public StoreSession WaitUntilOpen(CliConsole? console)
+    {
+        try
+        {
+            _journal = _opening.GetAwaiter().GetResult();
+        }
+        catch (Exception ex) when (ex is JournalFormatException or SqliteException or IOException or UnauthorizedAccessException)
+        {
+            throw new CliException($"cannot open the store '{Directory}': {ex.Message}");
+        }
+
+        if (MigrationNotice is { } notice)
         {
             // Verbose sessions already log to stderr; otherwise the console (if any) says it once.
-            session.Log.Information("Store {Store}: {Notice}", directory, notice);
-            if (!verbose)
+            Log.Information("Store {Store}: {Notice}", Directory, notice);
+            if (!_verbose)
             {
                 console?.Error(notice);
             }
         }
 
-        return session;
+        return this;
     }
 
     /// <summary>The message a migration on open is reported with, for verbs that print it themselves.</summary>
@@ -86,9 +127,27 @@ internal sealed class StoreSession : IAsyncDisposable
         ? $"migrated the journal from format {from} to {SqliteJournal.FormatVersion} ({Journal.DatabasePath})"
         : null;
 
+    /// <summary>Closes the journal, also one still opening when its caller gave up, and the log.</summary>
     public async ValueTask DisposeAsync()
     {
-        await Journal.DisposeAsync();
+        if ((_journal ?? await OpenedOrNullAsync()) is { } journal)
+        {
+            await journal.DisposeAsync();
+        }
+
         await Log.DisposeAsync();
+    }
+
+    private async Task<SqliteJournal?> OpenedOrNullAsync()
+    {
+        try
+        {
+            return await _opening;
+        }
+        catch (Exception ex) when (ex is JournalFormatException or SqliteException or IOException or UnauthorizedAccessException)
+        {
+            // Nothing was opened, so nothing to close; WaitUntilOpen says why to a caller that waits.
+            return null;
+        }
     }
 }

@@ -28,10 +28,16 @@ internal sealed class WorkflowHost : IAsyncDisposable
             Mcp = Mcp,
         };
 
-        // On a spare core while the script runs, so that the process's one report is quicker; a server's later runs find it warm anyway.
+        // On a spare core while the run starts, each before it is needed: the script's first step, the first plugin
+        // used, the process's one report. A server's later runs find all of it warm anyway.
         if (oneRunProcess)
         {
-            _ = Task.Run(reports.Prepare);
+            _ = Task.Run(() =>
+            {
+                program.Prepare();
+                plugins.PrepareDeferred();
+                reports.Prepare();
+            });
         }
     }
 
@@ -66,13 +72,13 @@ internal sealed class WorkflowHost : IAsyncDisposable
             throw new CliException($"script not found: {scriptPath}");
         }
 
-        var mcp = LoadMcpConfiguration(Path.GetDirectoryName(scriptPath), store, mcpConfig);
-
-        var session = StoreSession.Open(store, verbose, console);
+        // The journal opens on another core while the log, the configuration and the plugins load.
+        var session = StoreSession.Begin(store, verbose);
         PluginHost? plugins = null;
         ConnectorSet? connectors = null;
         try
         {
+            var mcp = LoadMcpConfiguration(Path.GetDirectoryName(scriptPath), store, mcpConfig);
             connectors = ConnectorFiles.Load(connectorFiles ?? ConnectorFiles.None, scriptPath, session.Directory, session.Secrets);
             var manifest = useCache ? Path.Combine(session.Directory, CacheFolder, PluginManifestFile) : null;
             plugins = PluginHost.Load([PluginHost.DefaultDirectory, .. pluginDirectories], session.Log, watchPlugins, manifest, unloadable: !oneRunProcess);
@@ -81,6 +87,8 @@ internal sealed class WorkflowHost : IAsyncDisposable
                 console.Error($"plugin not loaded: {error.Path}: {error.Message}");
             }
 
+            // Before compiling: a store this engine cannot read gets no compile cache entry, and says so at once.
+            session.WaitUntilOpen(console);
             var cache = useCache ? new ScriptCompileCache(Path.Combine(session.Directory, CacheFolder), session.Log) : null;
             var program = WorkflowScripts.Compile(scriptPath, new JavaScriptOptions(), session.Log, cache, cancellationToken);
             return new WorkflowHost(session, plugins, program, connectors, mcp, oneRunProcess);

@@ -30,7 +30,7 @@ internal sealed class InMemoryJournal : IJournal
 
     public ValueTask AppendAsync(JournalEntry entry, CancellationToken cancellationToken)
     {
-        _entries.GetOrAdd(entry.RunId, static _ => new EntryLog()).Add(entry);
+        _entries.GetOrAdd(entry.RunId, static _ => new EntryLog()).Add(in entry);
         return ValueTask.CompletedTask;
     }
 
@@ -109,7 +109,7 @@ internal sealed class InMemoryJournal : IJournal
 
     public ValueTask<IReadOnlyList<JournalEntry>> GetEntriesAsync(string runId, CancellationToken cancellationToken)
     {
-        return ValueTask.FromResult(_entries.TryGetValue(runId, out var log) ? log.Snapshot(runId) : (IReadOnlyList<JournalEntry>)[]);
+        return ValueTask.FromResult(_entries.TryGetValue(runId, out var log) ? log.Snapshot() : (IReadOnlyList<JournalEntry>)[]);
     }
 
     public ValueTask DisposeAsync()
@@ -120,60 +120,45 @@ internal sealed class InMemoryJournal : IJournal
     }
 
     /// <summary>
-    /// One run's entries, copied into structs in fixed-size chunks. Every step appends two entries that live as long as
-    /// the run: as objects they would all be promoted and copied by each collection, and one big array would live on
-    /// the large object heap and be copied at every doubling. Reads make the entries again.
+    /// One run's entries, in fixed-size chunks of structs. Every step appends two entries that live as long as the run:
+    /// as objects they would all be promoted and copied by each collection, and one big array would live on the large
+    /// object heap and be copied at every doubling.
     /// </summary>
     private sealed class EntryLog
     {
-        // 512 entries of about 90 bytes: a chunk stays below the large object heap's threshold.
+        // 512 entries of about 100 bytes: a chunk stays below the large object heap's threshold.
         private const int ChunkSize = 512;
-        private readonly List<Stored[]> _chunks = [];
+        private readonly List<JournalEntry[]> _chunks = [];
         private readonly Lock _gate = new();
         private int _count;
 
-        public void Add(JournalEntry entry)
+        public void Add(in JournalEntry entry)
         {
-            var stored = new Stored(entry.Seq, entry.StepId, entry.Event, entry.ParentId, entry.Name, entry.Kind, entry.Agent, entry.Attempt, entry.Payload, entry.Error, entry.At);
             lock (_gate)
             {
                 var offset = _count % ChunkSize;
                 if (offset == 0)
                 {
-                    _chunks.Add(new Stored[ChunkSize]);
+                    _chunks.Add(new JournalEntry[ChunkSize]);
                 }
 
-                _chunks[^1][offset] = stored;
+                _chunks[^1][offset] = entry;
                 _count++;
             }
         }
 
-        public IReadOnlyList<JournalEntry> Snapshot(string runId)
+        public IReadOnlyList<JournalEntry> Snapshot()
         {
             lock (_gate)
             {
                 var copy = new List<JournalEntry>(_count);
                 for (var i = 0; i < _count; i++)
                 {
-                    var e = _chunks[i / ChunkSize][i % ChunkSize];
-                    copy.Add(new JournalEntry(runId, e.Seq, e.StepId, e.Event, e.ParentId, e.Name, e.Kind, e.Agent, e.Attempt, e.Payload, e.Error, e.At));
+                    copy.Add(_chunks[i / ChunkSize][i % ChunkSize]);
                 }
 
                 return copy;
             }
         }
-
-        private readonly record struct Stored(
-            long Seq,
-            string StepId,
-            StepEvent Event,
-            string? ParentId,
-            string Name,
-            string Kind,
-            string? Agent,
-            int Attempt,
-            JsonNode? Payload,
-            string? Error,
-            DateTimeOffset At);
     }
 }

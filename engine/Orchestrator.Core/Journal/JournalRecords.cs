@@ -60,10 +60,13 @@ public sealed record RunRecord
     public double? DurationMs => EndedAt is { } end ? (end - StartedAt).TotalMilliseconds : null;
 }
 
-/// <summary>One appended journal event.</summary>
+/// <summary>
+/// One appended journal event. A struct: every step makes two, which the in-memory journal keeps in arrays and the
+/// SQLite journal writes out, so none needs an object of its own.
+/// </summary>
 /// <param name="Seq">Order within the run, from 1.</param>
 /// <param name="Payload">Input on <see cref="StepEvent.Started"/>, output on the terminal events.</param>
-public sealed record JournalEntry(
+public readonly record struct JournalEntry(
     string RunId,
     long Seq,
     string StepId,

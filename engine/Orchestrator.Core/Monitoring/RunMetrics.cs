@@ -17,7 +17,7 @@ internal sealed class RunMetrics(TimeProvider time)
     /// Counts an agent step's start and end; other steps (containers, script code) are not measured. A step's end
     /// comes with the timestamp (of <see cref="TimeProvider.GetTimestamp"/>) its start was appended at.
     /// </summary>
-    public void Observe(JournalEntry entry, long startedAt)
+    public void Observe(in JournalEntry entry, long startedAt)
     {
         if (entry.Agent is null || entry.Event == StepEvent.Compensated || entry.Kind is not ("agent" or "work" or "subtask" or "attempt" or "proposal" or "contribution"))
         {

@@ -302,6 +302,7 @@ internal sealed partial class PluginHost : IAgentRegistry, IDisposable
             }
 
             _loaders.Clear();
+            DisposePrepared();
         }
     }
 
@@ -310,7 +311,7 @@ internal sealed partial class PluginHost : IAgentRegistry, IDisposable
         IsolatedAssemblyLoader? loader = null;
         try
         {
-            loader = IsolatedAssemblyLoader.Create(path, inMemory: _watching, unloadable: _unloadable);
+            loader = TakeLoader(path);
             var assembly = loader.LoadMainAssembly();
             var version = assembly.GetName().Version?.ToString() ?? "0.0.0.0";
             var registered = 0;

@@ -177,7 +177,7 @@ internal sealed class WorkflowRun
     public ValueTask AppendAsync(string stepId, StepEvent kind, string? parentId, string name, string stepKind, string? agent, int attempt, JsonNode? payload, string? error, long startedAt = 0)
     {
         var entry = new JournalEntry(Id, Interlocked.Increment(ref _seq), stepId, kind, parentId, name, stepKind, agent, attempt, payload, error, Time.GetUtcNow());
-        Metrics.Observe(entry, startedAt);
+        Metrics.Observe(in entry, startedAt);
         if (kind == StepEvent.Started && !_previous.ContainsKey(stepId))
         {
             Interlocked.Increment(ref _newSteps);

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Runtime.CompilerServices;
+using System.Runtime.ExceptionServices;
 using System.Text.Json.Nodes;
 using Orchestrator.Abstractions;
 using Orchestrator.Core.Health;
@@ -257,9 +258,25 @@ public sealed partial class WorkflowScope
             ct.ThrowIfCancellationRequested();
             output = await body(new WorkflowScope(_run, id), id, state, ct).ConfigureAwait(false);
         }
-        catch (StepDegradedException degraded)
+        catch (Exception ex)
         {
-            await started.ConfigureAwait(false);
+            return await EndFailedStepAsync(ex, started, id, name, kind, agent, attempt, startedAt, note).ConfigureAwait(false);
+        }
+
+        await started.ConfigureAwait(false);
+        await _run.AppendAsync(id, StepEvent.Succeeded, _path, name, kind, agent, attempt, output, error: null, startedAt).ConfigureAwait(false);
+        return output;
+    }
+
+    /// <summary>
+    /// Journals the one terminal event of a step whose body threw: a degraded step returns its fallback (a minor
+    /// failure counts as succeeded, its error noted), anything else is a failed step and throws.
+    /// </summary>
+    private async Task<JsonNode?> EndFailedStepAsync(Exception error, ValueTask started, string id, string name, string kind, string? agent, int attempt, long startedAt, StepNote? note)
+    {
+        await started.ConfigureAwait(false);
+        if (error is StepDegradedException degraded)
+        {
             var minor = degraded.Severity == Severity.Minor;
             _run.Log.Warning("Step {StepId} degraded ({Severity}): {Error}", id, degraded.Severity, degraded.Message);
 
@@ -268,27 +285,20 @@ public sealed partial class WorkflowScope
             note?.Degraded = !minor;
             return degraded.Fallback?.DeepClone();
         }
-        catch (Exception ex)
-        {
-            await started.ConfigureAwait(false);
-            var reason = ex switch
-            {
-                OperationCanceledException => "cancelled",
-                StepFailedException s => s.Message,
-                _ => ex.Message,
-            };
-            await _run.AppendAsync(id, StepEvent.Failed, _path, name, kind, agent, attempt, (ex as AgentFailedException)?.Output, reason, startedAt).ConfigureAwait(false);
-            if (ex is OperationCanceledException || ex is StepFailedException { StepId: var failedId } && failedId == id)
-            {
-                throw;
-            }
 
-            throw new StepFailedException(id, reason, ex);
+        var reason = error switch
+        {
+            OperationCanceledException => "cancelled",
+            StepFailedException s => s.Message,
+            _ => error.Message,
+        };
+        await _run.AppendAsync(id, StepEvent.Failed, _path, name, kind, agent, attempt, (error as AgentFailedException)?.Output, reason, startedAt).ConfigureAwait(false);
+        if (error is OperationCanceledException || error is StepFailedException { StepId: var failedId } && failedId == id)
+        {
+            ExceptionDispatchInfo.Throw(error);
         }
 
-        await started.ConfigureAwait(false);
-        await _run.AppendAsync(id, StepEvent.Succeeded, _path, name, kind, agent, attempt, output, error: null, startedAt).ConfigureAwait(false);
-        return output;
+        throw new StepFailedException(id, reason, error);
     }
 
     private async Task<JsonNode?> RunBranchesAsync(MergePolicy merge, IReadOnlyList<ParallelBranch> branches, JsonNode? context, CancellationToken ct)
@@ -354,17 +364,20 @@ public sealed partial class WorkflowScope
         }
     }
 
-    /// <summary>The body of an agent step: the first attempt, then the recovery chain, then the severity.</summary>
+    /// <summary>The body of an agent step: the first attempt, then, if it failed, <see cref="RecoverOrFailAsync"/>.</summary>
     private async Task<JsonNode?> ExecuteAgentAsync(string kind, string stepId, JsonNode? input, StepOptions? options, CancellationToken ct)
     {
         var timeout = options?.Timeout ?? _run.DefaultStepTimeout;
         var task = new AgentTask(_run.Id, stepId, input) { Attempt = _run.AttemptFor(stepId), Tools = ToolCaller };
         var first = await TryAgentAsync(kind, task, timeout, exclude: null, ct).ConfigureAwait(false);
-        if (first.Result.Success)
-        {
-            return first.Result.Output;
-        }
 
+        // The recovery chain's state lives in a method of its own, so that a step that succeeds does not carry it.
+        return first.Result.Success ? first.Result.Output : await RecoverOrFailAsync(kind, stepId, task, first, timeout, options, ct).ConfigureAwait(false);
+    }
+
+    /// <summary>After a failed first attempt: the recovery chain, then the severity (critical throws, else the step degrades).</summary>
+    private async Task<JsonNode?> RecoverOrFailAsync(string kind, string stepId, AgentTask task, (AgentResult Result, string ErrorType, string? ProviderId) first, TimeSpan? timeout, StepOptions? options, CancellationToken ct)
+    {
         var failedOn = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
         if (first.ProviderId is { } provider)
         {

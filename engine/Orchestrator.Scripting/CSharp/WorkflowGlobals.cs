@@ -103,6 +103,15 @@ public sealed partial class WorkflowGlobals
     /// <summary>Converts any value to the JSON that crosses step boundaries.</summary>
     public JsonNode? Json(object? value) => ToJson(value);
 
+    /// <summary>
+    /// Serializes a throwaway anonymous object as <see cref="ToJson"/> does, so that the reflection serializer's
+    /// first use (its resolver, converters and member accessors) is paid before a script's first step.
+    /// </summary>
+    internal static void Prepare() =>
+        JsonSerializer.SerializeToNode(
+            new { text = "", items = new[] { "" }, count = 0, ratio = 0.0, flag = false, nested = new { text = "" } },
+            new JsonSerializerOptions { TypeInfoResolver = new DefaultJsonTypeInfoResolver() });
+
     internal JsonNode? ToJson(object? value) => value switch
     {
         null => null,

@@ -53,6 +53,35 @@ public sealed class RunCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task A_journal_it_cannot_read_exits_2_with_one_line_and_is_left_as_it_was()
+    {
+        await using (SqliteJournal.Open(Store))
+        {
+        }
+
+        await SetJournalFormatAsync("99");
+
+        var result = await CliRunner.RunAsync("run", Path.Combine(RepoPaths.Scripts, "hello.csx"), "--store", Store);
+
+        result.ExitCode.Should().Be(2, result.ToString());
+        result.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries).Should().ContainSingle()
+            .Which.Should().Contain("cannot open the store").And.Contain("journal format 99 is newer");
+        (await SetJournalFormatAsync(null)).Should().Be("99", "a journal the engine cannot read is never touched");
+    }
+
+    /// <summary>Sets the journal's recorded format (null: leaves it) and returns what it is now.</summary>
+    private async Task<string?> SetJournalFormatAsync(string? format)
+    {
+        await using var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={Path.Combine(Store, "journal.db")};Pooling=False");
+        await connection.OpenAsync();
+        await using var command = connection.CreateCommand();
+        command.CommandText = format is null
+            ? "SELECT value FROM meta WHERE key = 'format_version'"
+            : $"UPDATE meta SET value = '{format}' WHERE key = 'format_version'; SELECT value FROM meta WHERE key = 'format_version'";
+        return (string?)await command.ExecuteScalarAsync();
+    }
+
+    [Fact]
     public async Task A_csx_compile_error_exits_2_naming_file_line_and_column()
     {
         var script = _dir.Write("broken.csx", "var a = 1;\nvar b = a +;\n");
