@@ -27,6 +27,19 @@ internal static class WorkflowScripts
         };
     }
 
+    /// <summary>
+    /// Warms up what the first steps of a script at <paramref name="path"/> will need (for a .csx, the serializer its
+    /// step inputs go through), for a host with a core to spare while it opens the store and compiles. Nothing a run
+    /// depends on: a host that never calls it loses only time.
+    /// </summary>
+    public static void Prepare(string path)
+    {
+        if (Path.GetExtension(path).Equals(".csx", StringComparison.OrdinalIgnoreCase))
+        {
+            WorkflowGlobals.Prepare();
+        }
+    }
+
     // Out of line: the JavaScript front end's types hold Jint structs, and a .csx run should not load Jint.
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static IWorkflowProgram CompileJavaScript(string path, JavaScriptOptions javaScript, ILogger log) =>

@@ -12,7 +12,7 @@ namespace Orchestrator.Cli.Hosting;
 /// <summary>What <c>run</c> and <c>resume</c> share: the store, the plugins, the compiled script and the engine.</summary>
 internal sealed class WorkflowHost : IAsyncDisposable
 {
-    private WorkflowHost(StoreSession session, PluginHost plugins, IWorkflowProgram program, ConnectorSet connectors, McpConfiguration mcp, bool oneRunProcess)
+    private WorkflowHost(StoreSession session, PluginHost plugins, IWorkflowProgram program, ConnectorSet connectors, McpConfiguration mcp, Task? warming)
     {
         Session = session;
         Plugins = plugins;
@@ -28,17 +28,15 @@ internal sealed class WorkflowHost : IAsyncDisposable
             Mcp = Mcp,
         };
 
-        // On a spare core while the run starts, each before it is needed: the script's first step, the first plugin
-        // used, the process's one report. A server's later runs find all of it warm anyway.
-        if (oneRunProcess)
-        {
-            _ = Task.Run(() =>
+        // After the warm-up Open started (a process that ends with this run), still on the spare core and each before
+        // it is needed: the first plugin used and the process's one report.
+        _ = warming?.ContinueWith(
+            _ =>
             {
-                program.Prepare();
                 plugins.PrepareDeferred();
                 reports.Prepare();
-            });
-        }
+            },
+            TaskScheduler.Default);
     }
 
     /// <summary>The compile cache's folder inside the store.</summary>
@@ -64,7 +62,7 @@ internal sealed class WorkflowHost : IAsyncDisposable
     /// connectors and compiles the script, a .csx through the store's compile cache (<c>cache/</c>) unless
     /// <paramref name="useCache"/> is false (<c>--no-cache</c>), which also loads every plugin now rather than from the manifest.
     /// </summary>
-    /// <param name="oneRunProcess">The process ends with this run (<c>run</c>, <c>resume</c>): plugins need not be unloadable, so their ReadyToRun code is used, and the report writer is warmed up while the script runs.</param>
+    /// <param name="oneRunProcess">The process ends with this run (<c>run</c>, <c>resume</c>): plugins need not be unloadable, so their ReadyToRun code is used, and what the run needs first is warmed up on a spare core.</param>
     public static WorkflowHost Open(CliConsole console, string scriptPath, string store, IEnumerable<string> pluginDirectories, string? mcpConfig, bool verbose, bool useCache, CancellationToken cancellationToken, ConnectorFiles? connectorFiles = null, bool watchPlugins = false, bool oneRunProcess = false)
     {
         if (!File.Exists(scriptPath))
@@ -72,8 +70,11 @@ internal sealed class WorkflowHost : IAsyncDisposable
             throw new CliException($"script not found: {scriptPath}");
         }
 
-        // The journal opens on another core while the log, the configuration and the plugins load.
+        // The journal opens on another core while the log, the configuration and the plugins load; a process that
+        // ends with this run also warms up, on a spare core, what the script's first step needs. A server's later
+        // runs find all of that warm anyway.
         var session = StoreSession.Begin(store, verbose);
+        var warming = oneRunProcess ? Task.Run(() => WorkflowScripts.Prepare(scriptPath)) : null;
         PluginHost? plugins = null;
         ConnectorSet? connectors = null;
         try
@@ -91,7 +92,7 @@ internal sealed class WorkflowHost : IAsyncDisposable
             session.WaitUntilOpen(console);
             var cache = useCache ? new ScriptCompileCache(Path.Combine(session.Directory, CacheFolder), session.Log) : null;
             var program = WorkflowScripts.Compile(scriptPath, new JavaScriptOptions(), session.Log, cache, cancellationToken);
-            return new WorkflowHost(session, plugins, program, connectors, mcp, oneRunProcess);
+            return new WorkflowHost(session, plugins, program, connectors, mcp, warming);
         }
         catch (Exception ex)
         {

@@ -17,14 +17,6 @@ internal interface IWorkflowProgram
     /// <summary>Runs the script against <paramref name="root"/>; its return value is the run's result.</summary>
     Task<JsonNode?> ExecuteAsync(WorkflowScope root, CancellationToken cancellationToken);
 
-    /// <summary>
-    /// Warms up, on the caller's thread, what the script's first steps will need (a serializer, say), for a host with
-    /// a core to spare while the run starts. Nothing the run depends on: a host that never calls it loses only time.
-    /// </summary>
-    void Prepare()
-    {
-    }
-
     /// <summary>Describes a failure that escaped the script, naming the script file and line where there is one.</summary>
     string DescribeFailure(Exception error);
 }

@@ -38,8 +38,6 @@ internal sealed class CSharpWorkflow : IWorkflowProgram, IDisposable
 
     public string ScriptHash { get; }
 
-    public void Prepare() => WorkflowGlobals.Prepare();
-
     /// <summary>Whether this script came from the compile cache, was compiled into it, or was compiled without it.</summary>
     public CompileCacheOutcome CacheOutcome { get; }
 
