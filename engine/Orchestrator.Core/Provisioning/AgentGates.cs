@@ -20,7 +20,7 @@ internal sealed class AgentGates
             return default;
         }
 
-        var gate = _gates.GetOrAdd(provider.Id, _ => new SemaphoreSlim(limit, limit));
+        var gate = _gates.GetOrAdd(provider.Id, static (_, slots) => new SemaphoreSlim(slots, slots), limit);
         await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         return new Slot(gate);
     }
