@@ -12,7 +12,7 @@ namespace Orchestrator.Cli.Hosting;
 /// <summary>What <c>run</c> and <c>resume</c> share: the store, the plugins, the compiled script and the engine.</summary>
 internal sealed class WorkflowHost : IAsyncDisposable
 {
-    private WorkflowHost(StoreSession session, PluginHost plugins, IWorkflowProgram program, ConnectorSet connectors, McpConfiguration mcp, Task? warming)
+    private WorkflowHost(StoreSession session, PluginHost plugins, IWorkflowProgram program, ConnectorSet connectors, McpConfiguration mcp, StartupWarmUp? warmUp)
     {
         Session = session;
         Plugins = plugins;
@@ -28,15 +28,13 @@ internal sealed class WorkflowHost : IAsyncDisposable
             Mcp = Mcp,
         };
 
-        // After the warm-up Open started (a process that ends with this run), still on the spare core and each before
-        // it is needed: the first plugin used and the process's one report.
-        _ = warming?.ContinueWith(
-            _ =>
-            {
-                plugins.PrepareDeferred();
-                reports.Prepare();
-            },
-            TaskScheduler.Default);
+        // After what Open queued, each before the run needs it: the plugin loader's first context, the one report.
+        if (warmUp is not null)
+        {
+            warmUp.Then(plugins.PrepareFirstDeferred);
+            warmUp.Then(reports.Prepare);
+            warmUp.Finish(session.Log);
+        }
     }
 
     /// <summary>The compile cache's folder inside the store.</summary>
@@ -71,10 +69,11 @@ internal sealed class WorkflowHost : IAsyncDisposable
         }
 
         // The journal opens on another core while the log, the configuration and the plugins load; a process that
-        // ends with this run also warms up, on a spare core, what the script's first step needs. A server's later
-        // runs find all of that warm anyway.
+        // ends with this run also warms up, on a core of its own, what the script's first step needs. A server's
+        // later runs find all of that warm anyway.
         var session = StoreSession.Begin(store, verbose);
-        var warming = oneRunProcess ? Task.Run(() => WorkflowScripts.Prepare(scriptPath)) : null;
+        var warmUp = oneRunProcess ? StartupWarmUp.Start() : null;
+        warmUp?.Then(() => WorkflowScripts.Prepare(scriptPath));
         PluginHost? plugins = null;
         ConnectorSet? connectors = null;
         try
@@ -92,10 +91,11 @@ internal sealed class WorkflowHost : IAsyncDisposable
             session.WaitUntilOpen(console);
             var cache = useCache ? new ScriptCompileCache(Path.Combine(session.Directory, CacheFolder), session.Log) : null;
             var program = WorkflowScripts.Compile(scriptPath, new JavaScriptOptions(), session.Log, cache, cancellationToken);
-            return new WorkflowHost(session, plugins, program, connectors, mcp, warming);
+            return new WorkflowHost(session, plugins, program, connectors, mcp, warmUp);
         }
         catch (Exception ex)
         {
+            warmUp?.Finish(session.Log);
             connectors?.DisposeAsync().AsTask().GetAwaiter().GetResult();
             plugins?.Dispose();
             session.DisposeAsync().AsTask().GetAwaiter().GetResult();

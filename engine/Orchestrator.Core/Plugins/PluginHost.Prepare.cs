@@ -4,48 +4,42 @@ namespace Orchestrator.Core.Plugins;
 
 internal sealed partial class PluginHost
 {
-    // Contexts made ahead for deferred plugins (see PrepareDeferred); Lazy so that a plugin first used while its
+    // Contexts made ahead for deferred plugins (see PrepareFirstDeferred); Lazy so that a plugin first used while its
     // context is being made waits for that one instead of making a second. Guarded by _registry.
     private readonly Dictionary<string, Lazy<IsolatedAssemblyLoader>> _prepared = new(StringComparer.Ordinal);
 
     /// <summary>
-    /// Makes the load contexts of the plugins still deferred (reading each one's .deps.json), in the order they were
-    /// found, without loading their assemblies: for a host with a core to spare while its script starts, so that an
-    /// agent's first use only loads the assembly. A context that cannot be made is reported when its plugin is first used.
+    /// Makes ahead the load context of the first plugin still deferred (reading its .deps.json), without loading its
+    /// assembly: for a host with a core to spare while its script starts. Most of what a context costs is the first
+    /// one's (the loader's own code run for the first time), which every later one is then spared; the plugin itself
+    /// only loads its assembly on first use. A context that cannot be made is reported when its plugin is first used.
     /// </summary>
-    public void PrepareDeferred()
+    public void PrepareFirstDeferred()
     {
-        string[] paths;
+        Lazy<IsolatedAssemblyLoader> prepared;
+        string path;
         lock (_registry)
         {
-            paths = [.. _deferred.Keys.OrderBy(p => _order[p])];
+            if (_disposed || _deferred.Count == 0)
+            {
+                return;
+            }
+
+            path = _deferred.Keys.MinBy(p => _order[p])!;
+            var (inMemory, unloadable) = (_watching, _unloadable);
+            prepared = _prepared[path] = new(() => IsolatedAssemblyLoader.Create(path, inMemory, unloadable));
         }
 
-        foreach (var path in paths)
+        try
         {
-            Lazy<IsolatedAssemblyLoader> prepared;
-            lock (_registry)
-            {
-                if (_disposed || !_deferred.ContainsKey(path) || _prepared.ContainsKey(path))
-                {
-                    continue;
-                }
-
-                var (inMemory, unloadable) = (_watching, _unloadable);
-                prepared = _prepared[path] = new(() => IsolatedAssemblyLoader.Create(path, inMemory, unloadable));
-            }
-
-            try
-            {
-                _ = prepared.Value;
-            }
-            catch (Exception ex)
-            {
-                _log.Debug(ex, "Preparing the context of plugin {Path} failed; the error is reported when it is first used", path);
-            }
-
-            DisposeIfClosed(prepared);
+            _ = prepared.Value;
         }
+        catch (Exception ex)
+        {
+            _log.Debug(ex, "Preparing the context of plugin {Path} failed; the error is reported when it is first used", path);
+        }
+
+        DisposeIfClosed(prepared);
     }
 
     /// <summary>The contexts made ahead that no plugin has been loaded into yet.</summary>

@@ -34,37 +34,50 @@ public sealed class PluginHostUnloadTests : IDisposable
     }
 
     [Fact]
-    public async Task Contexts_made_ahead_take_the_first_load_and_the_unused_ones_unload_with_the_host()
+    public async Task The_first_load_of_a_plugin_takes_the_context_made_ahead_for_it()
     {
         _folder.AddFixture(FixturePlugins.JsonV12);
-        _folder.AddFixture(FixturePlugins.Faults);
-        var manifest = Path.Combine(_folder.Path, "cache", "plugins.txt");
-        PluginHost.Load([_folder.Path], Logger.None, manifestPath: manifest).Dispose();
+        using var host = DeferredHost();
 
-        var host = PluginHost.Load([_folder.Path], Logger.None, manifestPath: manifest);
-        var (ahead, unused) = await PrepareAndUseOneAsync(host);
-
-        ahead.Should().HaveCount(2, "both plugins were deferred");
-        Collect([unused]);
-        unused.IsAlive.Should().BeTrue("the host still holds the context it made ahead");
-
-        host.Dispose();
-        Collect([unused]);
-        unused.IsAlive.Should().BeFalse("a disposed host unloads the contexts it made ahead and never used");
-    }
-
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private static async Task<(IReadOnlyList<WeakReference> Ahead, WeakReference Unused)> PrepareAndUseOneAsync(PluginHost host)
-    {
-        host.PrepareDeferred();
-        var ahead = host.PreparedContexts;
+        host.PrepareFirstDeferred();
+        var ahead = host.PreparedContexts.Should().ContainSingle().Subject;
         host.LoadContexts.Should().BeEmpty("making a context ahead loads no plugin assembly");
 
         var result = await host.FindAgent("json12")!.RunAsync(new AgentTask("run", "step", null), CancellationToken.None);
-        result.Success.Should().BeTrue(result.Error);
-        ahead.Should().Contain(host.LoadContexts.Single(), "the plugin loads into the context made for it ahead");
 
-        return ([.. ahead.Select(c => new WeakReference(c))], new WeakReference(host.PreparedContexts.Single()));
+        result.Success.Should().BeTrue(result.Error);
+        host.LoadContexts.Should().ContainSingle().Which.Should().BeSameAs(ahead);
+        host.PreparedContexts.Should().BeEmpty();
+    }
+
+    [Fact]
+    public void A_context_made_ahead_and_never_used_unloads_with_the_host()
+    {
+        _folder.AddFixture(FixturePlugins.JsonV12);
+        var host = DeferredHost();
+        var ahead = PrepareFirst(host);
+
+        Collect([ahead]);
+        ahead.IsAlive.Should().BeTrue("the host holds the context it made ahead");
+
+        host.Dispose();
+        Collect([ahead]);
+        ahead.IsAlive.Should().BeFalse("a disposed host unloads the contexts it made ahead and never used");
+    }
+
+    /// <summary>A host whose plugins are all deferred: a first host wrote the manifest that this one reads.</summary>
+    private PluginHost DeferredHost()
+    {
+        var manifest = Path.Combine(_folder.Path, "cache", "plugins.txt");
+        PluginHost.Load([_folder.Path], Logger.None, manifestPath: manifest).Dispose();
+        return PluginHost.Load([_folder.Path], Logger.None, manifestPath: manifest);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static WeakReference PrepareFirst(PluginHost host)
+    {
+        host.PrepareFirstDeferred();
+        return new WeakReference(host.PreparedContexts.Single());
     }
 
     // Not inlined, so that no plugin object or context outlives this frame in the test's locals.
