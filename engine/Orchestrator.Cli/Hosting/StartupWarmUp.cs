@@ -11,15 +11,16 @@ namespace Orchestrator.Cli.Hosting;
 internal sealed class StartupWarmUp
 {
     private readonly BlockingCollection<Action> _work = [];
-    private ILogger _log = Serilog.Core.Logger.None;
+    private readonly ILogger _log;
 
-    private StartupWarmUp()
+    private StartupWarmUp(ILogger log)
     {
+        _log = log;
     }
 
-    public static StartupWarmUp Start()
+    public static StartupWarmUp Start(ILogger log)
     {
-        var warmUp = new StartupWarmUp();
+        var warmUp = new StartupWarmUp(log);
         new Thread(warmUp.Run) { IsBackground = true, Name = "startup warm-up" }.Start();
         return warmUp;
     }
@@ -28,11 +29,7 @@ internal sealed class StartupWarmUp
     public void Then(Action work) => _work.Add(work);
 
     /// <summary>Nothing more will be queued: the thread ends once the queue is done.</summary>
-    public void Finish(ILogger log)
-    {
-        _log = log;
-        _work.CompleteAdding();
-    }
+    public void Finish() => _work.CompleteAdding();
 
     private void Run()
     {

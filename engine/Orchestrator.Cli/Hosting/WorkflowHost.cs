@@ -33,7 +33,7 @@ internal sealed class WorkflowHost : IAsyncDisposable
         {
             warmUp.Then(plugins.PrepareFirstDeferred);
             warmUp.Then(reports.Prepare);
-            warmUp.Finish(session.Log);
+            warmUp.Finish();
         }
     }
 
@@ -72,7 +72,7 @@ internal sealed class WorkflowHost : IAsyncDisposable
         // ends with this run also warms up, on a core of its own, what the script's first step needs. A server's
         // later runs find all of that warm anyway.
         var session = StoreSession.Begin(store, verbose);
-        var warmUp = oneRunProcess ? StartupWarmUp.Start() : null;
+        var warmUp = oneRunProcess ? StartupWarmUp.Start(session.Log) : null;
         warmUp?.Then(() => WorkflowScripts.Prepare(scriptPath));
         PluginHost? plugins = null;
         ConnectorSet? connectors = null;
@@ -95,7 +95,7 @@ internal sealed class WorkflowHost : IAsyncDisposable
         }
         catch (Exception ex)
         {
-            warmUp?.Finish(session.Log);
+            warmUp?.Finish();
             connectors?.DisposeAsync().AsTask().GetAwaiter().GetResult();
             plugins?.Dispose();
             session.DisposeAsync().AsTask().GetAwaiter().GetResult();
