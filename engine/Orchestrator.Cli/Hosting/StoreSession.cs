@@ -104,7 +104,7 @@ internal sealed class StoreSession : IAsyncDisposable
         {
             _journal = _opening.GetAwaiter().GetResult();
         }
-        catch (Exception ex) when (ex is JournalFormatException or SqliteException or IOException or UnauthorizedAccessException)
+        catch (Exception ex) when (IsStoreError(ex))
         {
             throw new CliException($"cannot open the store '{Directory}': {ex.Message}");
         }
@@ -144,10 +144,14 @@ internal sealed class StoreSession : IAsyncDisposable
         {
             return await _opening;
         }
-        catch (Exception ex) when (ex is JournalFormatException or SqliteException or IOException or UnauthorizedAccessException)
+        catch (Exception ex) when (IsStoreError(ex))
         {
             // Nothing was opened, so nothing to close; WaitUntilOpen says why to a caller that waits.
             return null;
         }
     }
+
+    /// <summary>A journal of an unknown format, or a store folder or file that cannot be read or written.</summary>
+    private static bool IsStoreError(Exception ex) =>
+        ex is JournalFormatException or SqliteException or IOException or UnauthorizedAccessException;
 }

@@ -4,9 +4,9 @@ namespace Orchestrator.Core.Plugins;
 
 internal sealed partial class PluginHost
 {
-    // Contexts made ahead for deferred plugins (see PrepareFirstDeferred); Lazy so that a plugin first used while its
-    // context is being made waits for that one instead of making a second. Guarded by _registry.
-    private readonly Dictionary<string, Lazy<IsolatedAssemblyLoader>> _prepared = new(StringComparer.Ordinal);
+    // The context made ahead (see PrepareFirstDeferred); Lazy so that the plugin, if first used while its context is
+    // being made, waits for that one instead of making a second. Guarded by _registry.
+    private (string Path, Lazy<IsolatedAssemblyLoader> Loader)? _prepared;
 
     /// <summary>
     /// Makes ahead the load context of the first plugin still deferred (reading its .deps.json), without loading its
@@ -16,68 +16,73 @@ internal sealed partial class PluginHost
     /// </summary>
     public void PrepareFirstDeferred()
     {
-        Lazy<IsolatedAssemblyLoader> prepared;
+        Lazy<IsolatedAssemblyLoader> loader;
         string path;
         lock (_registry)
         {
-            if (_disposed || _deferred.Count == 0)
+            if (_disposed || _prepared is not null || _deferred.Count == 0)
             {
                 return;
             }
 
             path = _deferred.Keys.MinBy(p => _order[p])!;
-            var (inMemory, unloadable) = (_watching, _unloadable);
-            prepared = _prepared[path] = new(() => IsolatedAssemblyLoader.Create(path, inMemory, unloadable));
+            loader = new(() => NewLoader(path));
+            _prepared = (path, loader);
         }
 
         try
         {
-            _ = prepared.Value;
+            _ = loader.Value;
         }
         catch (Exception ex)
         {
             _log.Debug(ex, "Preparing the context of plugin {Path} failed; the error is reported when it is first used", path);
         }
 
-        DisposeIfClosed(prepared);
+        lock (_registry)
+        {
+            // Made after the host closed: Dispose has run already, so it is unloaded here.
+            if (_disposed && loader.IsValueCreated)
+            {
+                loader.Value.Dispose();
+            }
+        }
     }
 
-    /// <summary>The contexts made ahead that no plugin has been loaded into yet.</summary>
-    internal IReadOnlyList<AssemblyLoadContext> PreparedContexts
+    /// <summary>The context made ahead that no plugin has been loaded into yet, if any.</summary>
+    internal AssemblyLoadContext? PreparedContext
     {
         get
         {
             lock (_registry)
             {
-                return [.. _prepared.Values.Where(p => p.IsValueCreated).Select(p => p.Value.LoadContext)];
+                return _prepared is { Loader.IsValueCreated: true } prepared ? prepared.Loader.Value.LoadContext : null;
             }
         }
     }
 
     /// <summary>The context made ahead for <paramref name="path"/>, or a new one. Caller holds the lock.</summary>
-    private IsolatedAssemblyLoader TakeLoader(string path) =>
-        _prepared.Remove(path, out var prepared) ? prepared.Value : IsolatedAssemblyLoader.Create(path, inMemory: _watching, unloadable: _unloadable);
-
-    /// <summary>A context finished after the host closed is unloaded here, since Dispose has already run.</summary>
-    private void DisposeIfClosed(Lazy<IsolatedAssemblyLoader> prepared)
+    private IsolatedAssemblyLoader TakeLoader(string path)
     {
-        lock (_registry)
+        if (_prepared is { } prepared && prepared.Path == path)
         {
-            if (_disposed && prepared.IsValueCreated)
-            {
-                prepared.Value.Dispose();
-            }
+            _prepared = null;
+            return prepared.Loader.Value;
         }
+
+        return NewLoader(path);
     }
 
-    /// <summary>Unloads the contexts made ahead that no plugin used. Caller holds the lock.</summary>
+    private IsolatedAssemblyLoader NewLoader(string path) => IsolatedAssemblyLoader.Create(path, inMemory: _watching, unloadable: _unloadable);
+
+    /// <summary>Unloads the context made ahead if no plugin used it. Caller holds the lock.</summary>
     private void DisposePrepared()
     {
-        foreach (var prepared in _prepared.Values.Where(p => p.IsValueCreated))
+        if (_prepared is { Loader.IsValueCreated: true } prepared)
         {
-            prepared.Value.Dispose();
+            prepared.Loader.Value.Dispose();
         }
 
-        _prepared.Clear();
+        _prepared = null;
     }
 }
