@@ -19,13 +19,20 @@ internal interface IJournal : IAsyncDisposable
 
     ValueTask EndRunAsync(string runId, RunStatus status, JsonNode? result, string? error, DateTimeOffset endedAt, CancellationToken cancellationToken);
 
-    ValueTask SetReportAsync(string runId, string reportPath, CancellationToken cancellationToken);
+    /// <summary>Records the run's report: the path it was written to, or why it could not be (the run's status stays as it is).</summary>
+    ValueTask SetReportAsync(string runId, string? reportPath, string? reportError, CancellationToken cancellationToken);
 
     ValueTask<IReadOnlyList<RunRecord>> ListRunsAsync(CancellationToken cancellationToken);
 
     ValueTask<RunRecord?> GetRunAsync(string runId, CancellationToken cancellationToken);
 
     ValueTask<IReadOnlyList<JournalEntry>> GetEntriesAsync(string runId, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// A run's events in order, one at a time, with only the payloads <paramref name="payloads"/> asks for: what reads a
+    /// whole run (its report, <c>runs show</c>) holds what it keeps, never the whole journal.
+    /// </summary>
+    IAsyncEnumerable<JournalRow> ReadAsync(string runId, PayloadSelector payloads, CancellationToken cancellationToken);
 
     /// <summary>
     /// Makes a finished or interrupted run running again, for a resume: status <see cref="RunStatus.Running"/>,

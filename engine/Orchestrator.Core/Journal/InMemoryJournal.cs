@@ -48,13 +48,13 @@ internal sealed class InMemoryJournal : IJournal
         return ValueTask.CompletedTask;
     }
 
-    public ValueTask SetReportAsync(string runId, string reportPath, CancellationToken cancellationToken)
+    public ValueTask SetReportAsync(string runId, string? reportPath, string? reportError, CancellationToken cancellationToken)
     {
         lock (_gate)
         {
             if (_runs.TryGetValue(runId, out var run))
             {
-                _runs[runId] = run with { Report = reportPath };
+                _runs[runId] = run with { Report = reportPath, ReportError = reportError };
             }
         }
 
@@ -76,6 +76,7 @@ internal sealed class InMemoryJournal : IJournal
                 EndedAt = null,
                 Error = null,
                 Result = null,
+                ReportError = null,
                 Host = Environment.MachineName,
                 Pid = Environment.ProcessId,
             };
@@ -110,6 +111,23 @@ internal sealed class InMemoryJournal : IJournal
     public ValueTask<IReadOnlyList<JournalEntry>> GetEntriesAsync(string runId, CancellationToken cancellationToken)
     {
         return ValueTask.FromResult(_entries.TryGetValue(runId, out var log) ? log.Snapshot() : (IReadOnlyList<JournalEntry>)[]);
+    }
+
+    public async IAsyncEnumerable<JournalRow> ReadAsync(string runId, PayloadSelector payloads, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        foreach (var entry in await GetEntriesAsync(runId, cancellationToken).ConfigureAwait(false))
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var json = entry.Payload?.ToJsonString();
+            var wanted = json is null ? PayloadRead.Skip : payloads(entry.StepId, entry.Event, entry.Kind);
+            yield return wanted switch
+            {
+                PayloadRead.Full => new JournalRow(entry, json?.Length ?? 0, false),
+                PayloadRead.Preview when json!.Length <= JournalRow.PreviewChars => new JournalRow(entry, json.Length, false),
+                PayloadRead.Preview => new JournalRow(entry with { Payload = JsonValue.Create(json![..JournalRow.PreviewChars]) }, json.Length, true),
+                _ => new JournalRow(entry with { Payload = null }, json?.Length ?? 0, false),
+            };
+        }
     }
 
     public ValueTask DisposeAsync()

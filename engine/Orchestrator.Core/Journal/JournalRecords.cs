@@ -46,6 +46,10 @@ public sealed record RunRecord
     /// <summary>The path of the last report rendered for the run, if any.</summary>
     public string? Report { get; init; }
 
+    /// <summary>Why the run's report could not be written (a template's file(line,col) and message); the run's status does not change for it.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? ReportError { get; init; }
+
     /// <summary>
     /// The machine that last ran (or resumed) the run; null for runs journaled before format 2.
     /// A local detail, so not part of a report's JSON.
@@ -101,4 +105,12 @@ public sealed record StepRecord
     public DateTimeOffset? EndedAt { get; init; }
 
     public double? DurationMs => EndedAt is { } end ? (end - StartedAt).TotalMilliseconds : null;
+
+    /// <summary>The length of the input's JSON when <see cref="Input"/> holds only a preview of it (a string); null when it is the whole value.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public long? InputChars { get; init; }
+
+    /// <summary>The length of the output's JSON when <see cref="Output"/> holds only a preview of it (a string); null when it is the whole value.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public long? OutputChars { get; init; }
 }

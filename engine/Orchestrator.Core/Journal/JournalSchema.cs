@@ -13,7 +13,9 @@ namespace Orchestrator.Core.Journal;
 /// engine learns across runs: <c>learning</c> (phase outcomes per strategy and agent), <c>baselines</c> (metric means
 /// and variances) and <c>recommendations</c> (the review queue). 4 — <c>journal</c> is clustered on its key
 /// <c>(run_id, seq)</c> (<c>WITHOUT ROWID</c>) and loses the <c>(run_id, step_id)</c> index, which no read used: every
-/// step writes two rows, and each row now updates one b-tree instead of three.
+/// step writes two rows, and each row now updates one b-tree instead of three. 5 — large values stored once:
+/// <c>payload_values</c> (a value's JSON by its SHA-256) and <c>run_values</c> (which runs refer to which values), so
+/// <c>runs prune</c> can drop what nothing refers to; and <c>runs.report_error</c>, why a run's report was not written.
 /// </remarks>
 internal static class JournalSchema
 {
@@ -64,6 +66,11 @@ internal static class JournalSchema
                 case 3:
                     migratedFrom ??= 3;
                     ClusterJournal(connection, transaction, path);
+                    goto case 4;
+                case 4:
+                    migratedFrom ??= 4;
+                    Execute(connection, "ALTER TABLE runs ADD COLUMN report_error TEXT;", transaction);
+                    CreateValueTables(connection, transaction);
                     Execute(connection, $"UPDATE meta SET value = '{SqliteJournal.FormatVersion}' WHERE key = 'format_version'", transaction);
                     break;
             }
@@ -151,9 +158,11 @@ internal static class JournalSchema
                 ended_at INTEGER,
                 report TEXT,
                 host TEXT,
-                pid INTEGER);
+                pid INTEGER,
+                report_error TEXT);
             """ + "CREATE TABLE IF NOT EXISTS journal " + JournalTable, transaction);
         CreateLearningTables(connection, transaction);
+        CreateValueTables(connection, transaction);
         Execute(connection, $"INSERT OR REPLACE INTO meta (key, value) VALUES ('format_version', '{SqliteJournal.FormatVersion}')", transaction);
     }
 
@@ -187,6 +196,13 @@ internal static class JournalSchema
             change TEXT NOT NULL,
             status TEXT NOT NULL,
             decided_at INTEGER);
+        """, transaction);
+
+    /// <summary>Values too large to repeat in every row that holds them (see <see cref="PayloadValues"/>), and the runs that refer to each.</summary>
+    private static void CreateValueTables(SqliteConnection connection, SqliteTransaction transaction) => Execute(connection, """
+        CREATE TABLE IF NOT EXISTS payload_values (hash TEXT PRIMARY KEY, size INTEGER NOT NULL, json TEXT NOT NULL) WITHOUT ROWID;
+        CREATE TABLE IF NOT EXISTS run_values (run_id TEXT NOT NULL, hash TEXT NOT NULL, PRIMARY KEY (run_id, hash)) WITHOUT ROWID;
+        CREATE INDEX IF NOT EXISTS run_values_hash ON run_values (hash);
         """, transaction);
 
     private static void MigrateFrom1To2(SqliteConnection connection, SqliteTransaction transaction, string path)

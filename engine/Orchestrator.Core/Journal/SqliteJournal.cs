@@ -16,7 +16,7 @@ namespace Orchestrator.Core.Journal;
 internal sealed class SqliteJournal : IJournal
 {
     /// <summary>The journal's format; bump it with a migration in <see cref="JournalSchema"/>.</summary>
-    public const int FormatVersion = 4;
+    public const int FormatVersion = 5;
 
     private static readonly string[] EventNames = Enum.GetNames<StepEvent>();
 
@@ -30,6 +30,11 @@ internal sealed class SqliteJournal : IJournal
     // The one statement every step runs twice: prepared once on the writer's connection, rebound per event (writer loop only).
     // Bound through SQLite's own API (the connection's handle), since SqliteCommand's per-execution work cost more than the insert.
     private sqlite3_stmt? _append;
+    private sqlite3_stmt? _storeValue;
+    private sqlite3_stmt? _referValue;
+
+    // The parts of the payload being written that are stored once, by hash (writer loop only).
+    private readonly List<StoredValue> _values = [];
 
     private SqliteJournal(string connectionString, SqliteConnection writer, SecretRegistry secrets)
     {
@@ -113,8 +118,8 @@ internal sealed class SqliteJournal : IJournal
         return prune.Pruned;
     }
 
-    public ValueTask SetReportAsync(string runId, string reportPath, CancellationToken cancellationToken) =>
-        EnqueueAsync(new Write.SetReport(runId, reportPath), cancellationToken);
+    public ValueTask SetReportAsync(string runId, string? reportPath, string? reportError, CancellationToken cancellationToken) =>
+        EnqueueAsync(new Write.SetReport(runId, reportPath, reportError), cancellationToken);
 
     public async ValueTask<IReadOnlyList<RunRecord>> ListRunsAsync(CancellationToken cancellationToken)
     {
@@ -167,7 +172,7 @@ internal sealed class SqliteJournal : IJournal
                 reader.GetString(5),
                 reader.IsDBNull(6) ? null : reader.GetString(6),
                 reader.GetInt32(7),
-                ParseJson(reader, 8),
+                Decode(connection, reader, 8),
                 reader.IsDBNull(9) ? null : reader.GetString(9),
                 FromUnixMs(reader.GetInt64(10))));
         }
@@ -175,18 +180,76 @@ internal sealed class SqliteJournal : IJournal
         return entries;
     }
 
+    public async IAsyncEnumerable<JournalRow> ReadAsync(string runId, PayloadSelector payloads, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenReaderAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText =
+            "SELECT seq, step_id, event, parent_id, name, kind, agent, attempt, length(payload), error, at, payload FROM journal WHERE run_id = $id ORDER BY seq";
+        command.Parameters.AddWithValue("$id", runId);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            var stepId = reader.GetString(1);
+            var kind = Enum.Parse<StepEvent>(reader.GetString(2));
+            var stepKind = reader.GetString(5);
+            var chars = reader.IsDBNull(8) ? 0 : reader.GetInt64(8);
+            JsonNode? payload = null;
+            var truncated = false;
+            if (chars > 0)
+            {
+                var wanted = payloads(stepId, kind, stepKind);
+                var text = wanted == PayloadRead.Skip ? null : reader.GetString(11);
+                if (text is not null && PayloadValues.MayReferToValues(text))
+                {
+                    // What the row refers to counts: the preview and the size are of the value itself.
+                    payload = PayloadValues.Decode(text, hash => LookupValue(connection, hash));
+                    text = payload?.ToJsonString() ?? "null";
+                    chars = text.Length;
+                }
+
+                if (wanted == PayloadRead.Full || (wanted == PayloadRead.Preview && chars <= JournalRow.PreviewChars))
+                {
+                    payload ??= JsonNode.Parse(text!);
+                }
+                else if (wanted == PayloadRead.Preview)
+                {
+                    payload = JsonValue.Create(text![..JournalRow.PreviewChars]);
+                    truncated = true;
+                }
+            }
+
+            var entry = new JournalEntry(
+                runId,
+                reader.GetInt64(0),
+                stepId,
+                kind,
+                reader.IsDBNull(3) ? null : reader.GetString(3),
+                reader.GetString(4),
+                stepKind,
+                reader.IsDBNull(6) ? null : reader.GetString(6),
+                reader.GetInt32(7),
+                payload,
+                reader.IsDBNull(9) ? null : reader.GetString(9),
+                FromUnixMs(reader.GetInt64(10)));
+            yield return new JournalRow(entry, chars, truncated);
+        }
+    }
+
     public async ValueTask DisposeAsync()
     {
         _queue.Writer.TryComplete();
         await _writerLoop.ConfigureAwait(false);
         _append?.Dispose();
+        _storeValue?.Dispose();
+        _referValue?.Dispose();
 
         await _writer.DisposeAsync().ConfigureAwait(false);
         _active.Clear();
     }
 
     private const string RunColumns =
-        "id, script, script_hash, language, engine_version, status, input, result, error, started_at, ended_at, report, host, pid";
+        "id, script, script_hash, language, engine_version, status, input, result, error, started_at, ended_at, report, host, pid, report_error";
 
     private async ValueTask EnqueueAsync(Write write, CancellationToken cancellationToken)
     {
@@ -283,18 +346,19 @@ internal sealed class SqliteJournal : IJournal
                     "UPDATE runs SET status = $status, result = $result, error = $error, ended_at = $ended WHERE id = $id";
                 command.Parameters.AddWithValue("$id", id);
                 command.Parameters.AddWithValue("$status", status.ToString());
-                command.Parameters.AddWithValue("$result", (object?)_secrets.RedactOrNull(result?.ToJsonString()) ?? DBNull.Value);
+                command.Parameters.AddWithValue("$result", (object?)Encode(id, result) ?? DBNull.Value);
                 command.Parameters.AddWithValue("$error", (object?)_secrets.RedactOrNull(error) ?? DBNull.Value);
                 command.Parameters.AddWithValue("$ended", ended.ToUnixTimeMilliseconds());
                 break;
-            case Write.SetReport(var id, var report):
-                command.CommandText = "UPDATE runs SET report = $report WHERE id = $id";
+            case Write.SetReport(var id, var report, var reportError):
+                command.CommandText = "UPDATE runs SET report = $report, report_error = $error WHERE id = $id";
                 command.Parameters.AddWithValue("$id", id);
-                command.Parameters.AddWithValue("$report", report);
+                command.Parameters.AddWithValue("$report", (object?)report ?? DBNull.Value);
+                command.Parameters.AddWithValue("$error", (object?)_secrets.RedactOrNull(reportError) ?? DBNull.Value);
                 break;
             case Write.ReopenRun(var id, var host, var pid):
                 command.CommandText =
-                    "UPDATE runs SET status = $status, ended_at = NULL, error = NULL, result = NULL, host = $host, pid = $pid WHERE id = $id";
+                    "UPDATE runs SET status = $status, ended_at = NULL, error = NULL, result = NULL, report_error = NULL, host = $host, pid = $pid WHERE id = $id";
                 command.Parameters.AddWithValue("$id", id);
                 command.Parameters.AddWithValue("$status", nameof(RunStatus.Running));
                 command.Parameters.AddWithValue("$host", host);
@@ -335,9 +399,67 @@ internal sealed class SqliteJournal : IJournal
             BindText(statement, 7, e.Kind);
             BindText(statement, 8, e.Agent);
             raw.sqlite3_bind_int(statement, 9, e.Attempt);
-            BindText(statement, 10, _secrets.RedactOrNull(e.Payload?.ToJsonString()));
+            BindText(statement, 10, Encode(e.RunId, e.Payload));
             BindText(statement, 11, _secrets.RedactOrNull(e.Error));
             raw.sqlite3_bind_int64(statement, 12, e.At.ToUnixTimeMilliseconds());
+            var rc = raw.sqlite3_step(statement);
+            if (rc != raw.SQLITE_DONE)
+            {
+                Check(rc, db);
+            }
+        }
+        finally
+        {
+            raw.sqlite3_reset(statement);
+        }
+    }
+
+    /// <summary>A payload as the journal stores it: redacted, with its large parts stored once in <c>payload_values</c> (see <see cref="PayloadValues"/>).</summary>
+    private string? Encode(string runId, JsonNode? payload)
+    {
+        if (payload is null)
+        {
+            return null;
+        }
+
+        var text = PayloadValues.Encode(payload, _secrets.Redact, _values);
+        if (_values.Count > 0)
+        {
+            var db = _writer.Handle!;
+            _storeValue ??= Prepare(db, "INSERT OR IGNORE INTO payload_values (hash, size, json) VALUES (?1, ?2, ?3)");
+            _referValue ??= Prepare(db, "INSERT OR IGNORE INTO run_values (run_id, hash) VALUES (?1, ?2)");
+            foreach (var value in _values)
+            {
+                Run(_storeValue, db, s =>
+                {
+                    BindText(s, 1, value.Hash);
+                    raw.sqlite3_bind_int64(s, 2, value.Json.Length);
+                    BindText(s, 3, value.Json);
+                });
+                Run(_referValue, db, s =>
+                {
+                    BindText(s, 1, runId);
+                    BindText(s, 2, value.Hash);
+                });
+            }
+
+            _values.Clear();
+        }
+
+        return text;
+    }
+
+    private static sqlite3_stmt Prepare(sqlite3 db, string sql)
+    {
+        Check(raw.sqlite3_prepare_v2(db, sql, out var prepared), db);
+        return prepared;
+    }
+
+    private static void Run(sqlite3_stmt statement, sqlite3 db, Action<sqlite3_stmt> bind)
+    {
+        try
+        {
+            bind(statement);
             var rc = raw.sqlite3_step(statement);
             if (rc != raw.SQLITE_DONE)
             {
@@ -393,12 +515,27 @@ internal sealed class SqliteJournal : IJournal
         deleteRun.Transaction = transaction;
         deleteRun.CommandText = "DELETE FROM runs WHERE id = $id";
         var runId = deleteRun.Parameters.Add("$id", SqliteType.Text);
+        using var deleteRefs = _writer.CreateCommand();
+        deleteRefs.Transaction = transaction;
+        deleteRefs.CommandText = "DELETE FROM run_values WHERE run_id = $id";
+        var refsId = deleteRefs.Parameters.Add("$id", SqliteType.Text);
         foreach (var run in pruned)
         {
             stepsId.Value = run.Id;
             deleteSteps.ExecuteNonQuery();
+            refsId.Value = run.Id;
+            deleteRefs.ExecuteNonQuery();
             runId.Value = run.Id;
             deleteRun.ExecuteNonQuery();
+        }
+
+        if (pruned.Count > 0)
+        {
+            // Values are shared between runs: only those no remaining run refers to go.
+            using var orphans = _writer.CreateCommand();
+            orphans.Transaction = transaction;
+            orphans.CommandText = "DELETE FROM payload_values WHERE hash NOT IN (SELECT hash FROM run_values)";
+            orphans.ExecuteNonQuery();
         }
 
         prune.Pruned = pruned.Select(r => r.Id).ToList();
@@ -413,18 +550,19 @@ internal sealed class SqliteJournal : IJournal
 
     private static async Task<IReadOnlyList<RunRecord>> ReadRunsAsync(SqliteCommand command, CancellationToken cancellationToken)
     {
+        var connection = command.Connection!;
         var runs = new List<RunRecord>();
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
         {
-            runs.Add(ReadRun(reader));
+            runs.Add(ReadRun(reader, hash => LookupValue(connection, hash)));
         }
 
         return runs;
     }
 
-    /// <summary>One row of <see cref="RunColumns"/>.</summary>
-    private static RunRecord ReadRun(SqliteDataReader reader) => new()
+    /// <summary>One row of <see cref="RunColumns"/>; the result's stored values are fetched with <paramref name="lookup"/>, or left as markers without one.</summary>
+    private static RunRecord ReadRun(SqliteDataReader reader, Func<string, string>? lookup = null) => new()
     {
         Id = reader.GetString(0),
         Script = reader.GetString(1),
@@ -433,17 +571,34 @@ internal sealed class SqliteJournal : IJournal
         EngineVersion = reader.GetString(4),
         Status = Enum.Parse<RunStatus>(reader.GetString(5)),
         Input = ParseJson(reader, 6),
-        Result = ParseJson(reader, 7),
+        Result = lookup is null ? ParseJson(reader, 7) : Decode(reader, 7, lookup),
         Error = reader.IsDBNull(8) ? null : reader.GetString(8),
         StartedAt = FromUnixMs(reader.GetInt64(9)),
         EndedAt = reader.IsDBNull(10) ? null : FromUnixMs(reader.GetInt64(10)),
         Report = reader.IsDBNull(11) ? null : reader.GetString(11),
         Host = reader.IsDBNull(12) ? null : reader.GetString(12),
         Pid = reader.IsDBNull(13) ? null : reader.GetInt32(13),
+        ReportError = reader.IsDBNull(14) ? null : reader.GetString(14),
     };
 
     private static JsonNode? ParseJson(SqliteDataReader reader, int ordinal) =>
         reader.IsDBNull(ordinal) ? null : JsonNode.Parse(reader.GetString(ordinal));
+
+    private static JsonNode? Decode(SqliteConnection connection, SqliteDataReader reader, int ordinal) =>
+        Decode(reader, ordinal, hash => LookupValue(connection, hash));
+
+    private static JsonNode? Decode(SqliteDataReader reader, int ordinal, Func<string, string> lookup) =>
+        reader.IsDBNull(ordinal) ? null : PayloadValues.Decode(reader.GetString(ordinal), lookup);
+
+    /// <summary>A stored value's JSON; a row that refers to a value the store lacks is damage, not data.</summary>
+    private static string LookupValue(SqliteConnection connection, string hash)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT json FROM payload_values WHERE hash = $hash";
+        command.Parameters.AddWithValue("$hash", hash);
+        return command.ExecuteScalar() as string
+            ?? throw new InvalidDataException($"the journal refers to a stored value ({hash}) that is not in the store");
+    }
 
     private static DateTimeOffset FromUnixMs(long ms) => DateTimeOffset.FromUnixTimeMilliseconds(ms);
 
@@ -460,7 +615,7 @@ internal sealed class SqliteJournal : IJournal
 
         public sealed record EndRun(string RunId, RunStatus Status, JsonNode? Result, string? Error, DateTimeOffset EndedAt) : Write;
 
-        public sealed record SetReport(string RunId, string Report) : Write;
+        public sealed record SetReport(string RunId, string? Report, string? ReportError) : Write;
 
         public sealed record ReopenRun(string RunId, string Host, int Pid) : Write;
 

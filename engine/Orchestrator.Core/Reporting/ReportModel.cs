@@ -31,30 +31,42 @@ internal static class ReportModel
     public static ScriptObject Build(HandoffPackage package, DateTimeOffset generatedAt)
     {
         ArgumentNullException.ThrowIfNull(package);
+        var digest = package.Digest;
         var steps = TreeOrder(package.Steps);
         var stepObjects = new ScriptArray(steps.Count);
-        var failed = new ScriptArray();
-        var failedIds = new HashSet<string>(package.Steps.Where(s => s.Status == RunStatus.Failed).Select(s => s.Id), StringComparer.Ordinal);
-        var parentsOfFailures = new HashSet<string>(
-            package.Steps.Where(s => s.Status == RunStatus.Failed && s.ParentId is not null).Select(s => s.ParentId!),
-            StringComparer.Ordinal);
+        var failedSteps = package.Steps.Concat(digest.Failures).Where(s => s.Status == RunStatus.Failed).ToList();
+        var failedIds = new HashSet<string>(failedSteps.Select(s => s.Id), StringComparer.Ordinal);
+        var parentsOfFailures = new HashSet<string>(failedSteps.Where(s => s.ParentId is not null).Select(s => s.ParentId!), StringComparer.Ordinal);
+        bool IsRootCause(StepRecord step) => failedIds.Contains(step.Id) && !parentsOfFailures.Contains(step.Id);
         foreach (var (step, depth) in steps)
         {
-            var item = Step(step, depth, failedIds.Contains(step.Id) && !parentsOfFailures.Contains(step.Id));
-            stepObjects.Add(item);
-            if (step.Status == RunStatus.Failed)
+            stepObjects.Add(Step(step, depth, IsRootCause(step)));
+        }
+
+        // Failures in start order: all of a small run's; of a big one, the first FailureLimit.
+        var failed = new ScriptArray();
+        var listedFailures = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var (step, depth) in steps.Where(s => s.Step.Status == RunStatus.Failed).Concat(TreeOrder(digest.Failures)))
+        {
+            if (listedFailures.Add(step.Id))
             {
-                failed.Add(item);
+                failed.Add(Step(step, depth, IsRootCause(step)));
             }
         }
 
         var counts = new ScriptObject();
         foreach (var status in Enum.GetValues<RunStatus>())
         {
-            counts[Status(status)] = (long)package.Steps.Count(s => s.Status == status);
+            counts[Status(status)] = digest.Counts.GetValueOrDefault(status);
         }
 
-        counts["total"] = (long)package.Steps.Count;
+        counts["total"] = digest.Total;
+
+        var groups = new ScriptArray(digest.Groups.Count);
+        foreach (var group in digest.Groups)
+        {
+            groups.Add(Group(group));
+        }
 
         var qa = new ScriptArray();
         foreach (var check in package.Qa)
@@ -68,14 +80,17 @@ internal static class ReportModel
             ["handoff_name"] = package.Title,
             ["run"] = Run(package.Run),
             ["steps"] = stepObjects,
+            ["steps_omitted"] = digest.StepsOmitted,
+            ["step_groups"] = groups,
             ["failed_steps"] = failed,
+            ["failures_omitted"] = digest.FailuresOmitted,
             ["step_counts"] = counts,
             ["qa"] = qa,
             ["qa_failed"] = (long)package.Qa.Count(c => !c.Passed),
-            ["strategies"] = Outputs(package.Steps, "strategy"),
-            ["adaptations"] = Outputs(package.Steps, "adaptation"),
-            ["anomalies"] = Outputs(package.Steps, "anomaly"),
-            ["recommendations"] = Outputs(package.Steps, "recommendation"),
+            ["strategies"] = Outputs(digest.Notable, "strategy"),
+            ["adaptations"] = Outputs(digest.Notable, "adaptation"),
+            ["anomalies"] = Outputs(digest.Notable, "anomaly"),
+            ["recommendations"] = Outputs(digest.Notable, "recommendation"),
             ["data"] = FromJson(package.Data),
             ["data_json"] = Json(package.Data),
             ["data_is_flat"] = IsFlat(package.Data),
@@ -200,6 +215,8 @@ internal static class ReportModel
         ["input_json"] = Json(step.Input),
         ["output"] = FromJson(step.Output),
         ["output_json"] = Json(step.Output),
+        ["input_chars"] = step.InputChars,
+        ["output_chars"] = step.OutputChars,
         ["error"] = step.Error,
         ["seq"] = step.Seq,
         ["started_at"] = Timestamp(step.StartedAt),
@@ -208,6 +225,26 @@ internal static class ReportModel
         ["depth"] = (long)depth,
         ["is_root_cause"] = isRootCause,
     };
+
+    private static ScriptObject Group(StepGroup group)
+    {
+        var item = new ScriptObject
+        {
+            ["pattern"] = group.Pattern,
+            ["kind"] = group.Kind,
+            ["agent"] = group.Agent,
+            ["count"] = group.Count,
+            ["p50_ms"] = group.P50Ms,
+            ["p95_ms"] = group.P95Ms,
+            ["max_ms"] = group.MaxMs,
+        };
+        foreach (var status in Enum.GetValues<RunStatus>())
+        {
+            item[Status(status)] = group.Statuses.GetValueOrDefault(status);
+        }
+
+        return item;
+    }
 
     /// <summary>What the engine decided or noticed (strategy choices, adaptations, anomalies, recommendations): the outputs of those steps, in order.</summary>
     private static ScriptArray Outputs(IReadOnlyList<StepRecord> steps, string kind)

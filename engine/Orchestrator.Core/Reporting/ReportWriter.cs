@@ -116,12 +116,24 @@ internal sealed class ReportWriter : IReportWriter
         var markdownPath = ReportPath(package.Run.Id, "md");
         var htmlPath = ReportPath(package.Run.Id, "html");
 
-        var json = _secrets.Redact(HandoffPackageJson.Serialize(package) + "\n");
         var markdown = Render(package, ReportFormat.Markdown, null, cancellationToken);
         var html = Render(package, ReportFormat.Html, null, cancellationToken);
 
         Directory.CreateDirectory(ReportsDirectory);
-        await WriteAtomicallyAsync(jsonPath, json, cancellationToken).ConfigureAwait(false);
+        if (_secrets.IsEmpty)
+        {
+            // Nothing to redact: the package goes to its file as it is serialized.
+            await WriteAtomicallyAsync(jsonPath, async stream =>
+            {
+                await HandoffPackageJson.SerializeAsync(stream, package, cancellationToken).ConfigureAwait(false);
+                stream.WriteByte((byte)'\n');
+            }, cancellationToken).ConfigureAwait(false);
+        }
+        else
+        {
+            await WriteAtomicallyAsync(jsonPath, _secrets.Redact(HandoffPackageJson.Serialize(package) + "\n"), cancellationToken).ConfigureAwait(false);
+        }
+
         await WriteAtomicallyAsync(markdownPath, markdown, cancellationToken).ConfigureAwait(false);
         await WriteAtomicallyAsync(htmlPath, html, cancellationToken).ConfigureAwait(false);
         return markdownPath;
@@ -177,18 +189,20 @@ internal sealed class ReportWriter : IReportWriter
         }
     }
 
-    private static async Task WriteAtomicallyAsync(string path, string content, CancellationToken cancellationToken)
+    private static Task WriteAtomicallyAsync(string path, string content, CancellationToken cancellationToken) =>
+        WriteAtomicallyAsync(path, stream => stream.WriteAsync(new UTF8Encoding(encoderShouldEmitUTF8Identifier: false).GetBytes(content), cancellationToken).AsTask(), cancellationToken);
+
+    private static async Task WriteAtomicallyAsync(string path, Func<Stream, Task> write, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
         var directory = Path.GetDirectoryName(path)!;
         var temp = Path.Combine(directory, "." + Path.GetFileName(path) + "." + Guid.NewGuid().ToString("N") + ".tmp");
         try
         {
-            var bytes = new UTF8Encoding(encoderShouldEmitUTF8Identifier: false).GetBytes(content);
-            var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 4096, FileOptions.Asynchronous);
+            var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 65536, FileOptions.Asynchronous);
             await using (stream.ConfigureAwait(false))
             {
-                await stream.WriteAsync(bytes, cancellationToken).ConfigureAwait(false);
+                await write(stream).ConfigureAwait(false);
                 stream.Flush(flushToDisk: true);
             }
 

@@ -164,15 +164,16 @@ internal sealed class WorkflowEngine(IJournal journal, IAgentRegistry agents, IR
             {
                 var package = await HandoffPackage.LoadAsync(journal, record.Id, CancellationToken.None).ConfigureAwait(false);
                 reportPath = await reports.WriteAsync(package, CancellationToken.None).ConfigureAwait(false);
-                await journal.SetReportAsync(record.Id, reportPath, CancellationToken.None).ConfigureAwait(false);
+                await journal.SetReportAsync(record.Id, reportPath, null, CancellationToken.None).ConfigureAwait(false);
                 ended = ended with { Report = reportPath };
             }
             catch (TemplateException ex)
             {
-                // The run's data is safe in the journal; `orchestrator report` can render it once the template is fixed.
-                log.Error("Run {RunId}: report not written: {Error}", record.Id, ex.Message);
-                ended = ended with { Status = RunStatus.Failed, Error = ex.Message };
-                badInput = true;
+                // The run's outcome is the script's: the data is safe in the journal, and `orchestrator report` renders it
+                // once the template is fixed. The failure is recorded with the run, so every view of it says the same.
+                log.Warning("Run {RunId}: report not written: {Error}", record.Id, ex.Message);
+                await journal.SetReportAsync(record.Id, null, ex.Message, CancellationToken.None).ConfigureAwait(false);
+                ended = ended with { Report = null, ReportError = ex.Message };
             }
         }
 

@@ -27,8 +27,8 @@ public sealed class JournalMigrationTests : IDisposable
             journal.MigratedFromVersion.Should().BeNull();
         }
 
-        (await Scalar("SELECT value FROM meta WHERE key = 'format_version'")).Should().Be("4");
-        SqliteJournal.FormatVersion.Should().Be(4);
+        (await Scalar("SELECT value FROM meta WHERE key = 'format_version'")).Should().Be("5");
+        SqliteJournal.FormatVersion.Should().Be(5);
         ((string)(await Scalar("SELECT sql FROM sqlite_master WHERE name = 'journal'"))!).Should().Contain("WITHOUT ROWID");
     }
 
@@ -84,7 +84,7 @@ public sealed class JournalMigrationTests : IDisposable
             entries.Should().ContainSingle().Which.Payload!.GetValue<int>().Should().Be(5);
         }
 
-        (await Scalar("SELECT value FROM meta WHERE key = 'format_version'")).Should().Be("4");
+        (await Scalar("SELECT value FROM meta WHERE key = 'format_version'")).Should().Be("5");
         (await Scalar("SELECT COUNT(*) FROM pragma_table_info('runs') WHERE name IN ('host', 'pid')")).Should().Be(2L);
         (await Scalar("SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND name = 'journal_run_step'")).Should().Be(0L, "format 4 dropped the index format 2 added");
         (await Scalar("SELECT COUNT(*) FROM journal")).Should().Be(9L);
@@ -183,7 +183,7 @@ public sealed class JournalMigrationTests : IDisposable
             await journal.StartRunAsync(new RunRecord { Id = "r1", Script = "s.csx", ScriptHash = "h", Language = "csharp", EngineVersion = "1", StartedAt = FixtureStart }, default);
         }
 
-        await Execute("DROP TABLE learning; DROP TABLE baselines; DROP TABLE recommendations; UPDATE meta SET value = '2' WHERE key = 'format_version'");
+        await Execute(DowngradeTo4 + "DROP TABLE learning; DROP TABLE baselines; DROP TABLE recommendations; UPDATE meta SET value = '2' WHERE key = 'format_version'");
         SqliteConnection.ClearAllPools();
 
         await using (var journal = SqliteJournal.Open(_dir.Path))
@@ -194,7 +194,7 @@ public sealed class JournalMigrationTests : IDisposable
             (await journal.Learning.GetOutcomesAsync("p", default)).Should().ContainSingle().Which.MeanItemMs.Should().Be(10);
         }
 
-        (await Scalar("SELECT value FROM meta WHERE key = 'format_version'")).Should().Be("4");
+        (await Scalar("SELECT value FROM meta WHERE key = 'format_version'")).Should().Be("5");
     }
 
     [Fact]
@@ -212,7 +212,7 @@ public sealed class JournalMigrationTests : IDisposable
         }
 
         // Back to format 3's shape: a rowid table, its key as a separate index, and the step index.
-        await Execute("""
+        await Execute(DowngradeTo4 + """
             CREATE TABLE journal_rowid (run_id TEXT NOT NULL, seq INTEGER NOT NULL, step_id TEXT NOT NULL, event TEXT NOT NULL, parent_id TEXT,
                 name TEXT NOT NULL, kind TEXT NOT NULL, agent TEXT, attempt INTEGER NOT NULL, payload TEXT, error TEXT, at INTEGER NOT NULL,
                 PRIMARY KEY (run_id, seq));
@@ -232,10 +232,44 @@ public sealed class JournalMigrationTests : IDisposable
             await journal.AppendAsync(Entry("r1", 4, "t4", StepEvent.Started, null), default);
         }
 
-        (await Scalar("SELECT value FROM meta WHERE key = 'format_version'")).Should().Be("4");
+        (await Scalar("SELECT value FROM meta WHERE key = 'format_version'")).Should().Be("5");
         ((string)(await Scalar("SELECT sql FROM sqlite_master WHERE name = 'journal'"))!).Should().Contain("WITHOUT ROWID");
         (await Scalar("SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND name = 'journal_run_step'")).Should().Be(0L);
         (await Scalar("SELECT COUNT(*) FROM journal")).Should().Be(7L);
+    }
+
+    /// <summary>What format 5 added, undone: a current journal made a format-4 one.</summary>
+    private const string DowngradeTo4 = """
+        ALTER TABLE runs DROP COLUMN report_error; DROP TABLE run_values; DROP TABLE payload_values;
+        UPDATE meta SET value = '4' WHERE key = 'format_version';
+        """;
+
+    [Fact]
+    public async Task A_format_4_journal_gains_the_value_tables_and_the_report_error_and_keeps_its_entries()
+    {
+        await using (var journal = SqliteJournal.Open(_dir.Path))
+        {
+            await journal.StartRunAsync(Run("r1"), default);
+            await journal.AppendAsync(Entry("r1", 1, "s1", StepEvent.Started, JsonValue.Create("small")), default);
+        }
+
+        await Execute(DowngradeTo4);
+        (await Scalar("SELECT COUNT(*) FROM pragma_table_info('runs') WHERE name = 'report_error'")).Should().Be(0L);
+        SqliteConnection.ClearAllPools();
+
+        var big = new string('x', 100_000);
+        await using (var journal = SqliteJournal.Open(_dir.Path))
+        {
+            journal.MigratedFromVersion.Should().Be(4);
+            (await journal.GetEntriesAsync("r1", default)).Should().ContainSingle().Which.Payload!.GetValue<string>().Should().Be("small");
+            await journal.AppendAsync(Entry("r1", 2, "s1", StepEvent.Succeeded, JsonValue.Create(big)), default);
+            await journal.SetReportAsync("r1", null, "t.md.sbn(1,1): error: boom", default);
+            (await journal.GetRunAsync("r1", default))!.ReportError.Should().Be("t.md.sbn(1,1): error: boom");
+            (await journal.GetEntriesAsync("r1", default))[1].Payload!.GetValue<string>().Should().Be(big);
+        }
+
+        (await Scalar("SELECT value FROM meta WHERE key = 'format_version'")).Should().Be("5");
+        (await Scalar("SELECT COUNT(*) FROM payload_values")).Should().Be(1L);
     }
 
     private async Task<object?> Scalar(string sql)

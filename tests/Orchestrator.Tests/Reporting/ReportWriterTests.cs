@@ -175,7 +175,7 @@ public sealed class ReportWriterTests : IDisposable
         File.ReadAllText(Path.Combine(reports, "run-1.html")).Should().StartWith("<!DOCTYPE html>").And.Contain("<title>hello</title>");
 
         var json = JsonNode.Parse(File.ReadAllText(Path.Combine(reports, "run-1.json")))!.AsObject();
-        json.Select(p => p.Key).Should().Equal("run", "steps", "data", "title", "qa");
+        json.Select(p => p.Key).Should().Equal("run", "steps", "summary", "data", "title", "qa");
         json["run"]!["id"]!.GetValue<string>().Should().Be("run-1");
         json["run"]!["status"]!.GetValue<string>().Should().Be("failed");
         json["run"]!["startedAt"].Should().NotBeNull();

@@ -18,6 +18,7 @@ internal static class RunOutput
         ["steps"] = outcome.Steps,
         ["durationMs"] = Math.Round(outcome.Run.DurationMs ?? 0, 3),
         ["report"] = outcome.ReportPath,
+        ["reportError"] = outcome.Run.ReportError,
         ["result"] = outcome.Run.Result?.DeepClone(),
         ["error"] = outcome.Run.Error,
     };
@@ -29,6 +30,12 @@ internal static class RunOutput
         if (run.Status != RunStatus.Succeeded)
         {
             console.Error($"run {run.Id} {status}: {run.Error}");
+        }
+
+        // The run's outcome stands; a report that could not be rendered is only a warning (and recorded with the run).
+        if (run.ReportError is not null)
+        {
+            console.Error($"warning: report not written: {run.ReportError}");
         }
 
         if (json)

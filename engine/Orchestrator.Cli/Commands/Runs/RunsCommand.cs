@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using Orchestrator.Cli.Hosting;
 using Orchestrator.Core.Journal;
+using Orchestrator.Core.Reporting;
 
 namespace Orchestrator.Cli.Commands.Runs;
 
@@ -16,8 +17,11 @@ internal static class RunsCommand
 
         var id = new Argument<string>("id") { Description = "The run's id." };
         var showStore = CommonOptions.Store();
-        var show = new Command("show", "Show one run and its steps.") { id, showStore };
-        show.SetAction((parse, ct) => ShowAsync(console, parse.GetValue(showStore)!, parse.GetValue(id)!, ct));
+        var step = new Option<string?>("--step") { Description = "Show this one step whole: its input, output and error, however large." };
+        var show = new Command("show", "Show one run and its steps (a big run's repeated steps by pattern).") { id, step, showStore };
+        show.SetAction((parse, ct) => parse.GetValue(step) is { } stepId
+            ? ShowStepAsync(console, parse.GetValue(showStore)!, parse.GetValue(id)!, stepId, ct)
+            : ShowAsync(console, parse.GetValue(showStore)!, parse.GetValue(id)!, ct));
         command.Subcommands.Add(show);
         command.Subcommands.Add(CreatePrune(console));
         return command;
@@ -64,7 +68,15 @@ internal static class RunsCommand
     {
         await using var session = StoreSession.Open(storeDirectory, verbose: false, console);
         var run = await session.Journal.GetRunAsync(id, ct) ?? throw new CliException($"no run with id '{id}' in {session.Directory}");
-        var steps = StepFolding.Fold(await session.Journal.GetEntriesAsync(id, ct));
+
+        // The same digest a report is built from: a big run is read once and shown by pattern, never held whole.
+        var digester = new StepDigestBuilder();
+        await foreach (var row in session.Journal.ReadAsync(id, static (_, _, _) => PayloadRead.Skip, ct))
+        {
+            digester.Add(in row);
+        }
+
+        var (digest, steps) = digester.Finish();
 
         console.Line($"run      {run.Id}");
         console.Line($"script   {run.Script} ({run.Language}, sha256 {run.ScriptHash[..Math.Min(12, run.ScriptHash.Length)]})");
@@ -86,6 +98,11 @@ internal static class RunsCommand
             console.Line($"report   {run.Report}");
         }
 
+        if (run.ReportError is not null)
+        {
+            console.Line($"report   not written: {run.ReportError}");
+        }
+
         console.Line("");
         var rows = steps.Select(s => new[]
         {
@@ -97,6 +114,63 @@ internal static class RunsCommand
             s.Error ?? "",
         }).ToList();
         TextTable.Write(console, ["STEP", "KIND", "AGENT", "STATUS", "DURATION", "ERROR"], rows);
+        if (digest.StepsOmitted > 0)
+        {
+            console.Line("");
+            console.Line($"{digest.StepsOmitted} more steps, by pattern (show one with --step <id>):");
+            TextTable.Write(console, ["PATTERN", "KIND", "STEPS", "SUCCEEDED", "FAILED", "P50", "P95", "MAX"], [.. digest.Groups.Where(g => g.Count > 1).Select(g => new[]
+            {
+                g.Pattern,
+                g.Kind,
+                g.Count.ToString(CultureInfo.InvariantCulture),
+                g.Statuses.GetValueOrDefault(RunStatus.Succeeded).ToString(CultureInfo.InvariantCulture),
+                g.Statuses.GetValueOrDefault(RunStatus.Failed).ToString(CultureInfo.InvariantCulture),
+                Duration(g.P50Ms),
+                Duration(g.P95Ms),
+                Duration(g.MaxMs),
+            })]);
+            var unlisted = digest.Failures.Where(f => !steps.Any(s => s.Id == f.Id)).ToList();
+            if (unlisted.Count > 0)
+            {
+                console.Line("");
+                console.Line(digest.FailuresOmitted > 0 ? $"failed steps (the first {unlisted.Count}; {digest.FailuresOmitted} more):" : "failed steps:");
+                TextTable.Write(console, ["STEP", "KIND", "AGENT", "ERROR"], [.. unlisted.Select(f => new[] { f.Id, f.Kind, f.Agent ?? "", f.Error ?? "" })]);
+            }
+        }
+
+        return ExitCodes.Success;
+    }
+
+    /// <summary><c>runs show &lt;id&gt; --step &lt;stepId&gt;</c>: one step whole, read from the journal by a pass that keeps only its events.</summary>
+    private static async Task<int> ShowStepAsync(CliConsole console, string storeDirectory, string id, string stepId, CancellationToken ct)
+    {
+        await using var session = StoreSession.Open(storeDirectory, verbose: false, console);
+        _ = await session.Journal.GetRunAsync(id, ct) ?? throw new CliException($"no run with id '{id}' in {session.Directory}");
+        var events = new List<JournalEntry>();
+        await foreach (var row in session.Journal.ReadAsync(id, (s, _, _) => s == stepId ? PayloadRead.Full : PayloadRead.Skip, ct))
+        {
+            if (row.Entry.StepId == stepId)
+            {
+                events.Add(row.Entry);
+            }
+        }
+
+        var step = StepFolding.Fold(events).SingleOrDefault() ?? throw new CliException($"run {id} has no step '{stepId}'");
+        var indented = new System.Text.Json.JsonSerializerOptions { WriteIndented = true };
+        console.Line($"step     {step.Id}");
+        console.Line($"kind     {step.Kind}{(step.Agent is null ? "" : $" (agent {step.Agent})")}");
+        console.Line($"status   {Status(step.Status)} (attempt {step.Attempt})");
+        console.Line($"started  {step.StartedAt.ToLocalTime():yyyy-MM-dd HH:mm:ss.fff}");
+        console.Line($"duration {Duration(step.DurationMs)}");
+        if (step.Error is not null)
+        {
+            console.Line($"error    {step.Error}");
+        }
+
+        console.Line("input");
+        console.Line(step.Input?.ToJsonString(indented) ?? "null");
+        console.Line("output");
+        console.Line(step.Output?.ToJsonString(indented) ?? "null");
         return ExitCodes.Success;
     }
 
