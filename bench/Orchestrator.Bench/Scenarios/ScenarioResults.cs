@@ -16,6 +16,9 @@ internal sealed record ScenarioResults(
     double? PluginLoadMs,
     double? MemoryGrowthMb)
 {
+    /// <summary>The scale scenario's figures; null when it was left out.</summary>
+    public ScaleScenarios.Figures? Scale { get; init; }
+
     /// <summary>The figures by their JSON names, in the order; null for a scenario left out with <c>--only</c>.</summary>
     public IReadOnlyList<(string Name, double? Value)> Figures =>
     [
@@ -28,6 +31,13 @@ internal sealed record ScenarioResults(
         ("plugin_load_first_ms", PluginLoadFirstMs),
         ("plugin_load_ms", PluginLoadMs),
         ("memory_growth_mb", MemoryGrowthMb),
+        ("steps_1m_peak_rss_mb", Scale?.PeakRssMb),
+        ("steps_1m_us_per_step", Scale?.UsPerStep),
+        ("steps_10k_us_per_step", Scale?.SmallUsPerStep),
+        ("report_1m_ms", Scale?.ReportMs),
+        ("steps_1m_js_peak_rss_mb", Scale?.JsPeakRssMb),
+        ("fanout_outputs_journal_ratio", Scale?.FanOutRatio),
+        ("fanout_peak_rss_mb", Scale?.FanOutPeakRssMb),
     ];
 
     /// <summary>One line of JSON: every figure, how they were taken, and on what.</summary>
@@ -45,6 +55,12 @@ internal sealed record ScenarioResults(
         if (InMemoryUsPerStep is { } engine && RawAsyncUsPerStep is { } floor)
         {
             json["inmem_over_raw"] = Math.Round(engine / floor, 2);
+        }
+
+        if (Scale is { } scale)
+        {
+            // --quick runs a smaller big run: say how many steps the steps_1m figures are of.
+            json["steps_1m_steps"] = scale.Steps;
         }
 
         json["quick"] = quick;

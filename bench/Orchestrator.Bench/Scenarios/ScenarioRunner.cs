@@ -23,13 +23,14 @@ internal sealed class ScenarioRunner(ScenarioSettings settings, string workDirec
         // The separate processes next, while this one is idle: its tiering and collections after the in-process
         // scenarios would take the cores from the process being timed.
         var (cold, warm) = settings.Includes("csx") ? await MeasureCsxAsync(cancellationToken) : default((double?, double?));
+        var scale = settings.Includes("scale") ? await new ScaleScenarios(settings, workDirectory, progress).MeasureAsync(cancellationToken) : null;
         var chainSteps = settings.Chains * settings.StepsPerChain;
         var raw = await PerStepAsync("raw", "raw async", RawChainsAsync, chainSteps, cancellationToken);
         var inMemory = await PerStepAsync("inmem", "in-memory journal", ct => EngineChainsAsync(new InMemoryJournal(), ct), chainSteps, cancellationToken);
         var durable = await PerStepAsync("durable", "SQLite journal", DurableChainsAsync, chainSteps, cancellationToken);
         var js = await PerStepAsync("js", "JavaScript", JavaScriptStepsAsync, settings.JsSteps, cancellationToken);
         var memory = settings.Includes("memory") ? await MemoryGrowthAsync(cancellationToken) : default(double?);
-        return new ScenarioResults(raw, inMemory, durable, js, cold, warm, pluginFirst, pluginLater, memory);
+        return new ScenarioResults(raw, inMemory, durable, js, cold, warm, pluginFirst, pluginLater, memory) { Scale = scale };
     }
 
     /// <summary>The floor: the same chains of awaited no-op calls, no engine.</summary>

@@ -9,7 +9,7 @@ internal sealed record ScenarioSettings
     public static ScenarioSettings Full { get; } = new();
 
     /// <summary>The same sizes, fewer repeats: under two minutes on a 2-core machine.</summary>
-    public static ScenarioSettings Quick { get; } = new() { Repeats = 3, CsxColdRuns = 1, CsxWarmRuns = 3, PluginLoads = 10 };
+    public static ScenarioSettings Quick { get; } = new() { Repeats = 3, CsxColdRuns = 1, CsxWarmRuns = 3, PluginLoads = 10, ScaleStepsPerChain = 300 };
 
     /// <summary>Concurrent chains of steps (1,000).</summary>
     [Range(1, 100_000)]
@@ -50,12 +50,20 @@ internal sealed record ScenarioSettings
     [Range(1, 1_000_000)]
     public int MemoryRuns { get; init; } = 10_000;
 
+    /// <summary>Chains of the one big run of the scale scenario (1,000).</summary>
+    [Range(1, 100_000)]
+    public int ScaleChains { get; init; } = 1_000;
+
+    /// <summary>No-op steps per chain of the big run (1,000: a million steps; 300 with --quick).</summary>
+    [Range(1, 100_000)]
+    public int ScaleStepsPerChain { get; init; } = 1_000;
+
     /// <summary>The workflow the csx scenarios run: scripts/hello.csx of this repository.</summary>
     [Required]
     public string CsxScript { get; init; } = "scripts/hello.csx";
 
     /// <summary>The scenarios <c>--only</c> accepts, in the order they run.</summary>
-    public static IReadOnlyList<string> Names { get; } = ["plugin", "csx", "raw", "inmem", "durable", "js", "memory"];
+    public static IReadOnlyList<string> Names { get; } = ["plugin", "csx", "scale", "raw", "inmem", "durable", "js", "memory"];
 
     /// <summary>The scenarios to measure (<c>--only</c>, for profiling one of them); null for all.</summary>
     public IReadOnlySet<string>? Only { get; init; }

@@ -182,57 +182,120 @@ internal sealed class SqliteJournal : IJournal
 
     public async IAsyncEnumerable<JournalRow> ReadAsync(string runId, PayloadSelector payloads, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
     {
+        // Read through SQLite's own API, as the writer inserts: a report of a million steps reads two million rows, and
+        // the data reader's per-column work (and a string for every repeated kind, event and agent) cost more than SQLite.
         await using var connection = await OpenReaderAsync(cancellationToken);
-        await using var command = connection.CreateCommand();
-        command.CommandText =
-            "SELECT seq, step_id, event, parent_id, name, kind, agent, attempt, length(payload), error, at, payload FROM journal WHERE run_id = $id ORDER BY seq";
-        command.Parameters.AddWithValue("$id", runId);
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        while (await reader.ReadAsync(cancellationToken))
+        var db = connection.Handle!;
+        var statement = Prepare(db, "SELECT seq, step_id, event, parent_id, name, kind, agent, attempt, length(payload), error, at, payload FROM journal WHERE run_id = ?1 ORDER BY seq");
+        try
         {
-            var stepId = reader.GetString(1);
-            var kind = Enum.Parse<StepEvent>(reader.GetString(2));
-            var stepKind = reader.GetString(5);
-            var chars = reader.IsDBNull(8) ? 0 : reader.GetInt64(8);
-            JsonNode? payload = null;
-            var truncated = false;
-            if (chars > 0)
+            BindText(statement, 1, runId);
+            var words = new Utf8Words();
+            while (true)
             {
-                var wanted = payloads(stepId, kind, stepKind);
-                var text = wanted == PayloadRead.Skip ? null : reader.GetString(11);
-                if (text is not null && PayloadValues.MayReferToValues(text))
+                cancellationToken.ThrowIfCancellationRequested();
+                var rc = raw.sqlite3_step(statement);
+                if (rc == raw.SQLITE_DONE)
                 {
-                    // What the row refers to counts: the preview and the size are of the value itself.
-                    payload = PayloadValues.Decode(text, hash => LookupValue(connection, hash));
-                    text = payload?.ToJsonString() ?? "null";
-                    chars = text.Length;
+                    break;
                 }
 
-                if (wanted == PayloadRead.Full || (wanted == PayloadRead.Preview && chars <= JournalRow.PreviewChars))
+                if (rc != raw.SQLITE_ROW)
                 {
-                    payload ??= JsonNode.Parse(text!);
+                    Check(rc, db);
                 }
-                else if (wanted == PayloadRead.Preview)
+
+                var stepId = Text(statement, 1)!;
+                var kind = EventOf(raw.sqlite3_column_blob(statement, 2));
+                var stepKind = words.Get(raw.sqlite3_column_blob(statement, 5));
+                var chars = raw.sqlite3_column_int64(statement, 8);
+                JsonNode? payload = null;
+                var truncated = false;
+                if (chars > 0)
                 {
-                    payload = JsonValue.Create(text![..JournalRow.PreviewChars]);
-                    truncated = true;
+                    var wanted = payloads(stepId, kind, stepKind);
+                    var text = wanted == PayloadRead.Skip ? null : Text(statement, 11);
+                    if (text is not null && PayloadValues.MayReferToValues(text))
+                    {
+                        // What the row refers to counts: the preview and the size are of the value itself.
+                        payload = PayloadValues.Decode(text, hash => LookupValue(connection, hash));
+                        text = payload?.ToJsonString() ?? "null";
+                        chars = text.Length;
+                    }
+
+                    if (wanted == PayloadRead.Full || (wanted == PayloadRead.Preview && chars <= JournalRow.PreviewChars))
+                    {
+                        payload ??= JsonNode.Parse(text!);
+                    }
+                    else if (wanted == PayloadRead.Preview)
+                    {
+                        payload = JsonValue.Create(text![..JournalRow.PreviewChars]);
+                        truncated = true;
+                    }
+                }
+
+                var entry = new JournalEntry(
+                    runId,
+                    raw.sqlite3_column_int64(statement, 0),
+                    stepId,
+                    kind,
+                    Text(statement, 3),
+                    Text(statement, 4)!,
+                    stepKind,
+                    raw.sqlite3_column_type(statement, 6) == raw.SQLITE_NULL ? null : words.Get(raw.sqlite3_column_blob(statement, 6)),
+                    raw.sqlite3_column_int(statement, 7),
+                    payload,
+                    Text(statement, 9),
+                    FromUnixMs(raw.sqlite3_column_int64(statement, 10)));
+                yield return new JournalRow(entry, chars, truncated);
+            }
+        }
+        finally
+        {
+            statement.Dispose();
+        }
+    }
+
+    private static string? Text(sqlite3_stmt statement, int column) =>
+        raw.sqlite3_column_type(statement, column) == raw.SQLITE_NULL ? null : System.Text.Encoding.UTF8.GetString(raw.sqlite3_column_blob(statement, column));
+
+    private static StepEvent EventOf(ReadOnlySpan<byte> name)
+    {
+        for (var i = 0; i < EventNames.Length; i++)
+        {
+            if (name.SequenceEqual(EventNameBytes[i]))
+            {
+                return (StepEvent)i;
+            }
+        }
+
+        throw new InvalidDataException($"the journal has an event '{System.Text.Encoding.UTF8.GetString(name)}' this engine does not know");
+    }
+
+    private static readonly byte[][] EventNameBytes = [.. EventNames.Select(System.Text.Encoding.UTF8.GetBytes)];
+
+    /// <summary>The few strings a journal repeats on every row (step kinds, agents), decoded once each.</summary>
+    private sealed class Utf8Words
+    {
+        private readonly List<(byte[] Bytes, string Text)> _known = [];
+
+        public string Get(ReadOnlySpan<byte> utf8)
+        {
+            foreach (var (bytes, text) in _known)
+            {
+                if (utf8.SequenceEqual(bytes))
+                {
+                    return text;
                 }
             }
 
-            var entry = new JournalEntry(
-                runId,
-                reader.GetInt64(0),
-                stepId,
-                kind,
-                reader.IsDBNull(3) ? null : reader.GetString(3),
-                reader.GetString(4),
-                stepKind,
-                reader.IsDBNull(6) ? null : reader.GetString(6),
-                reader.GetInt32(7),
-                payload,
-                reader.IsDBNull(9) ? null : reader.GetString(9),
-                FromUnixMs(reader.GetInt64(10)));
-            yield return new JournalRow(entry, chars, truncated);
+            var decoded = System.Text.Encoding.UTF8.GetString(utf8);
+            if (_known.Count < 64)
+            {
+                _known.Add((utf8.ToArray(), decoded));
+            }
+
+            return decoded;
         }
     }
 

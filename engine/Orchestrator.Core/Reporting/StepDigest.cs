@@ -95,7 +95,8 @@ internal sealed class StepDigestBuilder
         }
 
         // The first step of a pattern may be the one a report lists for it.
-        return _groups.ContainsKey(StepPattern.Of(stepId)) ? PayloadRead.Skip : PayloadRead.Preview;
+        var pattern = kind != StepEvent.Started && _open.TryGetValue(stepId, out var open) ? open.Pattern : PatternOf(stepId);
+        return _groups.ContainsKey(pattern) ? PayloadRead.Skip : PayloadRead.Preview;
     }
 
     public void Add(in JournalRow row)
@@ -113,7 +114,7 @@ internal sealed class StepDigestBuilder
                 if (!_open.Remove(e.StepId, out var step))
                 {
                     // An end without a start (a journal cut short at its head): the end is all there is.
-                    step = new Step(e);
+                    step = new Step(e, PatternOf(e.StepId));
                 }
 
                 step.Apply(in row);
@@ -167,7 +168,7 @@ internal sealed class StepDigestBuilder
         if (_mayRunAgain.Remove(e.StepId, out var earlier))
         {
             // A failed or compensated step run again (a resume): its earlier end no longer counts.
-            GroupOf(e.StepId, e.Kind, e.Agent).Remove(earlier.Status);
+            GroupOfStep(e.StepId, e.Kind, e.Agent).Remove(earlier.Status);
             _counts[earlier.Status]--;
             if (earlier.Status == RunStatus.Failed)
             {
@@ -175,11 +176,11 @@ internal sealed class StepDigestBuilder
                 _failures.RemoveAll(f => f.Id == e.StepId);
             }
 
-            step = earlier.Step ?? new Step(e);
+            step = earlier.Step ?? new Step(e, PatternOf(e.StepId));
         }
         else
         {
-            step = new Step(e);
+            step = new Step(e, PatternOf(e.StepId));
             if (_all is not null && _all.Count < ListLimit)
             {
                 _all.Add(step);
@@ -199,7 +200,7 @@ internal sealed class StepDigestBuilder
     /// <summary>Only succeeded steps are compensated (a degraded one registers no undo): it moves from succeeded to compensated.</summary>
     private void Compensate(JournalEntry e)
     {
-        GroupOf(e.StepId, e.Kind, e.Agent).Shift(RunStatus.Succeeded, RunStatus.Compensated);
+        GroupOfStep(e.StepId, e.Kind, e.Agent).Shift(RunStatus.Succeeded, RunStatus.Compensated);
         _counts[RunStatus.Succeeded] = _counts.GetValueOrDefault(RunStatus.Succeeded) - 1;
         _counts[RunStatus.Compensated] = _counts.GetValueOrDefault(RunStatus.Compensated) + 1;
         var step = _allById?.GetValueOrDefault(e.StepId);
@@ -210,7 +211,7 @@ internal sealed class StepDigestBuilder
     private void Settle(Step step)
     {
         _counts[step.Status] = _counts.GetValueOrDefault(step.Status) + 1;
-        GroupOf(step.Id, step.Kind, step.Agent).Add(step);
+        GroupOf(step.Pattern, step.Kind, step.Agent).Add(step);
         if (step.Status == RunStatus.Failed)
         {
             _failuresSeen++;
@@ -227,9 +228,25 @@ internal sealed class StepDigestBuilder
         }
     }
 
-    private Tally GroupOf(string stepId, string kind, string? agent)
+    /// <summary>The pattern of the row being read: the selector and the fold ask for the same id one after the other.</summary>
+    private string PatternOf(string stepId)
     {
-        var pattern = StepPattern.Of(stepId);
+        if (!ReferenceEquals(stepId, _lastId))
+        {
+            _lastId = stepId;
+            _lastPattern = StepPattern.Of(stepId);
+        }
+
+        return _lastPattern!;
+    }
+
+    private string? _lastId;
+    private string? _lastPattern;
+
+    private Tally GroupOfStep(string stepId, string kind, string? agent) => GroupOf(PatternOf(stepId), kind, agent);
+
+    private Tally GroupOf(string pattern, string kind, string? agent)
+    {
         if (_groups.TryGetValue(pattern, out var tally))
         {
             return tally;
@@ -261,20 +278,23 @@ internal sealed class StepDigestBuilder
         private string? _agent;
         private DateTimeOffset? _endedAt;
 
-        public Step(JournalEntry first)
+        public Step(JournalEntry first, string pattern)
         {
             _first = first;
             _agent = first.Agent;
+            Pattern = pattern;
         }
 
         public Step(StepRecord record)
-            : this(new JournalEntry(record.RunId, record.Seq, record.Id, StepEvent.Started, record.ParentId, record.Name, record.Kind, record.Agent, record.Attempt, record.Input, null, record.StartedAt))
+            : this(new JournalEntry(record.RunId, record.Seq, record.Id, StepEvent.Started, record.ParentId, record.Name, record.Kind, record.Agent, record.Attempt, record.Input, null, record.StartedAt), StepPattern.Of(record.Id))
         {
             _record = record;
             Status = record.Status;
         }
 
         public string Id => _first.StepId;
+
+        public string Pattern { get; }
 
         public string? ParentId => _first.ParentId;
 

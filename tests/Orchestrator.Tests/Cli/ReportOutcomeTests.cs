@@ -29,7 +29,7 @@ public sealed class ReportOutcomeTests : IDisposable
         var json = JsonNode.Parse(run.LastLine)!;
         var id = json["runId"]!.GetValue<string>();
         json["status"]!.GetValue<string>().Should().Be("succeeded");
-        json["reportError"]!.GetValue<string>().Should().StartWith(template + "(2,").And.Contain("iteration limit");
+        json["reportError"]!.GetValue<string>().Should().StartWith(template + "(2,").And.Contain("LoopLimit");
         var warnings = run.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries);
         warnings.Should().ContainSingle().Which.Should().StartWith($"orchestrator: warning: report not written: {template}(2,");
         run.ToString().Should().NotContain("Unhandled exception");
