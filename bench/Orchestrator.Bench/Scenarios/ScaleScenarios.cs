@@ -31,7 +31,7 @@ internal sealed class ScaleScenarios(ScenarioSettings settings, string workDirec
             return input.w * input.s;
             """, cancellationToken).ConfigureAwait(false);
         var fanOut = await WriteAsync("fanout.csx", $$"""
-            var branches = Enumerable.Range(0, 16).Select(i => Branch($"b{i}", () => Agent("shell").RunAsync(new { script = "head -c {{FanOutBytes}} /dev/zero | tr '\\0' a" }))).ToArray();
+            var branches = Enumerable.Range(0, 16).Select(i => Branch($"b{i}", () => Agent("shell").RunAsync(new { script = $"yes branch-{i} | head -c {{FanOutBytes}}" }))).ToArray();
             var outputs = await Parallel("fan", Merge.AllMustSucceed, branches);
             return outputs!.AsObject().Count;
             """, cancellationToken).ConfigureAwait(false);
@@ -54,7 +54,7 @@ internal sealed class ScaleScenarios(ScenarioSettings settings, string workDirec
         return figures;
     }
 
-    /// <summary>Each branch prints this many bytes (under the shell agent's cap of 4 Mi characters per stream).</summary>
+    /// <summary>Each branch prints this many bytes, its own (under the shell agent's cap of 4 Mi characters per stream).</summary>
     private const int FanOutBytes = 4_000_000;
 
     /// <summary>Writing the big run's reports (JSON, Markdown, HTML) from its journal, in this process, as a run's end or <c>orchestrator report</c> does.</summary>

@@ -15,7 +15,8 @@ namespace Orchestrator.Core.Journal;
 /// <remarks>
 /// The marker's one key starts with a NUL character, which no script writes in practice; to stay exact anyway, any key
 /// of the data that starts with NUL is stored with one more NUL in front, and reading takes one off again. Decoding
-/// gives back exactly the JSON that was encoded.
+/// gives back exactly the JSON that was encoded. A stored value's <c>size</c> is the length of its JSON with every
+/// value it refers to expanded, so a preview can say how big the whole value is without reading it.
 /// </remarks>
 internal static class PayloadValues
 {
@@ -24,8 +25,13 @@ internal static class PayloadValues
 
     private const string MarkerKey = "\0v";
 
-    /// <summary>The marker's key as it appears in JSON text; any text containing it may hold markers or escaped keys.</summary>
+    /// <summary>The NUL character as JSON text escapes it; any text containing it may hold markers or escaped keys.</summary>
     private const string EscapedNul = "\\u0000";
+
+    /// <summary>What every marker starts with, as JSON text; the hash and <c>"}</c> follow.</summary>
+    private const string MarkerStart = "{\"" + EscapedNul + "v\":\"";
+
+    private const int MarkerLength = 78; // MarkerStart (12) + 64 hex digits + "}
 
     /// <summary>
     /// The JSON text to store for <paramref name="node"/>; the parts stored by hash are added to <paramref name="values"/>.
@@ -33,74 +39,169 @@ internal static class PayloadValues
     /// </summary>
     public static string Encode(JsonNode node, Func<string, string> redact, List<StoredValue> values)
     {
-        var text = node.ToJsonString();
-        if (text.Length < Threshold && !text.Contains(EscapedNul, StringComparison.Ordinal))
+        // Most payloads are small: one serialization, no walk. A big one is never serialized whole.
+        if (IsSmall(node, Threshold))
         {
-            return redact(text);
+            var text = node.ToJsonString();
+            if (text.Length < Threshold && !text.Contains(EscapedNul, StringComparison.Ordinal))
+            {
+                return redact(text);
+            }
         }
 
-        return EncodeNode(node, redact, values);
+        return EncodeNode(node, redact, values).Text;
     }
 
     /// <summary>Reads JSON written by <see cref="Encode"/>, fetching the values it refers to with <paramref name="lookup"/> (hash to JSON).</summary>
     public static JsonNode? Decode(string text, Func<string, string> lookup)
     {
         var node = JsonNode.Parse(text);
-        return text.Contains(EscapedNul, StringComparison.Ordinal) ? Resolve(node, lookup) : node;
+        return MayReferToValues(text) ? Resolve(node, lookup) : node;
     }
 
     /// <summary>True when <paramref name="text"/> may refer to stored values (only then does reading it need the values table).</summary>
     public static bool MayReferToValues(string text) => text.Contains(EscapedNul, StringComparison.Ordinal);
 
-    private static string EncodeNode(JsonNode? node, Func<string, string> redact, List<StoredValue> values)
+    /// <summary>
+    /// The first <paramref name="chars"/> characters of the JSON <paramref name="text"/> stands for, and that JSON's whole
+    /// length, reading of each value it refers to only what the preview needs: <paramref name="value"/> gives a value's
+    /// first characters (hash, count) and its whole size.
+    /// </summary>
+    public static (string Preview, long Length) Preview(string text, int chars, Func<string, int, (string Start, long Size)> value)
+    {
+        var preview = new StringBuilder(Math.Min(chars, text.Length));
+        long length = 0;
+        var at = 0;
+        while (at < text.Length)
+        {
+            var marker = text.IndexOf(MarkerStart, at, StringComparison.Ordinal);
+            var end = marker < 0 || marker + MarkerLength > text.Length ? text.Length : marker;
+            preview.Append(text.AsSpan(at, Math.Min(end - at, Math.Max(0, chars - preview.Length))));
+            length += end - at;
+            if (end == text.Length)
+            {
+                break;
+            }
+
+            var hash = text.Substring(marker + MarkerStart.Length, 64);
+            var room = Math.Max(0, chars - preview.Length);
+            var (start, size) = value(hash, room + MarkerLength);
+            if (room > 0)
+            {
+                // The value's own start may refer to values too.
+                var (inner, _) = Preview(start, room, value);
+                preview.Append(inner.AsSpan(0, Math.Min(inner.Length, room)));
+            }
+
+            length += size;
+            at = marker + MarkerLength;
+        }
+
+        return (preview.ToString(), length);
+    }
+
+    /// <summary>Whether the JSON of <paramref name="node"/> is surely shorter than <paramref name="budget"/>, judged without serializing it.</summary>
+    private static bool IsSmall(JsonNode? node, int budget) => Estimate(node, budget) < budget;
+
+    /// <summary>A lower bound of the JSON's length that stops counting at <paramref name="budget"/>.</summary>
+    private static int Estimate(JsonNode? node, int budget)
+    {
+        switch (node)
+        {
+            case JsonObject obj:
+                var total = 2;
+                foreach (var (key, value) in obj)
+                {
+                    total += key.Length + 4 + Estimate(value, budget - total);
+                    if (total >= budget)
+                    {
+                        return total;
+                    }
+                }
+
+                return total;
+            case JsonArray array:
+                var sum = 2;
+                foreach (var item in array)
+                {
+                    sum += 1 + Estimate(item, budget - sum);
+                    if (sum >= budget)
+                    {
+                        return sum;
+                    }
+                }
+
+                return sum;
+            case JsonValue value when value.TryGetValue<string>(out var text):
+                return text.Length + 2;
+            case null:
+                return 4;
+            default:
+                return 1;
+        }
+    }
+
+    /// <summary>The stored text of a part, and the length of its JSON with everything it refers to expanded.</summary>
+    private static (string Text, long Size) EncodeNode(JsonNode? node, Func<string, string> redact, List<StoredValue> values)
     {
         string text;
+        long size;
         switch (node)
         {
             case JsonObject obj:
                 var builder = new StringBuilder("{");
+                size = 2;
                 foreach (var (key, value) in obj)
                 {
                     if (builder.Length > 1)
                     {
                         builder.Append(',');
+                        size++;
                     }
 
-                    builder.Append(JsonSerializer.Serialize(key.StartsWith('\0') ? "\0" + key : key)).Append(':').Append(EncodeNode(value, redact, values));
+                    var name = JsonSerializer.Serialize(key.StartsWith('\0') ? "\0" + key : key);
+                    var (part, partSize) = EncodeNode(value, redact, values);
+                    builder.Append(name).Append(':').Append(part);
+                    size += JsonSerializer.Serialize(key).Length + 1 + partSize;
                 }
 
                 text = builder.Append('}').ToString();
                 break;
             case JsonArray array:
                 var items = new StringBuilder("[");
+                size = 2;
                 foreach (var item in array)
                 {
                     if (items.Length > 1)
                     {
                         items.Append(',');
+                        size++;
                     }
 
-                    items.Append(EncodeNode(item, redact, values));
+                    var (part, partSize) = EncodeNode(item, redact, values);
+                    items.Append(part);
+                    size += partSize;
                 }
 
                 text = items.Append(']').ToString();
                 break;
             case null:
-                return "null";
+                return ("null", 4);
             default:
                 text = node.ToJsonString();
+                size = text.Length;
                 break;
         }
 
         text = redact(text);
         if (text.Length < Threshold)
         {
-            return text;
+            return (text, text.Length == size ? size : Math.Max(size, text.Length));
         }
 
         var hash = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text)));
-        values.Add(new StoredValue(hash, text));
-        return "{\"" + EscapedNul + "v\":\"" + hash + "\"}";
+        values.Add(new StoredValue(hash, text, size));
+        return (MarkerStart + hash + "\"}", size);
     }
 
     private static JsonNode? Resolve(JsonNode? node, Func<string, string> lookup)
@@ -133,5 +234,5 @@ internal static class PayloadValues
     }
 }
 
-/// <summary>A value stored once: its hash and its JSON.</summary>
-internal readonly record struct StoredValue(string Hash, string Json);
+/// <summary>A value stored once: its hash, its stored JSON, and the length of that JSON with the values it refers to expanded.</summary>
+internal readonly record struct StoredValue(string Hash, string Json, long Size);

@@ -205,48 +205,29 @@ internal sealed class SqliteJournal : IJournal
                     Check(rc, db);
                 }
 
-                var stepId = Text(statement, 1)!;
-                var kind = EventOf(raw.sqlite3_column_blob(statement, 2));
-                var stepKind = words.Get(raw.sqlite3_column_blob(statement, 5));
-                var chars = raw.sqlite3_column_int64(statement, 8);
-                JsonNode? payload = null;
+                var entry = ReadEntry(new SqliteRow(statement), runId, words, out var chars);
                 var truncated = false;
                 if (chars > 0)
                 {
-                    var wanted = payloads(stepId, kind, stepKind);
-                    var text = wanted == PayloadRead.Skip ? null : Text(statement, 11);
-                    if (text is not null && PayloadValues.MayReferToValues(text))
+                    var wanted = payloads(entry.StepId, entry.Event, entry.Kind);
+                    var text = wanted == PayloadRead.Skip ? null : new SqliteRow(statement).Text(11);
+                    if (wanted == PayloadRead.Preview && PayloadValues.MayReferToValues(text!))
                     {
-                        // What the row refers to counts: the preview and the size are of the value itself.
-                        payload = PayloadValues.Decode(text, hash => LookupValue(connection, hash));
-                        text = payload?.ToJsonString() ?? "null";
-                        chars = text.Length;
+                        // What the row refers to counts, but a preview reads of each value only its start.
+                        (text, chars) = PayloadValues.Preview(text!, JournalRow.PreviewChars, (hash, count) => ValueStart(connection, hash, count));
                     }
 
                     if (wanted == PayloadRead.Full || (wanted == PayloadRead.Preview && chars <= JournalRow.PreviewChars))
                     {
-                        payload ??= JsonNode.Parse(text!);
+                        entry = entry with { Payload = PayloadValues.Decode(text!, hash => LookupValue(connection, hash)) };
                     }
                     else if (wanted == PayloadRead.Preview)
                     {
-                        payload = JsonValue.Create(text![..JournalRow.PreviewChars]);
+                        entry = entry with { Payload = JsonValue.Create(text!.Length > JournalRow.PreviewChars ? text[..JournalRow.PreviewChars] : text) };
                         truncated = true;
                     }
                 }
 
-                var entry = new JournalEntry(
-                    runId,
-                    raw.sqlite3_column_int64(statement, 0),
-                    stepId,
-                    kind,
-                    Text(statement, 3),
-                    Text(statement, 4)!,
-                    stepKind,
-                    raw.sqlite3_column_type(statement, 6) == raw.SQLITE_NULL ? null : words.Get(raw.sqlite3_column_blob(statement, 6)),
-                    raw.sqlite3_column_int(statement, 7),
-                    payload,
-                    Text(statement, 9),
-                    FromUnixMs(raw.sqlite3_column_int64(statement, 10)));
                 yield return new JournalRow(entry, chars, truncated);
             }
         }
@@ -256,8 +237,24 @@ internal sealed class SqliteJournal : IJournal
         }
     }
 
-    private static string? Text(sqlite3_stmt statement, int column) =>
-        raw.sqlite3_column_type(statement, column) == raw.SQLITE_NULL ? null : System.Text.Encoding.UTF8.GetString(raw.sqlite3_column_blob(statement, column));
+    /// <summary>The current row of the journal query, without its payload: its length is given instead.</summary>
+    private static JournalEntry ReadEntry(SqliteRow row, string runId, Utf8Words words, out long payloadChars)
+    {
+        payloadChars = row.Int64(8);
+        return new JournalEntry(
+            runId,
+            row.Int64(0),
+            row.Text(1)!,
+            EventOf(row.Utf8(2)),
+            row.Text(3),
+            words.Get(row.Utf8(4)),
+            words.Get(row.Utf8(5)),
+            row.IsNull(6) ? null : words.Get(row.Utf8(6)),
+            row.Int32(7),
+            null,
+            row.Text(9),
+            FromUnixMs(row.Int64(10)));
+    }
 
     private static StepEvent EventOf(ReadOnlySpan<byte> name)
     {
@@ -274,25 +271,31 @@ internal sealed class SqliteJournal : IJournal
 
     private static readonly byte[][] EventNameBytes = [.. EventNames.Select(System.Text.Encoding.UTF8.GetBytes)];
 
-    /// <summary>The few strings a journal repeats on every row (step kinds, agents), decoded once each.</summary>
+    /// <summary>The strings a journal repeats row after row (step names, kinds, agents), decoded once each.</summary>
     private sealed class Utf8Words
     {
-        private readonly List<(byte[] Bytes, string Text)> _known = [];
+        // Past this many distinct words (names made unique per step), further ones are only decoded.
+        private const int Capacity = 4096;
+        private readonly Dictionary<ulong, (byte[] Bytes, string Text)> _known = [];
 
         public string Get(ReadOnlySpan<byte> utf8)
         {
-            foreach (var (bytes, text) in _known)
+            // FNV-1a: words are short, and a collision only costs a decode.
+            var hash = 14695981039346656037UL;
+            foreach (var b in utf8)
             {
-                if (utf8.SequenceEqual(bytes))
-                {
-                    return text;
-                }
+                hash = (hash ^ b) * 1099511628211UL;
+            }
+
+            if (_known.TryGetValue(hash, out var known) && utf8.SequenceEqual(known.Bytes))
+            {
+                return known.Text;
             }
 
             var decoded = System.Text.Encoding.UTF8.GetString(utf8);
-            if (_known.Count < 64)
+            if (_known.Count < Capacity)
             {
-                _known.Add((utf8.ToArray(), decoded));
+                _known.TryAdd(hash, (utf8.ToArray(), decoded));
             }
 
             return decoded;
@@ -496,7 +499,7 @@ internal sealed class SqliteJournal : IJournal
                 Run(_storeValue, db, s =>
                 {
                     BindText(s, 1, value.Hash);
-                    raw.sqlite3_bind_int64(s, 2, value.Json.Length);
+                    raw.sqlite3_bind_int64(s, 2, value.Size);
                     BindText(s, 3, value.Json);
                 });
                 Run(_referValue, db, s =>
@@ -652,6 +655,19 @@ internal sealed class SqliteJournal : IJournal
 
     private static JsonNode? Decode(SqliteDataReader reader, int ordinal, Func<string, string> lookup) =>
         reader.IsDBNull(ordinal) ? null : PayloadValues.Decode(reader.GetString(ordinal), lookup);
+
+    /// <summary>The first <paramref name="count"/> characters of a stored value's JSON, and the length of all of it expanded.</summary>
+    private static (string Start, long Size) ValueStart(SqliteConnection connection, string hash, int count)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT substr(json, 1, $count), size FROM payload_values WHERE hash = $hash";
+        command.Parameters.AddWithValue("$hash", hash);
+        command.Parameters.AddWithValue("$count", count);
+        using var reader = command.ExecuteReader();
+        return reader.Read()
+            ? (reader.GetString(0), reader.GetInt64(1))
+            : throw new InvalidDataException($"the journal refers to a stored value ({hash}) that is not in the store");
+    }
 
     /// <summary>A stored value's JSON; a row that refers to a value the store lacks is damage, not data.</summary>
     private static string LookupValue(SqliteConnection connection, string hash)

@@ -47,6 +47,27 @@ public sealed class PayloadValuesTests : IDisposable
     }
 
     [Fact]
+    public void A_preview_of_a_payload_that_refers_to_stored_values_is_the_start_of_the_whole_json_and_gives_its_length()
+    {
+        var value = new JsonObject
+        {
+            ["b0"] = new JsonObject { ["stdout"] = new string('x', 9_000), ["exitCode"] = 0 },
+            ["b1"] = new JsonObject { ["stdout"] = new string('y', 9_000), ["exitCode"] = 1 },
+        };
+        var found = new List<StoredValue>();
+        var text = PayloadValues.Encode(value, t => t, found);
+        var stored = found.ToDictionary(v => v.Hash);
+        var whole = value.ToJsonString();
+
+        foreach (var chars in new[] { 5, 2000, 9_010, whole.Length + 10 })
+        {
+            var (preview, length) = PayloadValues.Preview(text, chars, (hash, count) => (stored[hash].Json[..Math.Min(count, stored[hash].Json.Length)], stored[hash].Size));
+            length.Should().Be(whole.Length);
+            preview.Should().Be(whole[..Math.Min(chars, whole.Length)]);
+        }
+    }
+
+    [Fact]
     public async Task An_output_nested_in_its_parents_outputs_is_stored_once_and_each_row_reads_back_whole()
     {
         var output = new JsonObject { ["stdout"] = new string('o', 1 << 20), ["exitCode"] = 0 };
