@@ -46,7 +46,7 @@ internal static class RunsCommand
 
     private static async Task<int> ListAsync(CliConsole console, string storeDirectory, CancellationToken ct)
     {
-        await using var session = StoreSession.Open(storeDirectory, verbose: false, console);
+        await using var session = StoreSession.OpenExisting(storeDirectory, console);
         var runs = await session.Journal.ListRunsAsync(ct);
         var rows = runs.Select(r => new[]
         {
@@ -62,7 +62,7 @@ internal static class RunsCommand
 
     private static async Task<int> ShowAsync(CliConsole console, string storeDirectory, string id, CancellationToken ct)
     {
-        await using var session = StoreSession.Open(storeDirectory, verbose: false, console);
+        await using var session = StoreSession.OpenExisting(storeDirectory, console);
         var run = await session.Journal.GetRunAsync(id, ct) ?? throw new CliException($"no run with id '{id}' in {session.Directory}");
         var steps = StepFolding.Fold(await session.Journal.GetEntriesAsync(id, ct));
 
@@ -129,7 +129,7 @@ internal static class RunsCommand
             cutoff = now - age;
         }
 
-        await using var session = StoreSession.Open(storeDirectory, verbose: false, console);
+        await using var session = StoreSession.OpenExisting(storeDirectory, console);
         var pruned = await session.Journal.PruneAsync(cutoff, keep, ct);
         var reports = Path.Combine(session.Directory, "reports");
         var failures = new List<string>();
@@ -174,7 +174,8 @@ internal static class RunsCommand
         }
     }
 
-    private static string Status(RunRecord run) =>
+    /// <summary>A run's status as the verbs print it: a running run whose process is gone is interrupted.</summary>
+    internal static string Status(RunRecord run) =>
         RunLiveness.IsInterrupted(run) ? "interrupted" : Status(run.Status);
 
     private static string Status(RunStatus status) => status.ToString().ToLowerInvariant();
