@@ -31,7 +31,8 @@ internal static class StoreIntegrity
             return;
         }
 
-        if (Check(path, quick: true, limit: 1) is [var first, ..])
+        // A file that is no database at all is refused by the schema check, before it writes, as not a journal.
+        if (Check(path, quick: true, limit: 1) is [var first, ..] && first != NotADatabase(path))
         {
             throw new StoreDamagedException(storeDirectory, first.StartsWith(path, StringComparison.Ordinal) ? first : $"{path}: {first}");
         }
@@ -135,11 +136,13 @@ internal static class StoreIntegrity
 
     /// <summary>What the damage is, in words, without SQLite's "SQLite Error 11:" prefix.</summary>
     public static string Describe(SqliteException ex, string journalPath) => (ex.SqliteErrorCode & 0xFF) == SqliteNotADatabase
-        ? $"{journalPath}: not a journal: the file is not a SQLite database"
+        ? NotADatabase(journalPath)
         : $"{journalPath}: {Reason(ex)}";
 
     /// <summary>SQLite's message alone: "database disk image is malformed" rather than "SQLite Error 11: '…'.".</summary>
     public static string Reason(SqliteException ex) => ex.Message.Split(": ", 2)[^1].Trim().Trim('\'', '.');
+
+    private static string NotADatabase(string journalPath) => $"{journalPath}: not a journal: the file is not a SQLite database";
 
     /// <summary>"Tree 6 page 27: …" becomes "table journal, page 27: …" where the schema can still be read.</summary>
     private static List<string> NameTrees(SqliteConnection connection, List<string> problems)

@@ -16,7 +16,6 @@ public sealed class MissingStoreTests : IDisposable
         new[] { "stats" },
         new[] { "review" },
         new[] { "review", "reject", "1" },
-        new[] { "resume", "some-run" },
         new[] { "store", "check" },
         new[] { "store", "stats" },
         new[] { "store", "salvage", "--out", "salvaged" },

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text.Json.Nodes;
 using Microsoft.Data.Sqlite;
 using Orchestrator.Tests.Support;
@@ -34,6 +35,15 @@ public sealed class RealStoreFixture : IAsyncLifetime
         }
 
         SmallRuns = small;
+
+        // A run's id starts with the second it started in; the big run must sort after the small ones, so that its
+        // rows are appended and fill the end of the file while the small runs' rows stay on the pages they were written to.
+        var lastSecond = small.Max(StringComparer.Ordinal)![..15];
+        while (string.CompareOrdinal(TimeProvider.System.GetUtcNow().ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture), lastSecond) <= 0)
+        {
+            await Task.Delay(50);
+        }
+
         BigRun = await RunAsync(big);
     }
 

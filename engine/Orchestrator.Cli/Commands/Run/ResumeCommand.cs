@@ -40,7 +40,7 @@ internal static class ResumeCommand
     {
         var timeout = CommonOptions.ParseDuration(timeoutText, "--timeout");
         RunRecord run;
-        await using (var session = StoreSession.OpenExisting(store, console))
+        await using (var session = StoreSession.Open(store, verbose: false, console))
         {
             run = await session.Journal.GetRunAsync(id, cancellationToken) ?? throw new CliException($"no run with id '{id}' in {session.Directory}");
         }
