@@ -122,6 +122,21 @@ internal static class StoreIntegrity
         }
     }
 
+    /// <summary>The file's tables, by name, without SQLite's own.</summary>
+    public static List<string> TableNames(SqliteConnection connection)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name";
+        using var reader = command.ExecuteReader();
+        var names = new List<string>();
+        while (reader.Read())
+        {
+            names.Add(reader.GetString(0));
+        }
+
+        return names;
+    }
+
     /// <summary>SQLite's own word that the file is damaged or not a database at all.</summary>
     public static bool IsDamage(SqliteException ex) => (ex.SqliteErrorCode & 0xFF) is SqliteCorrupt or SqliteNotADatabase;
 

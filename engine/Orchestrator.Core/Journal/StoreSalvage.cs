@@ -126,7 +126,7 @@ internal sealed class StoreSalvage : IDisposable
             rowInsert?.Dispose();
         }
 
-        foreach (var table in Tables(target).Except(RunTables, StringComparer.Ordinal).Intersect(Tables(_source), StringComparer.Ordinal))
+        foreach (var table in StoreIntegrity.TableNames(target).Except(RunTables, StringComparer.Ordinal).Intersect(StoreIntegrity.TableNames(_source), StringComparer.Ordinal))
         {
             CopyTable(target, transaction, table, lost);
         }
@@ -218,20 +218,6 @@ internal sealed class StoreSalvage : IDisposable
         {
             lost.Add($"table {table}: {copied} rows copied, the rest could not be read: {StoreIntegrity.Reason(ex)}");
         }
-    }
-
-    private static List<string> Tables(SqliteConnection connection)
-    {
-        using var command = connection.CreateCommand();
-        command.CommandText = "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'";
-        using var reader = command.ExecuteReader();
-        var tables = new List<string>();
-        while (reader.Read())
-        {
-            tables.Add(reader.GetString(0));
-        }
-
-        return tables;
     }
 
     /// <summary>An insert of the columns of <paramref name="sourceColumns"/> that <paramref name="table"/> has.</summary>

@@ -24,9 +24,7 @@ public sealed class DamagedStoreTests(RealStoreFixture fixture) : IClassFixture<
     [MemberData(nameof(Damages))]
     public async Task Every_command_on_a_damaged_store_exits_2_with_one_line_and_leaves_the_file_as_it_was(string damage)
     {
-        var store = DamagedCopy(damage);
-        var journal = Path.Combine(store, "journal.db");
-        var before = JournalDamage.Hash(journal);
+        var (store, journal, before) = DamagedCopy(damage);
         string[][] commands =
         [
             ["run", fixture.SmallScript, "--store", store],
@@ -58,9 +56,7 @@ public sealed class DamagedStoreTests(RealStoreFixture fixture) : IClassFixture<
     [MemberData(nameof(Damages))]
     public async Task Store_check_names_the_damage_and_salvage_copies_the_readable_runs_into_a_store_that_runs_and_report_read(string damage)
     {
-        var store = DamagedCopy(damage);
-        var journal = Path.Combine(store, "journal.db");
-        var before = JournalDamage.Hash(journal);
+        var (store, journal, before) = DamagedCopy(damage);
 
         var check = await CliRunner.RunAsync("store", "check", "--store", store);
 
@@ -101,9 +97,7 @@ public sealed class DamagedStoreTests(RealStoreFixture fixture) : IClassFixture<
     [Fact]
     public async Task Run_and_resume_as_real_processes_on_a_store_whose_last_page_is_random_exit_2_without_a_stack_trace()
     {
-        var store = DamagedCopy(JournalDamage.LastPage);
-        var journal = Path.Combine(store, "journal.db");
-        var before = JournalDamage.Hash(journal);
+        var (store, journal, before) = DamagedCopy(JournalDamage.LastPage);
 
         foreach (var args in (string[][])[["run", fixture.SmallScript, "--store", store], ["resume", fixture.BigRun, "--store", store]])
         {
@@ -163,14 +157,15 @@ public sealed class DamagedStoreTests(RealStoreFixture fixture) : IClassFixture<
         Directory.GetFileSystemEntries(Path.GetDirectoryName(target)!).Should().Equal(target);
     }
 
-    private string DamagedCopy(string damage)
+    /// <summary>A damaged copy of the real store: its folder, its journal and the journal's hash as damaged.</summary>
+    private (string Store, string Journal, string Hash) DamagedCopy(string damage)
     {
         var store = Path.Combine(_dir.Path, "damaged");
         fixture.CopyTo(store);
         var journal = Path.Combine(store, "journal.db");
         JournalDamage.Apply(journal, damage);
         JournalDamage.IntegrityCheck(journal).Should().NotBe("ok", "the damage must be one SQLite itself finds");
-        return store;
+        return (store, journal, JournalDamage.Hash(journal));
     }
 
     private static List<string> Lines(string text) => [.. text.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => l.TrimEnd('\r'))];

@@ -42,7 +42,7 @@ internal static class StoreStatsCommand
         List<(string Id, long Rows, long Bytes)> largest;
         using (var connection = StoreIntegrity.OpenReadOnly(path))
         {
-            tables = [.. TableNames(connection).Select(t => Measure(connection, t))];
+            tables = [.. StoreIntegrity.TableNames(connection).Select(t => Measure(connection, t))];
             largest = LargestRuns(connection, top);
         }
 
@@ -88,20 +88,6 @@ internal static class StoreStatsCommand
         }
 
         return ExitCodes.Success;
-    }
-
-    private static List<string> TableNames(SqliteConnection connection)
-    {
-        using var command = connection.CreateCommand();
-        command.CommandText = "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name";
-        using var reader = command.ExecuteReader();
-        var names = new List<string>();
-        while (reader.Read())
-        {
-            names.Add(reader.GetString(0));
-        }
-
-        return names;
     }
 
     /// <summary>A table's rows and the bytes its values take, whatever its columns.</summary>
