@@ -9,6 +9,9 @@ using Orchestrator.Cli.Commands.Review;
 using Orchestrator.Cli.Commands.Run;
 using Orchestrator.Cli.Commands.Runs;
 using Orchestrator.Cli.Commands.Stats;
+using Orchestrator.Cli.Commands.Store;
+using Orchestrator.Cli.Hosting;
+using Orchestrator.Core.Journal;
 
 namespace Orchestrator.Cli;
 
@@ -28,6 +31,7 @@ internal static class CliApp
             RunsCommand.Create(console),
             ReportCommand.Create(console),
             StatsCommand.Create(console),
+            StoreCommand.Create(console),
             ReviewCommand.Create(console),
             ConnectorsCommand.Create(console),
             McpCommand.Create(console),
@@ -64,7 +68,24 @@ internal static class CliApp
             console.Error(ex.Message);
             return ex.ExitCode;
         }
+        catch (StoreDamagedException ex)
+        {
+            console.Error(ex.Message);
+            return ExitCodes.BadInput;
+        }
+        catch (Exception ex) when (StoreIntegrity.FindDamage(ex) is { } damage)
+        {
+            // Damage met after the store was opened (a page no check had read): the same one line, never a stack trace.
+            console.Error(StoreDamagedException.From(StoreOf(parsed), damage).Message);
+            return ExitCodes.BadInput;
+        }
     }
+
+    /// <summary>The store folder the parsed verb works on: its <c>--store</c>, or the default.</summary>
+    private static string StoreOf(ParseResult parsed) =>
+        Path.GetFullPath(parsed.CommandResult.Command.Options.OfType<Option<string>>().FirstOrDefault(o => o.Name == "--store") is { } store
+            ? parsed.GetValue(store) ?? CommonOptions.DefaultStore
+            : CommonOptions.DefaultStore);
 }
 
 /// <summary>The exit codes every verb uses.</summary>

@@ -52,6 +52,30 @@ internal sealed class StoreSession : IAsyncDisposable
     }
 
     /// <summary>
+    /// Opens a store that must already be there: the verbs that only read never create one, so a missing folder or
+    /// journal is bad input.
+    /// </summary>
+    public static StoreSession OpenExisting(string storeDirectory, CliConsole? console = null) =>
+        Open(RequireExisting(storeDirectory), verbose: false, console);
+
+    /// <summary>The store folder's full path, if it holds a journal; otherwise one line for the user.</summary>
+    public static string RequireExisting(string storeDirectory)
+    {
+        var directory = Path.GetFullPath(storeDirectory);
+        if (!System.IO.Directory.Exists(directory))
+        {
+            throw new CliException($"no store at '{directory}': the folder does not exist");
+        }
+
+        if (!File.Exists(Path.Combine(directory, StoreIntegrity.JournalFileName)))
+        {
+            throw new CliException($"no store at '{directory}': the folder has no {StoreIntegrity.JournalFileName}");
+        }
+
+        return directory;
+    }
+
+    /// <summary>
     /// Starts opening the store: the log now, the journal (SQLite's first use, a schema check, perhaps a migration)
     /// on another thread, so that a caller can read its configuration and load plugins meanwhile; then <see cref="WaitUntilOpen"/>.
     /// </summary>
@@ -104,6 +128,14 @@ internal sealed class StoreSession : IAsyncDisposable
         {
             _journal = _opening.GetAwaiter().GetResult();
         }
+        catch (StoreDamagedException ex)
+        {
+            throw new CliException(ex.Message);
+        }
+        catch (Exception ex) when (StoreIntegrity.FindDamage(ex) is { } damage)
+        {
+            throw new CliException(StoreDamagedException.From(Directory, damage).Message);
+        }
         catch (Exception ex) when (IsStoreError(ex))
         {
             throw new CliException($"cannot open the store '{Directory}': {ex.Message}");
@@ -151,7 +183,7 @@ internal sealed class StoreSession : IAsyncDisposable
         }
     }
 
-    /// <summary>A journal of an unknown format, or a store folder or file that cannot be read or written.</summary>
+    /// <summary>A journal of an unknown format or damaged, or a store folder or file that cannot be read or written.</summary>
     private static bool IsStoreError(Exception ex) =>
-        ex is JournalFormatException or SqliteException or IOException or UnauthorizedAccessException;
+        ex is JournalFormatException or StoreDamagedException or SqliteException or IOException or UnauthorizedAccessException;
 }

@@ -36,6 +36,9 @@ internal sealed class SqliteJournal : IJournal
     // The parts of the payload being written that are stored once, by hash (writer loop only).
     private readonly List<StoredValue> _values = [];
 
+    // Set by the writer loop when SQLite said the file is damaged: the close then does not vouch for it.
+    private volatile bool _damageSeen;
+
     private SqliteJournal(string connectionString, SqliteConnection writer, SecretRegistry secrets)
     {
         _secrets = secrets;
@@ -54,12 +57,14 @@ internal sealed class SqliteJournal : IJournal
 
     /// <summary>
     /// Opens (creating if needed) the journal in <paramref name="storeDirectory"/>. Every text the writer stores
-    /// (inputs, outputs, errors, results) passes through <paramref name="secrets"/> first.
+    /// (inputs, outputs, errors, results) passes through <paramref name="secrets"/> first. A damaged journal is
+    /// refused (<see cref="StoreDamagedException"/>) before anything is written into it.
     /// </summary>
     public static SqliteJournal Open(string storeDirectory, SecretRegistry? secrets = null)
     {
         Directory.CreateDirectory(storeDirectory);
-        var path = Path.Combine(storeDirectory, "journal.db");
+        StoreIntegrity.EnsureIntact(storeDirectory);
+        var path = Path.Combine(storeDirectory, StoreIntegrity.JournalFileName);
         var connectionString = new SqliteConnectionStringBuilder
         {
             DataSource = path,
@@ -312,6 +317,10 @@ internal sealed class SqliteJournal : IJournal
 
         await _writer.DisposeAsync().ConfigureAwait(false);
         _active.Clear();
+        if (!_damageSeen)
+        {
+            StoreIntegrity.RecordCleanClose(Path.GetDirectoryName(DatabasePath)!);
+        }
     }
 
     private const string RunColumns =
@@ -364,6 +373,7 @@ internal sealed class SqliteJournal : IJournal
             }
             catch (Exception ex)
             {
+                _damageSeen |= StoreIntegrity.FindDamage(ex) is not null;
                 foreach (var write in batch)
                 {
                     write.Done.TrySetException(ex);

@@ -30,7 +30,7 @@ internal static class ReportCommand
 
     private static async Task<int> RenderAsync(CliConsole console, string storeDirectory, string id, ReportFormat format, string? template, string? output, CancellationToken ct)
     {
-        await using var session = StoreSession.Open(storeDirectory, verbose: false, console);
+        await using var session = StoreSession.OpenExisting(storeDirectory, console);
         if (await session.Journal.GetRunAsync(id, ct) is null)
         {
             throw new CliException($"no run with id '{id}' in {session.Directory}");

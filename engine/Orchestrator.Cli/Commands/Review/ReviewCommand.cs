@@ -29,7 +29,7 @@ internal static class ReviewCommand
         var command = new Command(verb, description) { id, store };
         command.SetAction(async (parse, ct) =>
         {
-            await using var session = StoreSession.Open(parse.GetValue(store)!, verbose: false, console);
+            await using var session = StoreSession.OpenExisting(parse.GetValue(store)!, console);
             var number = parse.GetValue(id);
             var existing = (await session.Journal.Learning.ListRecommendationsAsync(ct)).FirstOrDefault(r => r.Id == number)
                 ?? throw new CliException($"no recommendation #{number} in {session.Directory}");
@@ -46,7 +46,7 @@ internal static class ReviewCommand
 
     private static async Task<int> ListAsync(CliConsole console, string storeDirectory, bool all, CancellationToken ct)
     {
-        await using var session = StoreSession.Open(storeDirectory, verbose: false, console);
+        await using var session = StoreSession.OpenExisting(storeDirectory, console);
         var listed = (await session.Journal.Learning.ListRecommendationsAsync(ct)).Where(r => all || r.Status == RecommendationStatus.Pending).ToList();
         if (listed.Count == 0)
         {

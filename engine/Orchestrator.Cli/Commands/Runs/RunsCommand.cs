@@ -50,7 +50,7 @@ internal static class RunsCommand
 
     private static async Task<int> ListAsync(CliConsole console, string storeDirectory, CancellationToken ct)
     {
-        await using var session = StoreSession.Open(storeDirectory, verbose: false, console);
+        await using var session = StoreSession.OpenExisting(storeDirectory, console);
         var runs = await session.Journal.ListRunsAsync(ct);
         var rows = runs.Select(r => new[]
         {
@@ -66,7 +66,7 @@ internal static class RunsCommand
 
     private static async Task<int> ShowAsync(CliConsole console, string storeDirectory, string id, CancellationToken ct)
     {
-        await using var session = StoreSession.Open(storeDirectory, verbose: false, console);
+        await using var session = StoreSession.OpenExisting(storeDirectory, console);
         var run = await session.Journal.GetRunAsync(id, ct) ?? throw new CliException($"no run with id '{id}' in {session.Directory}");
 
         // The same digest a report is built from: a big run is read once and shown by pattern, never held whole.
@@ -203,7 +203,7 @@ internal static class RunsCommand
             cutoff = now - age;
         }
 
-        await using var session = StoreSession.Open(storeDirectory, verbose: false, console);
+        await using var session = StoreSession.OpenExisting(storeDirectory, console);
         var pruned = await session.Journal.PruneAsync(cutoff, keep, ct);
         var reports = Path.Combine(session.Directory, "reports");
         var failures = new List<string>();
@@ -248,7 +248,8 @@ internal static class RunsCommand
         }
     }
 
-    private static string Status(RunRecord run) =>
+    /// <summary>A run's status as the verbs print it: a running run whose process is gone is interrupted.</summary>
+    internal static string Status(RunRecord run) =>
         RunLiveness.IsInterrupted(run) ? "interrupted" : Status(run.Status);
 
     private static string Status(RunStatus status) => status.ToString().ToLowerInvariant();

@@ -21,7 +21,7 @@ internal static class StatsCommand
 
     private static async Task<int> ShowAsync(CliConsole console, string storeDirectory, string? phase, CancellationToken ct)
     {
-        await using var session = StoreSession.Open(storeDirectory, verbose: false, console);
+        await using var session = StoreSession.OpenExisting(storeDirectory, console);
         var outcomes = await session.Journal.Learning.GetOutcomesAsync(phase, ct);
         if (outcomes.Count == 0)
         {
