@@ -31,7 +31,7 @@ internal sealed class ScaleScenarios(ScenarioSettings settings, string workDirec
             return input.w * input.s;
             """, cancellationToken).ConfigureAwait(false);
         var fanOut = await WriteAsync("fanout.csx", $$"""
-            var branches = Enumerable.Range(0, 16).Select(i => Branch($"b{i}", () => Agent("shell").RunAsync(new { script = $"yes branch-{i} | head -c {{FanOutBytes}}" }))).ToArray();
+            var branches = Enumerable.Range(0, 16).Select(i => Branch($"b{i}", () => Agent("shell").RunAsync(new { script = $"yes branch-{i} | head -c {{settings.FanOutBytes}}" }))).ToArray();
             var outputs = await Parallel("fan", Merge.AllMustSucceed, branches);
             return outputs!.AsObject().Count;
             """, cancellationToken).ConfigureAwait(false);
@@ -46,16 +46,13 @@ internal sealed class ScaleScenarios(ScenarioSettings settings, string workDirec
         var fanStore = Store("fanout");
         var fan = await CliProcess.RunAsync(fanOut, fanStore, null, workDirectory, cancellationToken).ConfigureAwait(false);
         var journalBytes = Directory.EnumerateFiles(fanStore, "journal.db*").Sum(f => new FileInfo(f).Length);
-        var ratio = journalBytes / (16.0 * FanOutBytes);
+        var ratio = journalBytes / (16.0 * settings.FanOutBytes);
 
         var figures = new Figures(big.PeakRssMb, big.UsPerStep, small.UsPerStep, reportMs, js.PeakRssMb, ratio, fan.PeakRssMb, steps);
         progress.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"scale: {steps:N0} steps in one run: peak RSS {big.PeakRssMb:0} MB, {big.UsPerStep:0.00} µs per step (10,000 steps: {small.UsPerStep:0.00}), reports in {reportMs:0} ms; .js peak RSS {js.PeakRssMb:0} MB; fan-out of 16 × {FanOutBytes / 1048576.0:0.0} MiB: journal {journalBytes / 1048576.0:0.0} MiB ({ratio:0.00} × the output), peak RSS {fan.PeakRssMb:0} MB"));
+            $"scale: {steps:N0} steps in one run: peak RSS {big.PeakRssMb:0} MB, {big.UsPerStep:0.00} µs per step (10,000 steps: {small.UsPerStep:0.00}), reports in {reportMs:0} ms; .js peak RSS {js.PeakRssMb:0} MB; fan-out of 16 × {settings.FanOutBytes / 1048576.0:0.0} MiB: journal {journalBytes / 1048576.0:0.0} MiB ({ratio:0.00} × the output), peak RSS {fan.PeakRssMb:0} MB"));
         return figures;
     }
-
-    /// <summary>Each branch prints this many bytes, its own (under the shell agent's cap of 4 Mi characters per stream).</summary>
-    private const int FanOutBytes = 4_000_000;
 
     /// <summary>Writing the big run's reports (JSON, Markdown, HTML) from its journal, in this process, as a run's end or <c>orchestrator report</c> does.</summary>
     private static async Task<double> TimeReportsAsync(string store, string runId, CancellationToken cancellationToken)

@@ -58,6 +58,10 @@ internal sealed record ScenarioSettings
     [Range(1, 100_000)]
     public int ScaleStepsPerChain { get; init; } = 1_000;
 
+    /// <summary>What each of the fan-out's 16 branches prints (4,000,000 bytes: under the shell agent's cap of 4 Mi characters per stream).</summary>
+    [Range(1, 4_000_000)]
+    public int FanOutBytes { get; init; } = 4_000_000;
+
     /// <summary>The workflow the csx scenarios run: scripts/hello.csx of this repository.</summary>
     [Required]
     public string CsxScript { get; init; } = "scripts/hello.csx";

@@ -34,6 +34,9 @@ internal interface IJournal : IAsyncDisposable
     /// </summary>
     IAsyncEnumerable<JournalRow> ReadAsync(string runId, PayloadSelector payloads, CancellationToken cancellationToken);
 
+    /// <summary>The payload of the run's event <paramref name="seq"/> (what a replayed step returns), or null.</summary>
+    ValueTask<JsonNode?> GetPayloadAsync(string runId, long seq, CancellationToken cancellationToken);
+
     /// <summary>
     /// Makes a finished or interrupted run running again, for a resume: status <see cref="RunStatus.Running"/>,
     /// no end time, error or result, and this machine and process as its <see cref="RunRecord.Host"/> and

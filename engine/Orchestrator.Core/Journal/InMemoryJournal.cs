@@ -130,6 +130,9 @@ internal sealed class InMemoryJournal : IJournal
         }
     }
 
+    public ValueTask<JsonNode?> GetPayloadAsync(string runId, long seq, CancellationToken cancellationToken) =>
+        ValueTask.FromResult(_entries.TryGetValue(runId, out var log) ? log.Find(seq)?.Payload?.DeepClone() : null);
+
     public ValueTask DisposeAsync()
     {
         // The journal lives only as long as the process: nothing to flush; runs left open are no longer run here.
@@ -162,6 +165,44 @@ internal sealed class InMemoryJournal : IJournal
 
                 _chunks[^1][offset] = entry;
                 _count++;
+            }
+        }
+
+        /// <summary>The entry with sequence number <paramref name="seq"/>: entries are appended nearly in order, so it is looked for by halving first.</summary>
+        public JournalEntry? Find(long seq)
+        {
+            lock (_gate)
+            {
+                int low = 0, high = _count - 1;
+                while (low <= high)
+                {
+                    var middle = (low + high) / 2;
+                    var entry = _chunks[middle / ChunkSize][middle % ChunkSize];
+                    if (entry.Seq == seq)
+                    {
+                        return entry;
+                    }
+
+                    if (entry.Seq < seq)
+                    {
+                        low = middle + 1;
+                    }
+                    else
+                    {
+                        high = middle - 1;
+                    }
+                }
+
+                // Concurrent steps may append a moment out of order: then it is found by looking at each.
+                for (var i = 0; i < _count; i++)
+                {
+                    if (_chunks[i / ChunkSize][i % ChunkSize] is { } candidate && candidate.Seq == seq)
+                    {
+                        return candidate;
+                    }
+                }
+
+                return null;
             }
         }
 

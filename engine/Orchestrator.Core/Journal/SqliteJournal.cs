@@ -33,6 +33,10 @@ internal sealed class SqliteJournal : IJournal
     private sqlite3_stmt? _storeValue;
     private sqlite3_stmt? _referValue;
 
+    private readonly SemaphoreSlim _payloadGate = new(1, 1);
+    private SqliteConnection? _payloadReader;
+    private SqliteCommand? _payloadQuery;
+
     // The parts of the payload being written that are stored once, by hash (writer loop only).
     private readonly List<StoredValue> _values = [];
 
@@ -307,11 +311,44 @@ internal sealed class SqliteJournal : IJournal
         }
     }
 
+    /// <summary>A point read on the journal's key, on one connection kept for them: a resume makes one per replayed step.</summary>
+    public async ValueTask<JsonNode?> GetPayloadAsync(string runId, long seq, CancellationToken cancellationToken)
+    {
+        await _payloadGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (_payloadReader is null)
+            {
+                _payloadReader = await OpenReaderAsync(cancellationToken);
+                _payloadQuery = _payloadReader.CreateCommand();
+                _payloadQuery.CommandText = "SELECT payload FROM journal WHERE run_id = $id AND seq = $seq";
+                _payloadQuery.Parameters.Add("$id", SqliteType.Text);
+                _payloadQuery.Parameters.Add("$seq", SqliteType.Integer);
+            }
+
+            _payloadQuery!.Parameters[0].Value = runId;
+            _payloadQuery.Parameters[1].Value = seq;
+            using var reader = _payloadQuery.ExecuteReader();
+            return reader.Read() ? Decode(_payloadReader, reader, 0) : null;
+        }
+        finally
+        {
+            _payloadGate.Release();
+        }
+    }
+
     public async ValueTask DisposeAsync()
     {
         _queue.Writer.TryComplete();
         await _writerLoop.ConfigureAwait(false);
         _append?.Dispose();
+        _payloadQuery?.Dispose();
+        if (_payloadReader is not null)
+        {
+            await _payloadReader.DisposeAsync().ConfigureAwait(false);
+        }
+
+        _payloadGate.Dispose();
         _storeValue?.Dispose();
         _referValue?.Dispose();
 

@@ -73,7 +73,7 @@ internal sealed class WorkflowEngine(IJournal journal, IAgentRegistry agents, IR
         };
         await journal.StartRunAsync(record, cancellationToken).ConfigureAwait(false);
         log.Information("Run {RunId} of {Script} started", record.Id, program.ScriptPath);
-        return await ExecuteAsync(program, record, history: [], options ?? RunOptions.Default, cancellationToken).ConfigureAwait(false);
+        return await ExecuteAsync(program, record, history: null, options ?? RunOptions.Default, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -97,13 +97,14 @@ internal sealed class WorkflowEngine(IJournal journal, IAgentRegistry agents, IR
                 "replaying a different script could misplace journaled results. Use --force to resume anyway.");
         }
 
-        var history = await journal.GetEntriesAsync(runId, cancellationToken).ConfigureAwait(false);
+        // The journal is read once for what finished and where its outputs are; each output is read when its step is replayed.
+        var history = await ReplayIndex.LoadAsync(journal, runId, cancellationToken).ConfigureAwait(false);
         await journal.ReopenRunAsync(runId, cancellationToken).ConfigureAwait(false);
-        log.Information("Run {RunId} resumed with {Events} journaled events", runId, history.Count);
+        log.Information("Run {RunId} resumed with {Steps} journaled steps", runId, history.Steps);
         return await ExecuteAsync(program, record, history, options ?? RunOptions.Default, cancellationToken).ConfigureAwait(false);
     }
 
-    private async Task<RunOutcome> ExecuteAsync(IWorkflowProgram program, RunRecord record, IReadOnlyList<JournalEntry> history, RunOptions options, CancellationToken cancellationToken)
+    private async Task<RunOutcome> ExecuteAsync(IWorkflowProgram program, RunRecord record, ReplayIndex? history, RunOptions options, CancellationToken cancellationToken)
     {
         using var deadline = options.Timeout is { } limit ? new CancellationTokenSource(limit, time) : new CancellationTokenSource();
         using var runCts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, deadline.Token);

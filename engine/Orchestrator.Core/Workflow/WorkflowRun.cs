@@ -15,7 +15,7 @@ namespace Orchestrator.Core.Workflow;
 /// <summary>The state one run shares between its scopes: identity, journal, agents, clock, replay and defaults.</summary>
 internal sealed class WorkflowRun
 {
-    private readonly IReadOnlyDictionary<string, StepRecord> _previous;
+    private readonly ReplayIndex _previous;
     private readonly List<Compensation> _compensations = [];
     private long _seq;
     private int _events;
@@ -30,7 +30,7 @@ internal sealed class WorkflowRun
         TimeProvider time,
         ILogger log,
         CancellationToken cancellation,
-        IReadOnlyList<JournalEntry>? history = null)
+        ReplayIndex? history = null)
     {
         Id = id;
         Input = input;
@@ -40,13 +40,12 @@ internal sealed class WorkflowRun
         Time = time;
         Log = log;
         Cancellation = cancellation;
-        history ??= [];
-        _seq = history.Count == 0 ? 0 : history.Max(e => e.Seq);
-        _previous = StepFolding.Fold(history).ToDictionary(s => s.Id, StringComparer.Ordinal);
+        _previous = history ?? ReplayIndex.Empty(id);
+        _seq = _previous.LastSeq;
         Root = new WorkflowScope(this, path: null);
         Channels = new AgentChannels(id, log);
         Metrics = new RunMetrics(time);
-        _events = history.Count(e => e.StepId.StartsWith(EventPrefix, StringComparison.Ordinal) && e.Event == StepEvent.Started);
+        _events = _previous.MonitorEvents;
     }
 
     /// <summary>The parent of the steps the engine journals on its own (anomalies, recommendations).</summary>
@@ -145,22 +144,14 @@ internal sealed class WorkflowRun
     /// A step that finished in an earlier attempt of this run (before a crash or a cancel) returns its
     /// journaled outcome instead of running again; that is what makes resume cheap and exactly-once for finished work.
     /// </summary>
-    public bool TryReplay(string stepId, out StepRecord finished)
-    {
-        if (_previous.TryGetValue(stepId, out finished!) && finished.Status is RunStatus.Succeeded or RunStatus.Degraded)
-        {
-            return true;
-        }
-
-        finished = null!;
-        return false;
-    }
+    public ValueTask<(bool Found, RunStatus Status, JsonNode? Output)> TryReplayAsync(string stepId) =>
+        _previous.Steps == 0 ? default : _previous.TryReplayAsync(stepId, Cancellation);
 
     /// <summary>The steps of the run so far: those of earlier attempts and those this attempt started.</summary>
-    public int StepCount => _previous.Count + Volatile.Read(ref _newSteps);
+    public int StepCount => _previous.Steps + Volatile.Read(ref _newSteps);
 
     /// <summary>The attempt number for a step: one more than an earlier, unfinished attempt of it.</summary>
-    public int AttemptFor(string stepId) => _previous.TryGetValue(stepId, out var earlier) ? earlier.Attempt + 1 : 1;
+    public int AttemptFor(string stepId) => _previous.Steps == 0 ? 1 : _previous.AttemptFor(stepId);
 
     /// <summary>
     /// Journals something the engine noticed on its own as a step of <paramref name="kind"/> under <see cref="EventPrefix"/>,
@@ -178,7 +169,7 @@ internal sealed class WorkflowRun
     {
         var entry = new JournalEntry(Id, Interlocked.Increment(ref _seq), stepId, kind, parentId, name, stepKind, agent, attempt, payload, error, Time.GetUtcNow());
         Metrics.Observe(in entry, startedAt);
-        if (kind == StepEvent.Started && !_previous.ContainsKey(stepId))
+        if (kind == StepEvent.Started && (_previous.Steps == 0 || !_previous.Contains(stepId)))
         {
             Interlocked.Increment(ref _newSteps);
         }

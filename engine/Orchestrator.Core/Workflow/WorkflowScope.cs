@@ -242,17 +242,18 @@ public sealed partial class WorkflowScope
             note.Id = id;
         }
 
-        if (_run.TryReplay(id, out var finished))
+        var (replayed, status, output) = await _run.TryReplayAsync(id).ConfigureAwait(false);
+        if (replayed)
         {
-            note?.Degraded = finished.Status == RunStatus.Degraded;
-            return finished.Output?.DeepClone();
+            // Read from the journal afresh: the script owns what it is given.
+            note?.Degraded = status == RunStatus.Degraded;
+            return output;
         }
 
         var attempt = _run.AttemptFor(id);
         var ct = cancellationToken.CanBeCanceled ? cancellationToken : _run.Cancellation;
         var startedAt = _run.Time.GetTimestamp();
         var started = _run.AppendAsync(id, StepEvent.Started, _path, name, kind, agent, attempt, input, error: null);
-        JsonNode? output;
         try
         {
             ct.ThrowIfCancellationRequested();

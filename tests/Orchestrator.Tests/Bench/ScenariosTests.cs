@@ -13,7 +13,8 @@ public sealed class ScenariosTests : IDisposable
     private static readonly string[] Fields =
     [
         "raw_async_us_per_step", "inmem_us_per_step", "durable_us_per_step", "js_us_per_step", "csx_cold_ms", "csx_warm_ms",
-        "plugin_load_first_ms", "plugin_load_ms", "memory_growth_mb",
+        "plugin_load_first_ms", "plugin_load_ms", "memory_growth_mb", "steps_1m_peak_rss_mb", "steps_1m_us_per_step", "steps_10k_us_per_step",
+        "report_1m_ms", "steps_1m_js_peak_rss_mb", "fanout_outputs_journal_ratio", "fanout_peak_rss_mb",
     ];
 
     private readonly TempDirectory _dir = new();
@@ -27,7 +28,7 @@ public sealed class ScenariosTests : IDisposable
         var settings = new ScenarioSettings
         {
             Chains = 4, StepsPerChain = 3, JsSteps = 5, Repeats = 1, CsxColdRuns = 1, CsxWarmRuns = 1, PluginLoads = 2,
-            MemoryWarmupRuns = 2, MemoryRuns = 5, CsxScript = script, WarmUp = TimeSpan.Zero,
+            MemoryWarmupRuns = 2, MemoryRuns = 5, CsxScript = script, WarmUp = TimeSpan.Zero, ScaleChains = 3, ScaleStepsPerChain = 4, FanOutBytes = 5_000,
         };
         using var progress = new StringWriter();
 
@@ -43,7 +44,8 @@ public sealed class ScenariosTests : IDisposable
         }
 
         Fields.Where(f => f != "memory_growth_mb").Should().OnlyContain(f => json[f]!.GetValue<double>() > 0, "every timing is measured: {0}", line);
-        progress.ToString().Should().Contain("csx: cold");
+        progress.ToString().Should().Contain("csx: cold").And.Contain("scale: 12 steps in one run");
+        json["steps_1m_steps"]!.GetValue<int>().Should().Be(12);
     }
 
     [Fact]
@@ -70,7 +72,7 @@ public sealed class ScenariosTests : IDisposable
         var exit = await ScenariosCommand.RunAsync(["--only", "inmem,warp"], stdout, stderr, CancellationToken.None);
 
         exit.Should().Be(2);
-        stderr.ToString().Trim().Should().Contain("unknown scenario 'warp'").And.Contain("known: plugin, csx, raw, inmem").And.NotContain("\n");
+        stderr.ToString().Trim().Should().Contain("unknown scenario 'warp'").And.Contain("known: plugin, csx, scale, raw, inmem").And.NotContain("\n");
     }
 
     [Fact]
