@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
@@ -34,10 +35,12 @@ internal static class PayloadValues
     private const int MarkerLength = 78; // MarkerStart (12) + 64 hex digits + "}
 
     /// <summary>
-    /// The JSON text to store for <paramref name="node"/>; the parts stored by hash are added to <paramref name="values"/>.
-    /// Every text (the row's and each value's) passes through <paramref name="redact"/> before it is hashed.
+    /// The JSON text to store for <paramref name="node"/>; the parts stored by hash are added to <paramref name="values"/>,
+    /// whose buffers the caller gives back with <see cref="Release"/> once it has stored them. Every text (the row's and
+    /// each value's) passes through <paramref name="redact"/> before it is hashed; with none, a large string is written
+    /// straight to UTF-8 and never held as a .NET string of its own.
     /// </summary>
-    public static string Encode(JsonNode node, Func<string, string> redact, List<StoredValue> values)
+    public static string Encode(JsonNode node, Func<string, string>? redact, List<StoredValue> values)
     {
         // Most payloads are small: one serialization, no walk. A big one is never serialized whole.
         if (IsSmall(node, Threshold))
@@ -45,11 +48,22 @@ internal static class PayloadValues
             var text = node.ToJsonString();
             if (text.Length < Threshold && !text.Contains(EscapedNul, StringComparison.Ordinal))
             {
-                return redact(text);
+                return redact is null ? text : redact(text);
             }
         }
 
         return EncodeNode(node, redact, values).Text;
+    }
+
+    /// <summary>Gives the buffers of stored values back to the pool.</summary>
+    public static void Release(List<StoredValue> values)
+    {
+        foreach (var value in values)
+        {
+            ArrayPool<byte>.Shared.Return(value.Buffer);
+        }
+
+        values.Clear();
     }
 
     /// <summary>Reads JSON written by <see cref="Encode"/>, fetching the values it refers to with <paramref name="lookup"/> (hash to JSON).</summary>
@@ -142,8 +156,26 @@ internal static class PayloadValues
     }
 
     /// <summary>The stored text of a part, and the length of its JSON with everything it refers to expanded.</summary>
-    private static (string Text, long Size) EncodeNode(JsonNode? node, Func<string, string> redact, List<StoredValue> values)
+    private static (string Text, long Size) EncodeNode(JsonNode? node, Func<string, string>? redact, List<StoredValue> values)
     {
+        if (redact is null && node is JsonValue leaf && !IsSmall(leaf, Threshold))
+        {
+            // A large string (a process's output): serialized once, to pooled UTF-8, hashed and stored from there.
+            var buffer = new PooledBufferWriter();
+            using (var writer = new Utf8JsonWriter(buffer))
+            {
+                leaf.WriteTo(writer);
+            }
+
+            if (buffer.Written.Length >= Threshold)
+            {
+                var chars = Encoding.UTF8.GetCharCount(buffer.Written.Span);
+                return (Store(buffer, values, chars), chars);
+            }
+
+            buffer.Dispose();
+        }
+
         string text;
         long size;
         switch (node)
@@ -193,15 +225,23 @@ internal static class PayloadValues
                 break;
         }
 
-        text = redact(text);
+        text = redact is null ? text : redact(text);
         if (text.Length < Threshold)
         {
-            return (text, text.Length == size ? size : Math.Max(size, text.Length));
+            return (text, Math.Max(size, text.Length));
         }
 
-        var hash = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text)));
-        values.Add(new StoredValue(hash, text, size));
-        return (MarkerStart + hash + "\"}", size);
+        var bytes = new PooledBufferWriter();
+        Encoding.UTF8.GetBytes(text, bytes);
+        return (Store(bytes, values, size), size);
+    }
+
+    private static string Store(PooledBufferWriter bytes, List<StoredValue> values, long size)
+    {
+        var length = bytes.Written.Length;
+        var hash = Convert.ToHexStringLower(SHA256.HashData(bytes.Written.Span));
+        values.Add(new StoredValue(hash, bytes.Detach(), length, size));
+        return MarkerStart + hash + "\"}";
     }
 
     private static JsonNode? Resolve(JsonNode? node, Func<string, string> lookup)
@@ -234,5 +274,64 @@ internal static class PayloadValues
     }
 }
 
-/// <summary>A value stored once: its hash, its stored JSON, and the length of that JSON with the values it refers to expanded.</summary>
-internal readonly record struct StoredValue(string Hash, string Json, long Size);
+/// <summary>A value stored once: its hash, its stored JSON as UTF-8 (the first <see cref="Length"/> bytes of a pooled buffer), and the length in characters of that JSON with the values it refers to expanded.</summary>
+internal readonly record struct StoredValue(string Hash, byte[] Buffer, int Length, long Size)
+{
+    public ReadOnlySpan<byte> Utf8 => Buffer.AsSpan(0, Length);
+
+    public string Json => Encoding.UTF8.GetString(Utf8);
+}
+
+/// <summary>An <see cref="IBufferWriter{T}"/> over arrays from the shared pool: a large value is written without a buffer of its own for each size it grows through.</summary>
+internal sealed class PooledBufferWriter : IBufferWriter<byte>, IDisposable
+{
+    private byte[] _buffer = ArrayPool<byte>.Shared.Rent(PayloadValues.Threshold * 4);
+    private int _written;
+
+    public ReadOnlyMemory<byte> Written => _buffer.AsMemory(0, _written);
+
+    public void Advance(int count) => _written += count;
+
+    public Memory<byte> GetMemory(int sizeHint = 0)
+    {
+        Grow(sizeHint);
+        return _buffer.AsMemory(_written);
+    }
+
+    public Span<byte> GetSpan(int sizeHint = 0)
+    {
+        Grow(sizeHint);
+        return _buffer.AsSpan(_written);
+    }
+
+    /// <summary>The buffer, now the caller's to give back to the pool.</summary>
+    public byte[] Detach()
+    {
+        var buffer = _buffer;
+        _buffer = [];
+        _written = 0;
+        return buffer;
+    }
+
+    public void Dispose()
+    {
+        if (_buffer.Length > 0)
+        {
+            ArrayPool<byte>.Shared.Return(Detach());
+        }
+    }
+
+    private void Grow(int sizeHint)
+    {
+        var needed = _written + Math.Max(sizeHint, 1);
+        if (needed <= _buffer.Length)
+        {
+            return;
+        }
+
+        var larger = ArrayPool<byte>.Shared.Rent(Math.Max(needed, _buffer.Length * 2));
+        _buffer.AsSpan(0, _written).CopyTo(larger);
+        ArrayPool<byte>.Shared.Return(_buffer);
+        _buffer = larger;
+    }
+}

@@ -37,8 +37,9 @@ internal sealed class SqliteJournal : IJournal
     private SqliteConnection? _payloadReader;
     private SqliteCommand? _payloadQuery;
 
-    // The parts of the payload being written that are stored once, by hash (writer loop only).
+    // The parts of the payload being written that are stored once, by hash, and the hashes lately stored (writer loop only).
     private readonly List<StoredValue> _values = [];
+    private readonly HashSet<string> _storedRecently = new(StringComparer.Ordinal);
 
     // Set by the writer loop when SQLite said the file is damaged: the close then does not vouch for it.
     private volatile bool _damageSeen;
@@ -411,6 +412,9 @@ internal sealed class SqliteJournal : IJournal
             catch (Exception ex)
             {
                 _damageSeen |= StoreIntegrity.FindDamage(ex) is not null;
+
+                // The batch rolled back, values with it: none may be taken as stored any more.
+                _storedRecently.Clear();
                 foreach (var write in batch)
                 {
                     write.Done.TrySetException(ex);
@@ -535,7 +539,7 @@ internal sealed class SqliteJournal : IJournal
             return null;
         }
 
-        var text = PayloadValues.Encode(payload, _secrets.Redact, _values);
+        var text = PayloadValues.Encode(payload, _secrets.IsEmpty ? null : _secrets.Redact, _values);
         if (_values.Count > 0)
         {
             var db = _writer.Handle!;
@@ -543,12 +547,17 @@ internal sealed class SqliteJournal : IJournal
             _referValue ??= Prepare(db, "INSERT OR IGNORE INTO run_values (run_id, hash) VALUES (?1, ?2)");
             foreach (var value in _values)
             {
-                Run(_storeValue, db, s =>
+                // A value nested in its parents' outputs comes again with each of them: stored the first time only.
+                if (_storedRecently.Add(value.Hash))
                 {
-                    BindText(s, 1, value.Hash);
-                    raw.sqlite3_bind_int64(s, 2, value.Size);
-                    BindText(s, 3, value.Json);
-                });
+                    Run(_storeValue, db, s =>
+                    {
+                        BindText(s, 1, value.Hash);
+                        raw.sqlite3_bind_int64(s, 2, value.Size);
+                        raw.sqlite3_bind_text(s, 3, value.Utf8);
+                    });
+                }
+
                 Run(_referValue, db, s =>
                 {
                     BindText(s, 1, runId);
@@ -556,7 +565,11 @@ internal sealed class SqliteJournal : IJournal
                 });
             }
 
-            _values.Clear();
+            PayloadValues.Release(_values);
+            if (_storedRecently.Count > 4096)
+            {
+                _storedRecently.Clear();
+            }
         }
 
         return text;

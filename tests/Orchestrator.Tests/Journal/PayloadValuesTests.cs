@@ -31,16 +31,20 @@ public sealed class PayloadValuesTests : IDisposable
             new JsonArray(new JsonObject { ["a"] = new string('b', 5_000) }, new JsonArray(new string('c', 4_095))),
         ];
         var stored = new Dictionary<string, string>();
-        foreach (var value in values)
+        foreach (var redact in new Func<string, string>?[] { null, t => t })
         {
-            var found = new List<StoredValue>();
-            var text = PayloadValues.Encode(value!, t => t, found);
-            foreach (var v in found)
+            foreach (var value in values)
             {
-                stored[v.Hash] = v.Json;
-            }
+                var found = new List<StoredValue>();
+                var text = PayloadValues.Encode(value!, redact, found);
+                foreach (var v in found)
+                {
+                    stored[v.Hash] = v.Json;
+                }
 
-            PayloadValues.Decode(text, h => stored[h])!.ToJsonString().Should().Be(value!.ToJsonString());
+                PayloadValues.Release(found);
+                PayloadValues.Decode(text, h => stored[h])!.ToJsonString().Should().Be(value!.ToJsonString());
+            }
         }
 
         stored.Values.Should().Contain(JsonValue.Create(big)!.ToJsonString(), "a large string is stored on its own");
@@ -56,7 +60,7 @@ public sealed class PayloadValuesTests : IDisposable
         };
         var found = new List<StoredValue>();
         var text = PayloadValues.Encode(value, t => t, found);
-        var stored = found.ToDictionary(v => v.Hash);
+        var stored = found.ToDictionary(v => v.Hash, v => (v.Json, v.Size));
         var whole = value.ToJsonString();
 
         foreach (var chars in new[] { 5, 2000, 9_010, whole.Length + 10 })
