@@ -68,17 +68,17 @@ internal sealed class StepDigestBuilder
 
     public const string OtherPattern = "(other steps)";
 
-    private readonly Dictionary<string, Step> _open = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, StepFold> _open = new(StringComparer.Ordinal);
 
     // Steps that ended failed or were compensated, which a resume may run again: their group and status, to take back.
     // The step itself only while every step is listed (it keeps its place in the list).
-    private readonly Dictionary<string, (RunStatus Status, Step? Step)> _mayRunAgain = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, (RunStatus Status, StepFold? Step)> _mayRunAgain = new(StringComparer.Ordinal);
     private readonly Dictionary<string, Tally> _groups = new(StringComparer.Ordinal);
     private readonly Dictionary<RunStatus, long> _counts = [];
     private readonly List<StepRecord> _failures = [];
-    private readonly List<Step> _notable = [];
-    private List<Step>? _all = [];
-    private Dictionary<string, Step>? _allById = new(StringComparer.Ordinal);
+    private readonly List<StepFold> _notable = [];
+    private List<StepFold>? _all = [];
+    private Dictionary<string, StepFold>? _allById = new(StringComparer.Ordinal);
     private long _failuresSeen;
 
     /// <summary>What the reader should fetch of an event's payload: previews while every step is listed, else only for the steps a report shows.</summary>
@@ -114,7 +114,7 @@ internal sealed class StepDigestBuilder
                 if (!_open.Remove(e.StepId, out var step))
                 {
                     // An end without a start (a journal cut short at its head): the end is all there is.
-                    step = new Step(e, PatternOf(e.StepId));
+                    step = new StepFold(e, PatternOf(e.StepId));
                 }
 
                 step.Apply(in row);
@@ -124,7 +124,7 @@ internal sealed class StepDigestBuilder
     }
 
     /// <summary>Adds a step already folded (a package read back from its JSON).</summary>
-    public void AddFinished(StepRecord record) => Settle(new Step(record));
+    public void AddFinished(StepRecord record) => Settle(new StepFold(record));
 
     /// <summary>The digest and the steps a report lists, with steps still open counted as running: every step of a small run; of a big one, those alone in their group (the run's outline).</summary>
     public (StepDigest Digest, IReadOnlyList<StepRecord> Listed) Finish()
@@ -176,11 +176,11 @@ internal sealed class StepDigestBuilder
                 _failures.RemoveAll(f => f.Id == e.StepId);
             }
 
-            step = earlier.Step ?? new Step(e, PatternOf(e.StepId));
+            step = earlier.Step ?? new StepFold(e, PatternOf(e.StepId));
         }
         else
         {
-            step = new Step(e, PatternOf(e.StepId));
+            step = new StepFold(e, PatternOf(e.StepId));
             if (_all is not null && _all.Count < ListLimit)
             {
                 _all.Add(step);
@@ -204,11 +204,11 @@ internal sealed class StepDigestBuilder
         _counts[RunStatus.Succeeded] = _counts.GetValueOrDefault(RunStatus.Succeeded) - 1;
         _counts[RunStatus.Compensated] = _counts.GetValueOrDefault(RunStatus.Compensated) + 1;
         var step = _allById?.GetValueOrDefault(e.StepId);
-        step?.Compensated(e.Error);
+        step?.Apply(new JournalRow(e, 0, false));
         _mayRunAgain[e.StepId] = (RunStatus.Compensated, step);
     }
 
-    private void Settle(Step step)
+    private void Settle(StepFold step)
     {
         _counts[step.Status] = _counts.GetValueOrDefault(step.Status) + 1;
         GroupOf(step.Pattern, step.Kind, step.Agent).Add(step);
@@ -264,112 +264,6 @@ internal sealed class StepDigestBuilder
         return _groups[pattern] = new Tally(pattern, kind, agent);
     }
 
-    /// <summary>One step as it is folded from its events.</summary>
-    private sealed class Step
-    {
-        private readonly JournalEntry _first;
-        private StepRecord? _record;
-        private int _attempt;
-        private System.Text.Json.Nodes.JsonNode? _input;
-        private System.Text.Json.Nodes.JsonNode? _output;
-        private long? _inputChars;
-        private long? _outputChars;
-        private string? _error;
-        private string? _agent;
-        private DateTimeOffset? _endedAt;
-
-        public Step(JournalEntry first, string pattern)
-        {
-            _first = first;
-            _agent = first.Agent;
-            Pattern = pattern;
-        }
-
-        public Step(StepRecord record)
-            : this(new JournalEntry(record.RunId, record.Seq, record.Id, StepEvent.Started, record.ParentId, record.Name, record.Kind, record.Agent, record.Attempt, record.Input, null, record.StartedAt), StepPattern.Of(record.Id))
-        {
-            _record = record;
-            Status = record.Status;
-        }
-
-        public string Id => _first.StepId;
-
-        public string Pattern { get; }
-
-        public string? ParentId => _first.ParentId;
-
-        public string Kind => _first.Kind;
-
-        public string? Agent => _agent;
-
-        public RunStatus Status { get; private set; } = RunStatus.Running;
-
-        public double? DurationMs => _record?.DurationMs ?? (_endedAt is { } end ? (end - _first.At).TotalMilliseconds : null);
-
-        public void Apply(in JournalRow row)
-        {
-            var e = row.Entry;
-            _record = null;
-            switch (e.Event)
-            {
-                case StepEvent.Started:
-                    Status = RunStatus.Running;
-                    _attempt = e.Attempt;
-                    _input = e.Payload;
-                    _inputChars = row.PayloadTruncated ? row.PayloadChars : null;
-                    _agent = e.Agent ?? _agent;
-                    _endedAt = null;
-                    _error = null;
-                    break;
-                case StepEvent.Succeeded or StepEvent.Degraded:
-                    Status = e.Event == StepEvent.Succeeded ? RunStatus.Succeeded : RunStatus.Degraded;
-                    SetOutput(in row);
-                    _endedAt = e.At;
-                    _error = e.Error;
-                    break;
-                default:
-                    Status = RunStatus.Failed;
-                    SetOutput(in row);
-                    _error = e.Error;
-                    _endedAt = e.At;
-                    break;
-            }
-        }
-
-        public void Compensated(string? error)
-        {
-            _record = null;
-            Status = RunStatus.Compensated;
-            _error = error;
-        }
-
-        public StepRecord ToRecord() => _record ??= new StepRecord
-        {
-            RunId = _first.RunId,
-            Id = _first.StepId,
-            ParentId = _first.ParentId,
-            Name = _first.Name,
-            Kind = _first.Kind,
-            Agent = _agent,
-            Status = Status,
-            Attempt = _attempt,
-            Input = _input,
-            InputChars = _inputChars,
-            Output = _output,
-            OutputChars = _outputChars,
-            Error = _error,
-            Seq = _first.Seq,
-            StartedAt = _first.At,
-            EndedAt = _endedAt,
-        };
-
-        private void SetOutput(in JournalRow row)
-        {
-            _output = row.Entry.Payload;
-            _outputChars = row.PayloadTruncated ? row.PayloadChars : null;
-        }
-    }
-
     private sealed class Tally(string pattern, string kind, string? agent)
     {
         private readonly Dictionary<RunStatus, long> _statuses = [];
@@ -380,7 +274,7 @@ internal sealed class StepDigestBuilder
         /// <summary>The group's first step, as a report lists it when it stays alone in its group.</summary>
         public StepRecord? First { get; private set; }
 
-        public void Add(Step step)
+        public void Add(StepFold step)
         {
             Count++;
             _statuses[step.Status] = _statuses.GetValueOrDefault(step.Status) + 1;
