@@ -10,7 +10,7 @@ namespace Orchestrator.Bench.Scenarios;
 internal sealed class ScaleScenarios(ScenarioSettings settings, string workDirectory, TextWriter progress)
 {
     /// <summary>The figures of <c>scale</c>: peak RSS and time per step of the big run, its reports, the small run beside it, and the fan-out.</summary>
-    public sealed record Figures(double PeakRssMb, double UsPerStep, double SmallUsPerStep, double ReportMs, double JsPeakRssMb, double FanOutRatio, double FanOutPeakRssMb, int Steps);
+    public sealed record Figures(double PeakRssMb, double UsPerStep, double SmallUsPerStep, double ReportMs, double ReportKb, double JsPeakRssMb, double JsUsPerStep, double JsSmallUsPerStep, double FanOutRatio, double FanOutPeakRssMb, int Steps);
 
     public async Task<Figures> MeasureAsync(CancellationToken cancellationToken)
     {
@@ -42,19 +42,28 @@ internal sealed class ScaleScenarios(ScenarioSettings settings, string workDirec
         var smallStore = Store("small");
         var small = await CliProcess.RunAsync(chains, smallStore, new JsonObject { ["w"] = 100, ["s"] = 100 }, workDirectory, cancellationToken).ConfigureAwait(false);
 
-        // The small run's reports first, so that the big run's are timed with the code compiled, as in the CLI (ReadyToRun) or a warm host.
+        // Like the in-process figures, a steady state: the median of three after the code has been compiled on the small
+        // run's reports, as it is in the CLI (ReadyToRun) or a warm host.
         await TimeReportsAsync(smallStore, small.RunId, cancellationToken).ConfigureAwait(false);
-        var reportMs = await TimeReportsAsync(bigStore, big.RunId, cancellationToken).ConfigureAwait(false);
+        var reportTimes = new List<double>();
+        for (var i = 0; i < 3; i++)
+        {
+            reportTimes.Add(await TimeReportsAsync(bigStore, big.RunId, cancellationToken).ConfigureAwait(false));
+        }
+
+        var reportMs = ScenarioRunner.Median(reportTimes);
+        var reportKb = new[] { "md", "html" }.Max(format => new FileInfo(Path.Combine(bigStore, "reports", $"{big.RunId}.{format}")).Length) / 1024.0;
         var js = await CliProcess.RunAsync(jsChains, Store("js"), new JsonObject { ["w"] = settings.ScaleChains, ["s"] = settings.ScaleStepsPerChain }, workDirectory, cancellationToken).ConfigureAwait(false);
+        var jsSmall = await CliProcess.RunAsync(jsChains, Store("js-small"), new JsonObject { ["w"] = 100, ["s"] = 100 }, workDirectory, cancellationToken).ConfigureAwait(false);
 
         var fanStore = Store("fanout");
         var fan = await CliProcess.RunAsync(fanOut, fanStore, null, workDirectory, cancellationToken).ConfigureAwait(false);
         var journalBytes = Directory.EnumerateFiles(fanStore, "journal.db*").Sum(f => new FileInfo(f).Length);
         var ratio = journalBytes / (16.0 * settings.FanOutBytes);
 
-        var figures = new Figures(big.PeakRssMb, big.UsPerStep, small.UsPerStep, reportMs, js.PeakRssMb, ratio, fan.PeakRssMb, steps);
+        var figures = new Figures(big.PeakRssMb, big.UsPerStep, small.UsPerStep, reportMs, reportKb, js.PeakRssMb, js.UsPerStep, jsSmall.UsPerStep, ratio, fan.PeakRssMb, steps);
         progress.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"scale: {steps:N0} steps in one run: peak RSS {big.PeakRssMb:0} MB, {big.UsPerStep:0.00} µs per step (10,000 steps: {small.UsPerStep:0.00}), reports in {reportMs:0} ms; .js peak RSS {js.PeakRssMb:0} MB; fan-out of 16 × {settings.FanOutBytes / 1048576.0:0.0} MiB: journal {journalBytes / 1048576.0:0.0} MiB ({ratio:0.00} × the output), peak RSS {fan.PeakRssMb:0} MB"));
+            $"scale: {steps:N0} steps in one run: peak RSS {big.PeakRssMb:0} MB, {big.UsPerStep:0.00} µs per step (10,000 steps: {small.UsPerStep:0.00}), reports in {reportMs:0} ms (the larger {reportKb:0} KB); .js peak RSS {js.PeakRssMb:0} MB, {js.UsPerStep:0.00} µs per step (10,000 steps: {jsSmall.UsPerStep:0.00}); fan-out of 16 × {settings.FanOutBytes / 1048576.0:0.0} MiB: journal {journalBytes / 1048576.0:0.0} MiB ({ratio:0.00} × the output), peak RSS {fan.PeakRssMb:0} MB"));
         return figures;
     }
 

@@ -35,7 +35,10 @@ internal sealed record ScenarioResults(
         ("steps_1m_us_per_step", Scale?.UsPerStep),
         ("steps_10k_us_per_step", Scale?.SmallUsPerStep),
         ("report_1m_ms", Scale?.ReportMs),
+        ("report_1m_kb", Scale?.ReportKb),
         ("steps_1m_js_peak_rss_mb", Scale?.JsPeakRssMb),
+        ("steps_1m_js_us_per_step", Scale?.JsUsPerStep),
+        ("steps_10k_js_us_per_step", Scale?.JsSmallUsPerStep),
         ("fanout_outputs_journal_ratio", Scale?.FanOutRatio),
         ("fanout_peak_rss_mb", Scale?.FanOutPeakRssMb),
     ];
