@@ -175,7 +175,9 @@ internal static class HostApi
         try
         {
             var resumed = await host.Runs.ResumeAsync(id, force, ct);
-            return Results.Accepted($"/api/runs/{id}", HostJson.Run(resumed.Record with { Status = RunStatus.Running }, inFlight: true));
+            var json = HostJson.Run(resumed.Record with { Status = RunStatus.Running }, inFlight: true);
+            json["afterSeq"] = resumed.ResumedAfter;
+            return Results.Accepted($"/api/runs/{id}", json);
         }
         catch (ResumeRefusedException ex)
         {

@@ -98,7 +98,7 @@ internal sealed class RunManager(WorkflowEngine engine, IJournal journal, IProgr
             OnStarted = (record, lastSeq) =>
             {
                 stream.Start(record, lastSeq);
-                active = new ActiveRun(record, stream, cancellation);
+                active = new ActiveRun(record, stream, cancellation) { ResumedAfter = lastSeq };
                 _active[record.Id] = active;
                 started.TrySetResult(active);
             },
@@ -160,6 +160,9 @@ internal sealed class ActiveRun
     public RunRecord Record { get; }
 
     public RunEventStream Events { get; }
+
+    /// <summary>The sequence number of the run's last journaled event before this attempt; 0 for a new run.</summary>
+    public long ResumedAfter { get; init; }
 
     /// <summary>Completes with the run's outcome once it has ended and its report is written.</summary>
     public Task<RunOutcome> Completion => _done.Task;

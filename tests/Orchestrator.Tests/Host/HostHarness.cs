@@ -63,6 +63,23 @@ internal sealed class HostHarness : IAsyncDisposable
     /// <summary>Reads a run's event stream to its end.</summary>
     public Task<IReadOnlyList<SseEvent>> EventsAsync(string runId, Func<SseEvent, Task>? onEvent = null) => SseEvent.ReadAllAsync(Client, $"/api/runs/{runId}/events", onEvent);
 
+    /// <summary>Follows a run's events until step <paramref name="stepId"/> has started.</summary>
+    public async Task EventsUntilAsync(string runId, string stepId)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, $"/api/runs/{runId}/events");
+        using var response = await Client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
+        using var reader = new StreamReader(await response.Content.ReadAsStreamAsync());
+        while (await reader.ReadLineAsync() is { } line)
+        {
+            if (line.StartsWith("data: ", StringComparison.Ordinal) && JsonNode.Parse(line[6..])!["stepId"]?.GetValue<string>() == stepId)
+            {
+                return;
+            }
+        }
+
+        throw new InvalidOperationException($"run {runId} ended before step {stepId} started");
+    }
+
     /// <summary>Stops the host as Ctrl+C would: runs in flight are cancelled and journaled as such.</summary>
     public async Task StopAsync()
     {
