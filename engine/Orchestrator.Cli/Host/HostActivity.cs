@@ -11,8 +11,6 @@ internal sealed class HostActivity
 
     public int InFlight(string agent) => _inFlight.TryGetValue(agent, out var count) ? count : 0;
 
-    public IReadOnlyDictionary<string, int> Snapshot() => _inFlight.Where(p => p.Value > 0).ToDictionary(p => p.Key, p => p.Value, StringComparer.OrdinalIgnoreCase);
-
     public IRunObserver? Observe(RunStart start) => new Observer(this);
 
     private void Add(string agent, int delta) => _inFlight.AddOrUpdate(agent, delta, (_, count) => count + delta);

@@ -31,18 +31,6 @@ internal sealed class RunEventStream(IReadOnlyList<Func<RunStart, IRunObserver?>
     /// <summary>The run's id, once it has started.</summary>
     public string? RunId { get; private set; }
 
-    /// <summary>The run's end, once it has ended.</summary>
-    public RunEnd? End
-    {
-        get
-        {
-            lock (_gate)
-            {
-                return _end;
-            }
-        }
-    }
-
     /// <summary>The engine's <see cref="Workflow.RunOptions.OnStarted"/>: the run has its id, and its observers are made.</summary>
     public void Start(RunRecord run, long lastSeq)
     {

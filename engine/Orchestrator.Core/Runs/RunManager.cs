@@ -19,11 +19,6 @@ internal sealed class RunManager(WorkflowEngine engine, IJournal journal, IProgr
     /// <summary>What every run's stream tells as it goes (telemetry, the host's counters); a factory may decline a run by returning null.</summary>
     public IReadOnlyList<Func<RunStart, IRunObserver?>> Observers { get; init; } = [];
 
-    /// <summary>The whole-run limits each run gets.</summary>
-    public RunOptions Defaults { get; init; } = RunOptions.Default;
-
-    public IJournal Journal => journal;
-
     /// <summary>The runs in flight now.</summary>
     public IReadOnlyCollection<ActiveRun> InFlight => [.. _active.Values];
 
@@ -92,7 +87,7 @@ internal sealed class RunManager(WorkflowEngine engine, IJournal journal, IProgr
         var cancellation = CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token);
         var started = new TaskCompletionSource<ActiveRun>(TaskCreationOptions.RunContinuationsAsynchronously);
         ActiveRun? active = null;
-        var options = Defaults with
+        var options = new RunOptions
         {
             OnEvent = stream.Publish,
             OnStarted = (record, lastSeq) =>
