@@ -25,7 +25,8 @@ public sealed class ServeProcessTests : IDisposable
             return await Step("wait", async () => { await Task.Delay(Timeout.Infinite, CancellationToken); return 2; });
             """);
         using var serve = OrchestratorProcess.Start(_dir.Path, "serve", "--store", store, "--urls", "http://127.0.0.1:0");
-        await serve.WaitUntilAsync(() => HostFile.Read(store) is not null, "the host file");
+        // The host writes its file, then says where it serves.
+        await serve.WaitUntilAsync(() => HostFile.Read(store) is not null && serve.Stdout.Contains("serving on", StringComparison.Ordinal), "the host file and its address");
         var file = HostFile.Read(store)!;
         serve.Stdout.Should().Contain($"serving on {file.Url}");
         using var client = new HttpClient { BaseAddress = new Uri(file.Url) };
