@@ -12,7 +12,7 @@ public sealed class ScenariosTests : IDisposable
 {
     private static readonly string[] Fields =
     [
-        "raw_async_us_per_step", "inmem_us_per_step", "durable_us_per_step", "js_us_per_step", "csx_cold_ms", "csx_warm_ms",
+        "raw_async_us_per_step", "inmem_us_per_step", "durable_us_per_step", "js_us_per_step", "csx_cold_ms", "csx_warm_ms", "host_run_ms",
         "plugin_load_first_ms", "plugin_load_ms", "memory_growth_mb",
     ];
 
