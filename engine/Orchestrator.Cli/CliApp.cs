@@ -8,6 +8,7 @@ using Orchestrator.Cli.Commands.Report;
 using Orchestrator.Cli.Commands.Review;
 using Orchestrator.Cli.Commands.Run;
 using Orchestrator.Cli.Commands.Runs;
+using Orchestrator.Cli.Commands.Serve;
 using Orchestrator.Cli.Commands.Stats;
 using Orchestrator.Cli.Commands.Store;
 using Orchestrator.Cli.Hosting;
@@ -35,6 +36,7 @@ internal static class CliApp
             ReviewCommand.Create(console),
             ConnectorsCommand.Create(console),
             McpCommand.Create(console),
+            ServeCommand.Create(console),
             ReplCommand.Create(console),
             NewCommand.Create(console),
         };

@@ -12,6 +12,7 @@ internal sealed record ScenarioResults(
     double? JsUsPerStep,
     double? CsxColdMs,
     double? CsxWarmMs,
+    double? HostRunMs,
     double? PluginLoadFirstMs,
     double? PluginLoadMs,
     double? MemoryGrowthMb)
@@ -28,6 +29,7 @@ internal sealed record ScenarioResults(
         ("js_us_per_step", JsUsPerStep),
         ("csx_cold_ms", CsxColdMs),
         ("csx_warm_ms", CsxWarmMs),
+        ("host_run_ms", HostRunMs),
         ("plugin_load_first_ms", PluginLoadFirstMs),
         ("plugin_load_ms", PluginLoadMs),
         ("memory_growth_mb", MemoryGrowthMb),

@@ -22,7 +22,7 @@ internal sealed class ScenarioRunner(ScenarioSettings settings, string workDirec
 
         // The separate processes next, while this one is idle: its tiering and collections after the in-process
         // scenarios would take the cores from the process being timed.
-        var (cold, warm) = settings.Includes("csx") ? await MeasureCsxAsync(cancellationToken) : default((double?, double?));
+        var (cold, warm, hosted) = settings.Includes("csx") ? await MeasureCsxAsync(cancellationToken) : default((double?, double?, double?));
         var scale = settings.Includes("scale") ? await new ScaleScenarios(settings, workDirectory, progress).MeasureAsync(cancellationToken) : null;
         var chainSteps = settings.Chains * settings.StepsPerChain;
         var raw = await PerStepAsync("raw", "raw async", RawChainsAsync, chainSteps, cancellationToken);
@@ -30,7 +30,7 @@ internal sealed class ScenarioRunner(ScenarioSettings settings, string workDirec
         var durable = await PerStepAsync("durable", "SQLite journal", DurableChainsAsync, chainSteps, cancellationToken);
         var js = await PerStepAsync("js", "JavaScript", JavaScriptStepsAsync, settings.JsSteps, cancellationToken);
         var memory = settings.Includes("memory") ? await MemoryGrowthAsync(cancellationToken) : default(double?);
-        return new ScenarioResults(raw, inMemory, durable, js, cold, warm, pluginFirst, pluginLater, memory) { Scale = scale };
+        return new ScenarioResults(raw, inMemory, durable, js, cold, warm, hosted, pluginFirst, pluginLater, memory) { Scale = scale };
     }
 
     /// <summary>The floor: the same chains of awaited no-op calls, no engine.</summary>
@@ -175,8 +175,11 @@ internal sealed class ScenarioRunner(ScenarioSettings settings, string workDirec
         }
     }
 
-    /// <summary>Wall time of separate <c>orchestrator run</c> processes: cold with an empty store (so an empty compile cache), warm with the store the cold run left.</summary>
-    private async Task<(double Cold, double Warm)> MeasureCsxAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// Wall time of separate <c>orchestrator run</c> processes: cold with an empty store (so an empty compile cache), warm
+    /// with the store the cold run left, and hosted: submitted to a warm <c>orchestrator serve</c> on that store.
+    /// </summary>
+    private async Task<(double Cold, double Warm, double Hosted)> MeasureCsxAsync(CancellationToken cancellationToken)
     {
         var script = Path.GetFullPath(settings.CsxScript);
         if (!File.Exists(script))
@@ -198,8 +201,21 @@ internal sealed class ScenarioRunner(ScenarioSettings settings, string workDirec
             warm.Add(await OrchestratorRun.TimeAsync(script, store, workDirectory, cancellationToken).ConfigureAwait(false));
         }
 
-        progress.WriteLine($"csx: cold {Median(cold):0} ms (median of {cold.Count}), warm {Median(warm):0} ms (median of {warm.Count}), with {Path.GetRelativePath(AppContext.BaseDirectory, OrchestratorRun.Cli)}");
-        return (Median(cold), Median(warm));
+        var hosted = new List<double>();
+        using (var server = await OrchestratorServe.StartAsync(store, Path.GetDirectoryName(script)!, workDirectory, cancellationToken).ConfigureAwait(false))
+        {
+            // The first submission warms the host up (script compiled or loaded, plugins first used); later runs find it warm.
+            await OrchestratorRun.TimeAsync(script, store, workDirectory, cancellationToken).ConfigureAwait(false);
+            for (var i = 0; i < settings.CsxWarmRuns; i++)
+            {
+                hosted.Add(await OrchestratorRun.TimeAsync(script, store, workDirectory, cancellationToken).ConfigureAwait(false));
+            }
+
+            await server.RequireServedAsync(settings.CsxWarmRuns + 1, cancellationToken).ConfigureAwait(false);
+        }
+
+        progress.WriteLine($"csx: cold {Median(cold):0} ms (median of {cold.Count}), warm {Median(warm):0} ms (median of {warm.Count}), through a warm host {Median(hosted):0} ms (median of {hosted.Count}), with {Path.GetRelativePath(AppContext.BaseDirectory, OrchestratorRun.Cli)}");
+        return (Median(cold), Median(warm), Median(hosted));
     }
 
     private static void Require(RunOutcome outcome, int steps)
@@ -247,9 +263,74 @@ internal readonly record struct MemorySnapshot(long Managed, long Native)
         (Math.Max(0, Managed - before.Managed) + Math.Max(0, Native - before.Native)) / 1048576.0;
 }
 
+/// <summary>
+/// <c>orchestrator serve</c> of the built CLI on a store, for the hosted runs: <c>orchestrator run</c> finds it through
+/// the store's host.json and submits to it. Killed when disposed.
+/// </summary>
+internal sealed class OrchestratorServe : IDisposable
+{
+    private readonly Process _process;
+    private readonly string _store;
+
+    private OrchestratorServe(Process process, string store)
+    {
+        _process = process;
+        _store = store;
+    }
+
+    public static async Task<OrchestratorServe> StartAsync(string store, string scripts, string workingDirectory, CancellationToken cancellationToken)
+    {
+        var info = new ProcessStartInfo(OrchestratorRun.Muxer) { WorkingDirectory = workingDirectory, UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var arg in new[] { OrchestratorRun.Cli, "serve", "--store", store, "--scripts", scripts, "--urls", "http://127.0.0.1:0" })
+        {
+            info.ArgumentList.Add(arg);
+        }
+
+        var process = Process.Start(info) ?? throw new InvalidOperationException("could not start orchestrator serve");
+        process.OutputDataReceived += (_, _) => { };
+        process.ErrorDataReceived += (_, _) => { };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        var server = new OrchestratorServe(process, store);
+        var waited = Stopwatch.StartNew();
+        while (!File.Exists(Path.Combine(store, "host.json")))
+        {
+            if (process.HasExited || waited.Elapsed > TimeSpan.FromMinutes(1))
+            {
+                server.Dispose();
+                throw new InvalidOperationException("orchestrator serve did not start on " + store);
+            }
+
+            await Task.Delay(20, cancellationToken).ConfigureAwait(false);
+        }
+
+        return server;
+    }
+
+    /// <summary>Proves the timed runs went through the host: the journal records its process for each.</summary>
+    public async Task RequireServedAsync(int runs, CancellationToken cancellationToken)
+    {
+        await using var journal = SqliteJournal.Open(_store);
+        var served = (await journal.ListRunsAsync(cancellationToken).ConfigureAwait(false)).Count(r => r.Pid == _process.Id);
+        if (served != runs)
+        {
+            throw new InvalidOperationException($"the host ran {served} of the {runs} runs submitted to it");
+        }
+    }
+
+    public void Dispose()
+    {
+        _process.Kill(entireProcessTree: true);
+        _process.WaitForExit();
+        _process.Dispose();
+    }
+}
+
 /// <summary>One <c>orchestrator run</c> of the built CLI (beside the bench), timed from start to exit.</summary>
 internal static class OrchestratorRun
 {
+    public static string Muxer => Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } muxer && File.Exists(muxer) ? muxer : "dotnet";
+
     /// <summary>The ReadyToRun CLI a Release build of the bench publishes to <c>cli/</c>; else the plain build beside the bench.</summary>
     public static string Cli =>
         Path.Combine(AppContext.BaseDirectory, "cli", "orchestrator.dll") is var published && File.Exists(published)
@@ -259,8 +340,7 @@ internal static class OrchestratorRun
     public static async Task<double> TimeAsync(string script, string store, string workingDirectory, CancellationToken cancellationToken)
     {
         var cli = Cli;
-        var host = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } muxer && File.Exists(muxer) ? muxer : "dotnet";
-        var info = new ProcessStartInfo(host)
+        var info = new ProcessStartInfo(Muxer)
         {
             WorkingDirectory = workingDirectory,
             RedirectStandardOutput = true,

@@ -1,7 +1,9 @@
 using Orchestrator.Core.Connectors;
+using Orchestrator.Core.Health;
 using Orchestrator.Core.Mcp;
 using Orchestrator.Core.Plugins;
 using Orchestrator.Core.Reporting;
+using Orchestrator.Core.Telemetry;
 using Orchestrator.Core.Workflow;
 using Orchestrator.Scripting;
 using Orchestrator.Scripting.CompileCache;
@@ -22,7 +24,9 @@ internal sealed class WorkflowHost : IAsyncDisposable
         // Servers start on the first tool call, so a script that calls none never starts them.
         Mcp = mcp.Servers.Count == 0 ? null : new McpCoordinator(mcp, TimeProvider.System, session.Log);
         var reports = new ReportWriter(session.Directory, secrets: session.Secrets);
-        Engine = new WorkflowEngine(session.Journal, plugins, reports, TimeProvider.System, session.Log)
+        var health = new AgentHealthBook(TimeProvider.System);
+        Circuits = new CircuitWatch(health);
+        Engine = new WorkflowEngine(session.Journal, plugins, reports, TimeProvider.System, session.Log, health)
         {
             Connectors = connectors,
             Mcp = Mcp,
@@ -54,6 +58,9 @@ internal sealed class WorkflowHost : IAsyncDisposable
     public ConnectorSet Connectors { get; }
 
     public McpCoordinator? Mcp { get; }
+
+    /// <summary>The engine's agent circuits, as telemetry counts their changes.</summary>
+    public CircuitWatch Circuits { get; }
 
     /// <summary>
     /// Reads the MCP configuration, opens the store, loads the plugins (reporting the ones that fail), reads the

@@ -42,5 +42,8 @@ internal sealed class AgentHealthBook(TimeProvider time, CircuitOptions? options
     public AgentCircuit For(string agentId) =>
         _circuits.TryGetValue(agentId, out var circuit) ? circuit : _circuits.GetOrAdd(agentId, id => new AgentCircuit(id, time, _options));
 
+    /// <summary>The circuits of the agents called so far.</summary>
+    public IReadOnlyCollection<AgentCircuit> Circuits => [.. _circuits.Values];
+
     public AgentHealthState StateOf(string agentId) => _circuits.TryGetValue(agentId, out var circuit) ? circuit.State : AgentHealthState.Healthy;
 }

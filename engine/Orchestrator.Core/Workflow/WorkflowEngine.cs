@@ -25,6 +25,9 @@ internal sealed record RunOptions
     /// <summary>Hears every journal event of the run as it is appended (live progress); it must be quick and not throw.</summary>
     public Action<JournalEntry>? OnEvent { get; init; }
 
+    /// <summary>Hears the run start (or restart, on resume) before its first event, with the sequence number of its last journaled event.</summary>
+    public Action<RunRecord, long>? OnStarted { get; init; }
+
     /// <summary>The monitor's and the optimization loop's intervals and anomaly threshold.</summary>
     public MonitorOptions Monitor { get; init; } = MonitorOptions.Default;
 }
@@ -109,6 +112,7 @@ internal sealed class WorkflowEngine(IJournal journal, IAgentRegistry agents, IR
         using var deadline = options.Timeout is { } limit ? new CancellationTokenSource(limit, time) : new CancellationTokenSource();
         using var runCts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, deadline.Token);
         var run = new WorkflowRun(record.Id, record.Input, journal, agents, reports, time, log, runCts.Token, history) { Health = _health, Gates = _gates, Connectors = Connectors, Mcp = Mcp, OnEvent = options.OnEvent };
+        options.OnStarted?.Invoke(record, history?.LastSeq ?? 0);
         JsonNode? result = null;
         string? error = null;
         var badInput = false;

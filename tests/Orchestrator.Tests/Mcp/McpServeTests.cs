@@ -25,7 +25,7 @@ public sealed class McpServeTests : IDisposable
         {
             Name = "orchestrator",
             Command = "dotnet",
-            Arguments = [OrchestratorProcess.DllPath, "mcp", "serve", "--store", store],
+            Arguments = [OrchestratorProcess.DllPath, "mcp", "serve", "--store", store, "--scripts", _dir.Path],
         }));
 
         var tools = await client.ListToolsAsync();
@@ -54,20 +54,7 @@ public sealed class McpServeTests : IDisposable
     public async Task An_mcp_client_lists_the_review_queue_and_approves_a_recommendation()
     {
         var store = Path.Combine(_dir.Path, "store");
-        await using (var journal = Orchestrator.Core.Journal.SqliteJournal.Open(store))
-        {
-            await journal.Learning.AddRecommendationAsync(new Orchestrator.Core.Learning.Recommendation
-            {
-                CreatedAt = DateTimeOffset.UnixEpoch,
-                RunId = "r1",
-                Phase = "summarize",
-                Strategy = "main",
-                Kind = "swap-agent",
-                Risk = Orchestrator.Core.Learning.RecommendationRisk.High,
-                Summary = "swap the primary agent of strategy 'main' from flaky to solid",
-                Change = new JsonObject { ["agent"] = "solid" },
-            }, CancellationToken.None);
-        }
+        await PendingReview.AddAsync(store);
 
         await using var client = await McpClient.CreateAsync(new StdioClientTransport(new StdioClientTransportOptions
         {
@@ -77,7 +64,7 @@ public sealed class McpServeTests : IDisposable
         }));
 
         var pending = JsonNode.Parse(Text(await client.CallToolAsync("list_reviews", new Dictionary<string, object?>())))!.AsArray();
-        pending.Should().ContainSingle().Which!["summary"]!.GetValue<string>().Should().Contain("from flaky to solid");
+        pending.Should().ContainSingle().Which!["summary"]!.GetValue<string>().Should().Be(PendingReview.Summary);
 
         var decided = JsonNode.Parse(Text(await client.CallToolAsync("decide_review", new Dictionary<string, object?> { ["id"] = 1, ["decision"] = "approve" })))!;
         decided["status"]!.GetValue<string>().Should().Be("approved");
@@ -86,6 +73,31 @@ public sealed class McpServeTests : IDisposable
         var again = await client.CallToolAsync("decide_review", new Dictionary<string, object?> { ["id"] = 1, ["decision"] = "reject" });
         again.IsError.Should().BeTrue();
         Text(again).Should().Contain("no pending recommendation #1");
+    }
+
+    [Fact]
+    public async Task Run_workflow_refuses_a_script_outside_the_scripts_folder_as_a_tool_error()
+    {
+        var store = Path.Combine(_dir.Path, "store");
+        var inside = _dir.Write("allowed/ok.csx", """return await Step("ok", () => 1);""");
+        var outside = _dir.Write("elsewhere/evil.csx", """return await Step("evil", () => 2);""");
+        await using var client = await McpClient.CreateAsync(new StdioClientTransport(new StdioClientTransportOptions
+        {
+            Name = "orchestrator",
+            Command = "dotnet",
+            Arguments = [OrchestratorProcess.DllPath, "mcp", "serve", "--store", store, "--scripts", Path.Combine(_dir.Path, "allowed")],
+        }));
+
+        var refused = await client.CallToolAsync("run_workflow", new Dictionary<string, object?> { ["script"] = outside });
+        refused.IsError.Should().BeTrue();
+        Text(refused).Should().Contain("outside the scripts folder");
+        var escaping = await client.CallToolAsync("run_workflow", new Dictionary<string, object?> { ["script"] = "../elsewhere/evil.csx" });
+        escaping.IsError.Should().BeTrue();
+
+        var allowed = JsonNode.Parse(Text(await client.CallToolAsync("run_workflow", new Dictionary<string, object?> { ["script"] = "ok.csx" })))!;
+        allowed["status"]!.GetValue<string>().Should().Be("succeeded", allowed.ToJsonString());
+        JsonNode.Parse(Text(await client.CallToolAsync("list_runs", new Dictionary<string, object?>())))!.AsArray()
+            .Select(r => r!["script"]!.GetValue<string>()).Should().Equal(inside);
     }
 
     private static string Text(CallToolResult result) => string.Concat(result.Content.OfType<TextContentBlock>().Select(b => b.Text));

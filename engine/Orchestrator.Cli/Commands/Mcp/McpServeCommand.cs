@@ -27,8 +27,12 @@ internal static class McpServeCommand
         var store = CommonOptions.Store();
         var plugins = CommonOptions.Plugins();
         var mcpConfig = CommonOptions.McpConfig();
-        var command = new Command("serve", "Serve the engine's tools over MCP (stdio): run_workflow, list_runs, show_run, get_report, list_reviews, decide_review.") { store, plugins, mcpConfig };
-        command.SetAction((parse, ct) => ServeAsync(new Settings(parse.GetValue(store)!, parse.GetValue(plugins) ?? [], parse.GetValue(mcpConfig)), ct));
+        var scripts = new Option<string?>("--scripts")
+        {
+            Description = "The folder whose scripts run_workflow may run (default: the current folder); a script outside it is a tool error.",
+        };
+        var command = new Command("serve", "Serve the engine's tools over MCP (stdio): run_workflow, list_runs, show_run, get_report, list_reviews, decide_review.") { store, plugins, mcpConfig, scripts };
+        command.SetAction((parse, ct) => ServeAsync(new Settings(parse.GetValue(store)!, parse.GetValue(plugins) ?? [], parse.GetValue(mcpConfig), new ScriptRoot(parse.GetValue(scripts) ?? Directory.GetCurrentDirectory())), ct));
         return command;
     }
 
@@ -42,7 +46,7 @@ internal static class McpServeCommand
             ToolCollection =
             [
                 McpServerTool.Create(
-                    ([Description("Path of the workflow script (.csx or .js), absolute or relative to the server's folder.")] string script,
+                    ([Description("Path of the workflow script (.csx or .js) under the server's scripts folder, absolute or relative to it.")] string script,
                      [Description("The run's input as JSON text (optional).")] string? input = null,
                      CancellationToken ct = default) => RunWorkflowAsync(quiet, settings, script, input, ct),
                     new McpServerToolCreateOptions { Name = "run_workflow", Description = "Run a workflow script to the end; returns the run id, status, result, error and report path." }),
@@ -86,7 +90,12 @@ internal static class McpServeCommand
                 }
             }
 
-            await using var host = WorkflowHost.Open(quiet, Path.GetFullPath(script), settings.Store, settings.Plugins, settings.McpConfig, verbose: false, useCache: true, ct);
+            if (!settings.Scripts.TryResolve(script, out var path))
+            {
+                throw new CliException(settings.Scripts.Refusal(script));
+            }
+
+            await using var host = WorkflowHost.Open(quiet, path, settings.Store, settings.Plugins, settings.McpConfig, verbose: false, useCache: true, ct);
             var outcome = await host.Engine.RunAsync(host.Program, parsed, ct);
             return RunOutput.ToJson(outcome);
         });
@@ -174,5 +183,5 @@ internal static class McpServeCommand
         }
     }
 
-    private sealed record Settings(string Store, string[] Plugins, string? McpConfig);
+    private sealed record Settings(string Store, string[] Plugins, string? McpConfig, ScriptRoot Scripts);
 }

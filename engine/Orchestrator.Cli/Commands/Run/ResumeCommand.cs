@@ -24,21 +24,38 @@ internal static class ResumeCommand
         var force = new Option<bool>("--force") { Description = "Resume even though the script changed since the run started." };
         var connectors = ConnectorFiles.ConnectorsOption();
         var secrets = ConnectorFiles.SecretsOption();
+        var otlp = Telemetry.TelemetryOptions.Otlp();
+        var otelConsole = Telemetry.TelemetryOptions.Console();
+        var host = RemoteRun.HostOption();
+        var noHost = RemoteRun.NoHostOption();
 
         var command = new Command("resume", "Resume an interrupted, cancelled or failed run: finished steps are replayed from the journal, not run again.")
         {
-            id, store, plugins, watch, json, quiet, force, timeout, connectors, secrets, mcpConfig, noCache, verbose,
+            id, store, plugins, watch, json, quiet, force, timeout, connectors, secrets, mcpConfig, noCache, otlp, otelConsole, host, noHost, verbose,
         };
-        command.SetAction((parse, ct) => ResumeAsync(
+        command.SetAction(async (parse, ct) =>
+        {
+            var needsThisProcess = (parse.GetValue(plugins) ?? []).Length > 0 || parse.GetValue(watch) || parse.GetValue(noCache) || parse.GetValue(verbose)
+                || parse.GetValue(timeout) is not null || parse.GetValue(mcpConfig) is not null || parse.GetValue(connectors) is not null
+                || parse.GetValue(secrets) is not null || parse.GetValue(otlp) is not null || parse.GetValue(otelConsole);
+            if (RemoteRun.Find(parse.GetValue(store)!, parse.GetValue(host), parse.GetValue(noHost), needsThisProcess) is { } remote
+                && await remote.ResumeAsync(console, parse.GetValue(id)!, parse.GetValue(force), parse.GetValue(json), parse.GetValue(quiet), ct) is { } exitCode)
+            {
+                return exitCode;
+            }
+
+            return await ResumeAsync(
             console, parse.GetValue(id)!, parse.GetValue(store)!, parse.GetValue(plugins) ?? [], parse.GetValue(json), parse.GetValue(quiet), parse.GetValue(force), parse.GetValue(timeout), parse.GetValue(mcpConfig), parse.GetValue(verbose), parse.GetValue(watch), !parse.GetValue(noCache),
-            new ConnectorFiles(parse.GetValue(connectors), parse.GetValue(secrets)), ct));
+            new ConnectorFiles(parse.GetValue(connectors), parse.GetValue(secrets)), (parse.GetValue(otlp), parse.GetValue(otelConsole)), ct);
+        });
         return command;
     }
 
     private static async Task<int> ResumeAsync(
-        CliConsole console, string id, string store, string[] plugins, bool json, bool quiet, bool force, string? timeoutText, string? mcpConfig, bool verbose, bool watchPlugins, bool useCache, ConnectorFiles connectorFiles, CancellationToken cancellationToken)
+        CliConsole console, string id, string store, string[] plugins, bool json, bool quiet, bool force, string? timeoutText, string? mcpConfig, bool verbose, bool watchPlugins, bool useCache, ConnectorFiles connectorFiles, (string? Otlp, bool Console) export, CancellationToken cancellationToken)
     {
         var timeout = CommonOptions.ParseDuration(timeoutText, "--timeout");
+        using var telemetry = Telemetry.TelemetryOptions.Start(export.Otlp, export.Console);
         RunRecord run;
         await using (var session = StoreSession.Open(store, verbose: false, console))
         {
@@ -56,7 +73,7 @@ internal static class ResumeCommand
             RunOutcome outcome;
             await using (var progress = RunProgress.For(console, json, quiet))
             {
-                outcome = await host.Engine.ResumeAsync(host.Program, id, force, cancellationToken, new RunOptions { Timeout = timeout, OnEvent = progress is null ? null : progress.Observe });
+                outcome = await RunObservation.Create(progress, timeout, host.Circuits).RunAsync(options => host.Engine.ResumeAsync(host.Program, id, force, cancellationToken, options));
             }
 
             return RunOutput.Report(console, outcome, json, quiet);

@@ -26,14 +26,22 @@ internal static class RunCommand
         var connectors = ConnectorFiles.ConnectorsOption();
         var secrets = ConnectorFiles.SecretsOption();
         var mcpConfig = CommonOptions.McpConfig();
+        var otlp = Telemetry.TelemetryOptions.Otlp();
+        var otelConsole = Telemetry.TelemetryOptions.Console();
+        var host = RemoteRun.HostOption();
+        var noHost = RemoteRun.NoHostOption();
 
-        var command = new Command("run", "Run a workflow script.") { script, store, plugins, watch, json, quiet, input, timeout, connectors, secrets, mcpConfig, noCache, verbose };
+        var command = new Command("run", "Run a workflow script.") { script, store, plugins, watch, json, quiet, input, timeout, connectors, secrets, mcpConfig, noCache, otlp, otelConsole, host, noHost, verbose };
         command.SetAction((parse, ct) => RunAsync(
             console,
             new RunRequest(parse.GetValue(script)!, parse.GetValue(store)!, parse.GetValue(plugins) ?? [], parse.GetValue(json), parse.GetValue(quiet), parse.GetValue(input), parse.GetValue(timeout), parse.GetValue(verbose), parse.GetValue(watch), !parse.GetValue(noCache))
             {
                 Connectors = new ConnectorFiles(parse.GetValue(connectors), parse.GetValue(secrets)),
                 McpConfig = parse.GetValue(mcpConfig),
+                Otlp = parse.GetValue(otlp),
+                OtelConsole = parse.GetValue(otelConsole),
+                Host = parse.GetValue(host),
+                NoHost = parse.GetValue(noHost),
             },
             ct));
         return command;
@@ -44,12 +52,26 @@ internal static class RunCommand
         var scriptPath = Path.GetFullPath(request.Script);
         var input = ParseInput(request.Input);
         var timeout = CommonOptions.ParseDuration(request.Timeout, "--timeout");
+        if (RemoteRun.Find(request.Store, request.Host, request.NoHost, request.NeedsThisProcess) is { } remote)
+        {
+            if (!File.Exists(scriptPath))
+            {
+                throw new CliException($"script not found: {scriptPath}");
+            }
+
+            if (await remote.RunAsync(console, scriptPath, input, request.Json, request.Quiet, cancellationToken) is { } exitCode)
+            {
+                return exitCode;
+            }
+        }
+
+        using var telemetry = Telemetry.TelemetryOptions.Start(request.Otlp, request.OtelConsole);
         await using var host = WorkflowHost.Open(console, scriptPath, request.Store, request.PluginDirectories, request.McpConfig, request.Verbose, request.UseCache, cancellationToken, request.Connectors, request.WatchPlugins, oneRunProcess: console.OwnsProcess);
         await NoteUnfinishedRunsAsync(console, host, scriptPath, cancellationToken);
         RunOutcome outcome;
         await using (var progress = RunProgress.For(console, request.Json, request.Quiet))
         {
-            outcome = await host.Engine.RunAsync(host.Program, input, cancellationToken, new RunOptions { Timeout = timeout, OnEvent = progress is null ? null : progress.Observe });
+            outcome = await RunObservation.Create(progress, timeout, host.Circuits).RunAsync(options => host.Engine.RunAsync(host.Program, input, cancellationToken, options));
         }
 
         return RunOutput.Report(console, outcome, request.Json, request.Quiet);
@@ -97,5 +119,18 @@ internal static class RunCommand
         public ConnectorFiles Connectors { get; init; } = ConnectorFiles.None;
 
         public string? McpConfig { get; init; }
+
+        public string? Otlp { get; init; }
+
+        public bool OtelConsole { get; init; }
+
+        public string? Host { get; init; }
+
+        public bool NoHost { get; init; }
+
+        /// <summary>What a host cannot do for this run: its own plugins, configuration, limits, log or exporters.</summary>
+        public bool NeedsThisProcess =>
+            PluginDirectories.Length > 0 || WatchPlugins || !UseCache || Verbose || Timeout is not null || McpConfig is not null
+            || Connectors != ConnectorFiles.None || Otlp is not null || OtelConsole;
     }
 }

@@ -1,0 +1,313 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Orchestrator.Core.Journal;
+using Orchestrator.Core.Learning;
+using Orchestrator.Core.Reporting;
+using Orchestrator.Core.Runs;
+using Orchestrator.Core.Workflow;
+using Orchestrator.Scripting;
+
+namespace Orchestrator.Cli.Host;
+
+/// <summary>A run to start: the script (under the host's scripts folder; relative paths are taken from it) and its input.</summary>
+internal sealed record RunSubmission(string? Script, JsonNode? Input);
+
+/// <summary>How to resume: <c>force</c> resumes even though the script changed since the run started.</summary>
+internal sealed record ResumeRequest(bool Force);
+
+/// <summary>A review decision: <c>approve</c> or <c>reject</c>.</summary>
+internal sealed record ReviewDecision(string? Decision);
+
+/// <summary>The host's HTTP API (JSON; runs, their live events, the review queue, the system, learned statistics).</summary>
+internal static class HostApi
+{
+    public static void Map(IEndpointRouteBuilder app, HostState host)
+    {
+        var api = app.MapGroup("/api");
+        api.MapPost("/runs", (RunSubmission submission, CancellationToken ct) => SubmitAsync(host, submission, ct))
+            .WithSummary("Start a run of a script under the host's scripts folder; 202 with the run once it is journaled.");
+        api.MapGet("/runs", (string? status, string? script, int? limit, CancellationToken ct) => ListAsync(host, status, script, limit, ct))
+            .WithSummary("Runs, newest first; filter by status (running, succeeded, failed, cancelled, interrupted) and script (part of its path).");
+        api.MapGet("/runs/{id}", (string id, CancellationToken ct) => GetAsync(host, id, ct))
+            .WithSummary("One run with its steps.");
+        api.MapGet("/runs/{id}/events", (HttpContext context, string id, CancellationToken ct) => EventsAsync(host, context, id, ct))
+            .WithSummary("The run's events as server-sent events, from its first (or after Last-Event-ID), live while it runs, ending with its end.");
+        api.MapPost("/runs/{id}/cancel", (string id, bool? wait, CancellationToken ct) => CancelAsync(host, id, wait ?? false, ct))
+            .WithSummary("Cancel a run in flight; it ends cancelled and can be resumed. With wait=true, answers once it has ended.");
+        api.MapPost("/runs/{id}/resume", (string id, ResumeRequest? request, CancellationToken ct) => ResumeAsync(host, id, request?.Force ?? false, ct))
+            .WithSummary("Resume an interrupted, cancelled or failed run: finished steps are replayed from the journal.");
+        api.MapGet("/reviews", (bool? all, CancellationToken ct) => ReviewsAsync(host, all ?? false, ct))
+            .WithSummary("The optimization loop's recommendations waiting for review (all=true: also decided ones).");
+        api.MapPost("/reviews/{id}/decide", (long id, ReviewDecision decision, CancellationToken ct) => DecideAsync(host, id, decision.Decision, ct))
+            .WithSummary("Approve (in effect from the next run) or reject a pending recommendation.");
+        api.MapGet("/system", () => SystemState(host))
+            .WithSummary("Agents with their circuits and steps in flight, MCP servers and their health, connectors, runs in flight.");
+        api.MapGet("/stats", (string? phase, CancellationToken ct) => StatsAsync(host, phase, ct))
+            .WithSummary("What was learned across runs: outcomes per phase, strategy and agent; the monitor's baselines.");
+    }
+
+    private static async Task<IResult> SubmitAsync(HostState host, RunSubmission submission, CancellationToken ct)
+    {
+        if (string.IsNullOrWhiteSpace(submission.Script))
+        {
+            return Results.BadRequest(HostJson.Error("script: required"));
+        }
+
+        if (!host.Scripts.TryResolve(submission.Script, out var path))
+        {
+            return Results.Json(HostJson.Error(host.Scripts.Refusal(submission.Script)), statusCode: StatusCodes.Status403Forbidden);
+        }
+
+        if (!File.Exists(path))
+        {
+            return Results.BadRequest(HostJson.Error($"script not found: {path}"));
+        }
+
+        try
+        {
+            var run = await host.Runs.StartAsync(path, submission.Input?.DeepClone(), ct);
+            return Results.Accepted($"/api/runs/{run.Id}", HostJson.Run(run.Record, inFlight: true));
+        }
+        catch (ScriptCompilationException ex)
+        {
+            return Results.BadRequest(HostJson.Error(ex.Message));
+        }
+        catch (ObjectDisposedException)
+        {
+            return Results.Json(HostJson.Error("the host is stopping"), statusCode: StatusCodes.Status503ServiceUnavailable);
+        }
+    }
+
+    private static async Task<IResult> ListAsync(HostState host, string? status, string? script, int? limit, CancellationToken ct)
+    {
+        var runs = await host.Journal.ListRunsAsync(ct);
+        var listed = runs
+            .OrderByDescending(r => r.StartedAt)
+            .Select(r => HostJson.Run(r, host.Runs.Find(r.Id) is not null))
+            .Where(r => status is null || string.Equals((string?)r["status"], status, StringComparison.OrdinalIgnoreCase))
+            .Where(r => script is null || ((string?)r["script"])?.Contains(script, StringComparison.OrdinalIgnoreCase) == true)
+            .Take(Math.Clamp(limit ?? 200, 1, 10_000));
+        return Results.Ok(new JsonArray([.. listed]));
+    }
+
+    private static async Task<IResult> GetAsync(HostState host, string id, CancellationToken ct)
+    {
+        var run = await host.Journal.GetRunAsync(id, ct);
+        if (run is null)
+        {
+            return NoRun(id);
+        }
+
+        // As a report reads it: a big run's steps by pattern, with previews of large values, never the whole journal at once.
+        var digester = new StepDigestBuilder();
+        await foreach (var row in host.Journal.ReadAsync(id, digester.PayloadFor, ct))
+        {
+            digester.Add(in row);
+        }
+
+        var (digest, steps) = digester.Finish();
+        var json = HostJson.Run(run, host.Runs.Find(id) is not null);
+        json["input"] = run.Input?.DeepClone();
+        json["result"] = run.Result?.DeepClone();
+        json["steps"] = new JsonArray([.. steps.Select(HostJson.Step)]);
+        json["stepsOmitted"] = digest.StepsOmitted;
+        json["stepGroups"] = JsonSerializer.SerializeToNode(digest.Groups, HandoffPackageJson.Options);
+        return Results.Ok(json);
+    }
+
+    private static async Task EventsAsync(HostState host, HttpContext context, string id, CancellationToken ct)
+    {
+        var live = host.Runs.Find(id)?.Events;
+        if (live is null && await host.Journal.GetRunAsync(id, ct) is null)
+        {
+            await NoRun(id).ExecuteAsync(context);
+            return;
+        }
+
+        var after = long.TryParse(context.Request.Headers["Last-Event-ID"].ToString(), NumberStyles.None, CultureInfo.InvariantCulture, out var lastId) ? lastId : 0;
+        var response = context.Response;
+        response.ContentType = "text/event-stream";
+        response.Headers.CacheControl = "no-cache";
+        await response.Body.FlushAsync(ct);
+        var text = new StringBuilder();
+        await foreach (var e in RunEventReader.ReadAsync(host.Journal, id, live, after, host.Time, ct))
+        {
+            text.Clear();
+            if (e.End is null)
+            {
+                text.Append("id: ").Append(e.Step.Seq.ToString(CultureInfo.InvariantCulture)).Append('\n');
+            }
+
+            text.Append("event: ").Append(HostJson.EventName(e)).Append('\n')
+                .Append("data: ").Append(HostJson.Event(e).ToJsonString()).Append("\n\n");
+            await response.WriteAsync(text.ToString(), ct);
+            await response.Body.FlushAsync(ct);
+        }
+    }
+
+    private static async Task<IResult> CancelAsync(HostState host, string id, bool wait, CancellationToken ct)
+    {
+        var active = host.Runs.Find(id);
+        if (active is null)
+        {
+            return await host.Journal.GetRunAsync(id, ct) is null
+                ? NoRun(id)
+                : Results.Conflict(HostJson.Error($"run {id} is not running in this host"));
+        }
+
+        active.Cancel();
+        if (!wait)
+        {
+            return Results.Accepted($"/api/runs/{id}", new JsonObject { ["id"] = id, ["status"] = "cancelling" });
+        }
+
+        var outcome = await active.Completion.WaitAsync(ct);
+        return Results.Ok(HostJson.Run(outcome.Run, inFlight: false));
+    }
+
+    private static async Task<IResult> ResumeAsync(HostState host, string id, bool force, CancellationToken ct)
+    {
+        var run = await host.Journal.GetRunAsync(id, ct);
+        if (run is null)
+        {
+            return NoRun(id);
+        }
+
+        if (!host.Scripts.Contains(Path.GetFullPath(run.Script)))
+        {
+            return Results.Json(HostJson.Error(host.Scripts.Refusal(run.Script)), statusCode: StatusCodes.Status403Forbidden);
+        }
+
+        try
+        {
+            var resumed = await host.Runs.ResumeAsync(id, force, ct);
+            var json = HostJson.Run(resumed.Record with { Status = RunStatus.Running }, inFlight: true);
+            json["afterSeq"] = resumed.ResumedAfter;
+            return Results.Accepted($"/api/runs/{id}", json);
+        }
+        catch (ResumeRefusedException ex)
+        {
+            return Results.Conflict(HostJson.Error(ex.Message));
+        }
+        catch (ScriptCompilationException ex)
+        {
+            return Results.BadRequest(HostJson.Error(ex.Message));
+        }
+        catch (FileNotFoundException)
+        {
+            return Results.Conflict(HostJson.Error($"run {id}'s script is gone: {run.Script}"));
+        }
+        catch (ObjectDisposedException)
+        {
+            return Results.Json(HostJson.Error("the host is stopping"), statusCode: StatusCodes.Status503ServiceUnavailable);
+        }
+    }
+
+    private static async Task<IResult> ReviewsAsync(HostState host, bool all, CancellationToken ct)
+    {
+        var listed = await host.Journal.Learning.ListRecommendationsAsync(ct);
+        return Results.Ok(new JsonArray([.. listed.Where(r => all || r.Status == RecommendationStatus.Pending).Select(r => (JsonNode)r.ToJson())]));
+    }
+
+    private static async Task<IResult> DecideAsync(HostState host, long id, string? decision, CancellationToken ct)
+    {
+        var status = decision?.ToLowerInvariant() switch
+        {
+            "approve" => RecommendationStatus.Approved,
+            "reject" => RecommendationStatus.Rejected,
+            _ => (RecommendationStatus?)null,
+        };
+        if (status is null)
+        {
+            return Results.BadRequest(HostJson.Error($"decision: '{decision}' is not approve or reject"));
+        }
+
+        var existing = (await host.Journal.Learning.ListRecommendationsAsync(ct)).FirstOrDefault(r => r.Id == id);
+        if (existing is null)
+        {
+            return Results.NotFound(HostJson.Error($"no recommendation #{id}"));
+        }
+
+        if (!await host.Journal.Learning.DecideAsync(id, status.Value, host.Time.GetUtcNow(), ct))
+        {
+            return Results.Conflict(HostJson.Error($"recommendation #{id} is {existing.Status.ToString().ToLowerInvariant()}, not pending; only pending ones can be decided"));
+        }
+
+        var decided = (await host.Journal.Learning.ListRecommendationsAsync(ct)).First(r => r.Id == id);
+        return Results.Ok(decided.ToJson());
+    }
+
+    private static IResult SystemState(HostState host)
+    {
+        var circuits = host.Health.Circuits.ToDictionary(c => c.Id, StringComparer.OrdinalIgnoreCase);
+        var sources = host.Plugins.Plugins.Where(p => p.Type == Core.Plugins.PluginInfo.AgentType).GroupBy(p => p.Name, StringComparer.OrdinalIgnoreCase).ToDictionary(g => g.Key, g => g.First(), StringComparer.OrdinalIgnoreCase);
+        var agents = new JsonArray();
+        foreach (var kind in host.Plugins.AgentKinds.Order(StringComparer.OrdinalIgnoreCase))
+        {
+            circuits.TryGetValue(kind, out var circuit);
+            agents.Add(new JsonObject
+            {
+                ["kind"] = kind,
+                ["plugin"] = sources.TryGetValue(kind, out var plugin) ? plugin.AssemblyPath : null,
+                ["circuit"] = (circuit?.State ?? Core.Health.AgentHealthState.Healthy).ToString().ToLowerInvariant(),
+                ["successes"] = circuit?.Successes ?? 0,
+                ["failures"] = circuit?.Failures ?? 0,
+                ["inFlight"] = host.Activity.InFlight(kind),
+            });
+        }
+
+        var servers = new JsonArray([.. (host.Mcp?.Servers ?? []).Select(s => (JsonNode)new JsonObject
+        {
+            ["name"] = s.Name,
+            ["health"] = s.Health.ToString().ToLowerInvariant(),
+            ["lastError"] = s.LastError,
+            ["tools"] = new JsonArray([.. s.Tools.Select(t => (JsonNode)t.Name)]),
+            ["outstanding"] = s.Outstanding,
+            ["calls"] = s.Calls,
+            ["failures"] = s.Failures,
+        })]);
+        return Results.Ok(new JsonObject
+        {
+            ["agents"] = agents,
+            ["mcpServers"] = servers,
+            ["connectors"] = new JsonArray([.. host.Connectors.Names.Select(n => (JsonNode)n)]),
+            ["runsInFlight"] = new JsonArray([.. host.Runs.InFlight.Select(r => (JsonNode)new JsonObject { ["id"] = r.Id, ["script"] = r.Record.Script, ["startedAt"] = r.Record.StartedAt })]),
+            ["scripts"] = host.Scripts.Directory,
+        });
+    }
+
+    private static async Task<IResult> StatsAsync(HostState host, string? phase, CancellationToken ct)
+    {
+        var outcomes = await host.Journal.Learning.GetOutcomesAsync(phase, ct);
+        var baselines = await host.Journal.Learning.GetBaselinesAsync(ct);
+        return Results.Ok(new JsonObject
+        {
+            ["outcomes"] = new JsonArray([.. outcomes.Select(o => (JsonNode)new JsonObject
+            {
+                ["phase"] = o.Phase,
+                ["strategy"] = o.Strategy,
+                ["agent"] = o.Agent,
+                ["runs"] = o.Runs,
+                ["successRate"] = o.SuccessRate,
+                ["items"] = o.Items,
+                ["failedItems"] = o.FailedItems,
+                ["meanItemMs"] = o.MeanItemMs,
+                ["lastAt"] = o.LastAt,
+            })]),
+            ["baselines"] = new JsonArray([.. baselines.OrderBy(b => b.Key, StringComparer.Ordinal).Select(b => (JsonNode)new JsonObject
+            {
+                ["metric"] = b.Key,
+                ["mean"] = b.Value.Mean,
+                ["stddev"] = Math.Sqrt(b.Value.Variance),
+                ["samples"] = b.Value.Count,
+            })]),
+        });
+    }
+
+    private static IResult NoRun(string id) => Results.NotFound(HostJson.Error($"no run with id '{id}'"));
+}

@@ -1,0 +1,199 @@
+using System.Security.Cryptography;
+using System.Text;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Orchestrator.Cli.Hosting;
+using Orchestrator.Core.Connectors;
+using Orchestrator.Core.Health;
+using Orchestrator.Core.Mcp;
+using Orchestrator.Core.Plugins;
+using Orchestrator.Core.Reporting;
+using Orchestrator.Core.Runs;
+using Orchestrator.Core.Telemetry;
+using Orchestrator.Core.Workflow;
+using Orchestrator.Scripting.CompileCache;
+
+namespace Orchestrator.Cli.Host;
+
+/// <summary>
+/// <c>orchestrator serve</c>'s long-lived process: one store, one engine, the plugins, compiled scripts, MCP servers
+/// and connectors kept warm, a <see cref="RunManager"/> driving many runs at once, and the HTTP API over Kestrel.
+/// Stopping it cancels the runs in flight, which the journal keeps resumable.
+/// </summary>
+internal sealed class HostServer : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+    private readonly StoreSession _session;
+    private readonly PluginHost _plugins;
+    private readonly ConnectorSet _connectors;
+    private readonly CompiledPrograms _programs;
+
+    private HostServer(WebApplication app, HostState state, StoreSession session, PluginHost plugins, ConnectorSet connectors, CompiledPrograms programs)
+    {
+        _app = app;
+        State = state;
+        _session = session;
+        _plugins = plugins;
+        _connectors = connectors;
+        _programs = programs;
+    }
+
+    public HostState State { get; }
+
+    /// <summary>The address the host listens on (the first, when several), with the port Kestrel chose for port 0.</summary>
+    public string Url { get; private set; } = "";
+
+    public string Token => State.Token;
+
+    /// <summary>Opens the store, loads what runs need, and starts listening; refuses an exposed address without a token first.</summary>
+    public static async Task<HostServer> StartAsync(HostSettings settings, CliConsole console, CancellationToken cancellationToken)
+    {
+        settings.CheckExposure();
+        var scripts = new ScriptRoot(settings.ScriptsDirectory);
+        if (!Directory.Exists(scripts.Directory))
+        {
+            throw new CliException($"--scripts: folder not found: {scripts.Directory}");
+        }
+
+        var session = StoreSession.Open(settings.Store, settings.Verbose, console);
+        PluginHost? plugins = null;
+        ConnectorSet? connectors = null;
+        HostServer? server = null;
+        try
+        {
+            var mcpConfig = WorkflowHost.LoadMcpConfiguration(scripts.Directory, settings.Store, settings.McpConfig);
+            connectors = ConnectorFiles.Load(settings.Connectors, scriptPath: null, session.Directory, session.Secrets);
+            plugins = PluginHost.Load([PluginHost.DefaultDirectory, .. settings.PluginDirectories], session.Log, manifestPath: Path.Combine(session.Directory, WorkflowHost.CacheFolder, WorkflowHost.PluginManifestFile), unloadable: false);
+            foreach (var error in plugins.Errors)
+            {
+                console.Error($"plugin not loaded: {error.Path}: {error.Message}");
+            }
+
+            var health = new AgentHealthBook(TimeProvider.System);
+            var mcp = mcpConfig.Servers.Count == 0 ? null : new McpCoordinator(mcpConfig, TimeProvider.System, session.Log);
+            var engine = new WorkflowEngine(session.Journal, plugins, new ReportWriter(session.Directory, secrets: session.Secrets), TimeProvider.System, session.Log, health)
+            {
+                Connectors = connectors,
+                Mcp = mcp,
+            };
+            var programs = new CompiledPrograms(new ScriptCompileCache(Path.Combine(session.Directory, WorkflowHost.CacheFolder), session.Log), session.Log);
+            var activity = new HostActivity();
+            var runs = new RunManager(engine, session.Journal, programs, session.Log)
+            {
+                Observers = [RunTelemetry.Factory(new CircuitWatch(health)), activity.Observe],
+            };
+            var token = settings.Token ?? Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(24));
+            var state = new HostState(runs, session.Journal, scripts, plugins, health, activity, connectors, mcp, token, TimeProvider.System);
+            server = new HostServer(Build(settings, state), state, session, plugins, connectors, programs);
+            await server._app.StartAsync(cancellationToken);
+            server.Url = server._app.Urls.First();
+            new HostFile(server.Url, token, Environment.ProcessId).Write(session.Directory);
+            session.Log.Information("Host serving {Store} on {Url} for scripts under {Scripts}", session.Directory, server.Url, scripts.Directory);
+            return server;
+        }
+        catch (Exception ex)
+        {
+            if (server is not null)
+            {
+                await server.DisposeAsync();
+            }
+            else
+            {
+                if (connectors is not null)
+                {
+                    await connectors.DisposeAsync();
+                }
+
+                plugins?.Dispose();
+                await session.DisposeAsync();
+            }
+
+            if (ex is IOException)
+            {
+                throw new CliException($"--urls: cannot listen on {string.Join(' ', settings.Urls)}: {ex.Message}");
+            }
+
+            throw;
+        }
+    }
+
+    /// <summary>Cancels the runs in flight (they end cancelled, resumable), stops listening and closes the store.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        await State.Runs.DisposeAsync();
+        using (var stopping = new CancellationTokenSource(TimeSpan.FromSeconds(5)))
+        {
+            await _app.StopAsync(stopping.Token);
+        }
+
+        await _app.DisposeAsync();
+        HostFile.RemoveIfOurs(_session.Directory);
+        if (State.Mcp is not null)
+        {
+            await State.Mcp.DisposeAsync();
+        }
+
+        _programs.Dispose();
+        _plugins.Dispose();
+        await _connectors.DisposeAsync();
+        await _session.DisposeAsync();
+    }
+
+    private static WebApplication Build(HostSettings settings, HostState state)
+    {
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = state.Scripts.Directory });
+        builder.WebHost.UseUrls([.. settings.Urls]);
+        builder.Logging.ClearProviders();
+
+        // The command owns Ctrl+C and SIGTERM: it stops the runs first, then the server.
+        builder.Services.AddSingleton<IHostLifetime, CommandLifetime>();
+        builder.Services.AddOpenApi();
+        var app = builder.Build();
+        app.Use((context, next) => Authorized(context, state.Token) ? next(context) : Unauthorized(context));
+        app.MapOpenApi();
+        HostApi.Map(app, state);
+        return app;
+    }
+
+    /// <summary><c>Authorization: Bearer TOKEN</c>, or <c>?access_token=TOKEN</c> for clients that cannot set headers (EventSource).</summary>
+    private static bool Authorized(HttpContext context, string token)
+    {
+        var header = context.Request.Headers.Authorization.ToString();
+        var given = header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase)
+            ? header["Bearer ".Length..].Trim()
+            : context.Request.Query["access_token"].ToString();
+        return given.Length > 0 && CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(given), Encoding.UTF8.GetBytes(token));
+    }
+
+    private static Task Unauthorized(HttpContext context)
+    {
+        context.Response.StatusCode = StatusCodes.Status401Unauthorized;
+        context.Response.Headers.WWWAuthenticate = "Bearer";
+        return context.Response.WriteAsJsonAsync(new { error = "this host needs its token: Authorization: Bearer TOKEN (see host.json in the store folder)" });
+    }
+
+    /// <summary>A lifetime that leaves the process's signals to the command.</summary>
+    private sealed class CommandLifetime : IHostLifetime
+    {
+        public Task WaitForStartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    }
+}
+
+/// <summary>What the API's endpoints read and drive.</summary>
+internal sealed record HostState(
+    RunManager Runs,
+    Core.Journal.IJournal Journal,
+    ScriptRoot Scripts,
+    PluginHost Plugins,
+    AgentHealthBook Health,
+    HostActivity Activity,
+    ConnectorSet Connectors,
+    McpCoordinator? Mcp,
+    string Token,
+    TimeProvider Time);
