@@ -118,7 +118,9 @@ internal sealed class WorkflowEngine(IJournal journal, IAgentRegistry agents, IR
         var badInput = false;
         RunStatus status;
         var monitor = run.Monitor = RunMonitor.Start(run, options.Monitor);
-        var execution = program.ExecuteAsync(run.Root, runCts.Token);
+        // Started on a pool thread: a script whose first call blocks (an agent that blocks its thread before returning)
+        // would otherwise never hand back its task, and neither the run's timeout nor Ctrl+C could end the run.
+        var execution = Task.Run(() => program.ExecuteAsync(run.Root, runCts.Token), CancellationToken.None);
         try
         {
             // A script that ignores cancellation must not keep a cancelled run from ending: stop waiting for it.

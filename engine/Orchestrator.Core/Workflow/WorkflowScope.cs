@@ -444,7 +444,8 @@ public sealed partial class WorkflowScope
                     Rollback = async c => await scope.RollbackAsync(c).ConfigureAwait(false),
                     Redistribute = (attempt, c) => scope.RedistributeAsync(kind, attempt, timeout, failedOn, c),
                 };
-                var result = await strategy.TryRecoverAsync(context, t).ConfigureAwait(false);
+                // On another thread, and given up on with the run: a strategy that blocks must not hold the step forever.
+                var result = await Task.Run(() => strategy.TryRecoverAsync(context, t).AsTask(), CancellationToken.None).WaitAsync(t).ConfigureAwait(false);
                 return result switch
                 {
                     null => new JsonObject { ["recovered"] = false, ["reason"] = "not applicable" },
@@ -552,6 +553,7 @@ public sealed partial class WorkflowScope
         catch (TimeoutException)
         {
             await attemptCts!.CancelAsync().ConfigureAwait(false);
+            _run.Log.Warning("Step {StepId}: agent {Agent} did not return within {Timeout}; its call is abandoned", task.StepId, provider.Id, FormatTimeout(timeout!.Value));
             return (AgentResult.Fail($"agent '{kind}' timed out after {FormatTimeout(timeout!.Value)}"), "timeout", provider.Id);
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
@@ -588,9 +590,13 @@ public sealed partial class WorkflowScope
         return first;
     }
 
-    /// <summary>WaitAsync enforces the limit even on an agent that ignores its token.</summary>
+    /// <summary>
+    /// WaitAsync enforces the limit even on an agent that ignores its token; the call starts on another thread, so that the
+    /// wait begins even when the agent blocks its thread before it returns (a blocking read, a sleep): that thread is
+    /// abandoned, never awaited. Only attempts with a limit pay for the hop.
+    /// </summary>
     private static async ValueTask<AgentResult> RunLimitedAsync(IAgent agent, AgentTask task, TimeSpan limit, TimeProvider time, CancellationToken runToken, CancellationToken attemptToken) =>
-        await agent.RunAsync(task, attemptToken).AsTask().WaitAsync(limit, time, runToken).ConfigureAwait(false);
+        await Task.Run(() => agent.RunAsync(task, attemptToken).AsTask(), CancellationToken.None).WaitAsync(limit, time, runToken).ConfigureAwait(false);
 
     private static string FormatTimeout(TimeSpan timeout) =>
         timeout.TotalSeconds >= 1 ? $"{timeout.TotalSeconds:0.###} s" : $"{timeout.TotalMilliseconds:0} ms";

@@ -141,3 +141,32 @@ internal sealed class RandomFailureAgent(int seed, double failureRate) : IAgent
         return ValueTask.FromResult(fails ? AgentResult.Fail("random failure") : AgentResult.Ok(JsonValue.Create(task.Attempt)));
     }
 }
+
+/// <summary>
+/// Blocks the calling thread itself (not a task) until <see cref="Release"/>, ignoring its token, as a plugin doing a
+/// blocking read would; tells the test when a call has reached it.
+/// </summary>
+internal sealed class ThreadBlockingAgent : IAgent, IDisposable
+{
+    private readonly ManualResetEventSlim _release = new();
+    private readonly TaskCompletionSource _reached = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public string Kind => "stuck";
+
+    public Task Reached => _reached.Task;
+
+    public ValueTask<AgentResult> RunAsync(AgentTask task, CancellationToken cancellationToken)
+    {
+        _reached.TrySetResult();
+        _release.Wait(CancellationToken.None);
+        return ValueTask.FromResult(AgentResult.Ok(JsonValue.Create("released")));
+    }
+
+    public void Release() => _release.Set();
+
+    public void Dispose()
+    {
+        Release();
+        _release.Dispose();
+    }
+}
