@@ -25,6 +25,12 @@ internal sealed class ReportWriter : IReportWriter
     /// <summary>The most characters a report (or any one value written into it) may have; past it the render fails rather than truncating.</summary>
     public const int OutputLimit = 32 * 1024 * 1024;
 
+    /// <summary>What opens and closes a template's front matter, where a custom template may set <c>loop_limit</c>, <c>recursive_limit</c> and <c>output_limit</c>.</summary>
+    public const string FrontMatterMarker = "+++";
+
+    /// <summary>The most a template's front matter may raise a limit to.</summary>
+    public const int MaxLimit = 256 * 1024 * 1024;
+
     /// <summary>The built-in Markdown template.</summary>
     public const string MarkdownTemplateName = "handoff.md.sbn";
 
@@ -178,9 +184,19 @@ internal sealed class ReportWriter : IReportWriter
             CancellationToken = cancellationToken,
         };
         context.PushCulture(CultureInfo.InvariantCulture);
-        context.PushGlobal(ReportModel.Build(package, _time.GetUtcNow()));
+        var model = ReportModel.Build(package, _time.GetUtcNow());
+        context.PushGlobal(model);
         try
         {
+            if (template.Page?.FrontMatter is { } frontMatter)
+            {
+                // Run under the default limits; what it sets for the render applies from here on.
+                context.Evaluate(frontMatter);
+                context.LoopLimit = Limit(model, "loop_limit", context.LoopLimit);
+                context.RecursiveLimit = Limit(model, "recursive_limit", context.RecursiveLimit);
+                context.OutputLimit = context.LimitToString = Limit(model, "output_limit", context.OutputLimit ?? OutputLimit);
+            }
+
             return _secrets.Redact(template.Render(context));
         }
         catch (ScriptRuntimeException ex)
@@ -188,6 +204,14 @@ internal sealed class ReportWriter : IReportWriter
             throw new TemplateException(TemplateCache.Format(displayPath, ex.Span, ex.OriginalMessage));
         }
     }
+
+    /// <summary>A limit the front matter set (a whole number from 1 to <see cref="MaxLimit"/>), or the default.</summary>
+    private static int Limit(ScriptObject model, string name, int fallback) => model.TryGetValue(name, out var value) switch
+    {
+        false => fallback,
+        true when value is int or long && Convert.ToInt64(value, CultureInfo.InvariantCulture) is >= 1 and <= MaxLimit => Convert.ToInt32(value, CultureInfo.InvariantCulture),
+        _ => throw new ScriptRuntimeException(default, $"{name} must be a whole number from 1 to {MaxLimit}, not '{value}'"),
+    };
 
     private static Task WriteAtomicallyAsync(string path, string content, CancellationToken cancellationToken) =>
         WriteAtomicallyAsync(path, stream => stream.WriteAsync(new UTF8Encoding(encoderShouldEmitUTF8Identifier: false).GetBytes(content), cancellationToken).AsTask(), cancellationToken);

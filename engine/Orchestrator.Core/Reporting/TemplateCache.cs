@@ -114,10 +114,13 @@ internal sealed class TemplateCache
     public static string Format(string path, SourceSpan span, string message) =>
         $"{path}({span.Start.Line + 1},{span.Start.Column + 1}): error: {message}";
 
+    /// <summary>A template that starts with <c>+++</c> has a front matter (Scriban's): code run before it renders, where it may set its own limits.</summary>
     private Template Parse(string text, string sourcePath)
     {
         Interlocked.Increment(ref _parseCount);
-        return Template.Parse(text, sourcePath);
+        return text.TrimStart().StartsWith(ReportWriter.FrontMatterMarker, StringComparison.Ordinal)
+            ? Template.Parse(text, sourcePath, lexerOptions: new LexerOptions { Mode = ScriptMode.FrontMatterAndContent, FrontMatterMarker = ReportWriter.FrontMatterMarker })
+            : Template.Parse(text, sourcePath);
     }
 
     private static void ThrowIfErrors(Template template, string path)

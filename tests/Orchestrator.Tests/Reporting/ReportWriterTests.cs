@@ -445,6 +445,24 @@ public sealed class ReportWriterTests : IDisposable
         return path;
     }
 
+    [Fact]
+    public void A_custom_template_sets_its_own_limits_in_its_front_matter_and_a_bad_one_is_named()
+    {
+        const string Loop = "{{ n = 0; for i in 1..150000; n = n + 1; end; n }}";
+        var raised = Path.Combine(_store, "raised.md.sbn");
+        File.WriteAllText(raised, "+++\nloop_limit = 200000\n+++\n" + Loop);
+        var plain = Path.Combine(_store, "plain.md.sbn");
+        File.WriteAllText(plain, Loop);
+        var bad = Path.Combine(_store, "bad.md.sbn");
+        File.WriteAllText(bad, "+++\nloop_limit = \"many\"\n+++\n" + Loop);
+
+        _writer.Render(Package(), ReportFormat.Markdown, raised).Trim().Should().Be("150000");
+        var past = () => _writer.Render(Package(), ReportFormat.Markdown, plain);
+        past.Should().Throw<TemplateException>().WithMessage($"{plain}(1,*): error: *LoopLimit*");
+        var wrong = () => _writer.Render(Package(), ReportFormat.Markdown, bad);
+        wrong.Should().Throw<TemplateException>().WithMessage($"{bad}*loop_limit must be a whole number*");
+    }
+
     private static HandoffPackage Package()
     {
         var run = new RunRecord
