@@ -11,7 +11,7 @@ public sealed class BlockingPluginTests : IDisposable
     private readonly TempDirectory _dir = new();
     private readonly PluginFolder _plugins = new();
 
-    public BlockingPluginTests() => _plugins.AddFixture(FixturePlugins.Faults);
+    public BlockingPluginTests() => _plugins.AddFixture(FixturePlugins.Hanging);
 
     public void Dispose()
     {

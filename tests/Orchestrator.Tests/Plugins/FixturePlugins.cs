@@ -16,6 +16,7 @@ internal static class FixturePlugins
     public const string JsonV13 = "Fixture.JsonV13";
     public const string Throwing = "Fixture.Throwing";
     public const string Faults = "Fixture.Faults";
+    public const string Hanging = "Fixture.Hanging";
 
     /// <summary>
     /// tests/Fixtures/&lt;name&gt;/bin/&lt;Configuration&gt;/&lt;tfm&gt;/, with the configuration and target framework

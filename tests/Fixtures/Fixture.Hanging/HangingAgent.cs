@@ -1,6 +1,6 @@
 using Orchestrator.Abstractions;
 
-namespace Fixture.Faults;
+namespace Fixture.Hanging;
 
 /// <summary>Blocks its thread for ever, ignoring its token, as a plugin stuck in a blocking call does; touches its input's file first.</summary>
 public sealed class HangingAgent : IAgent
