@@ -19,12 +19,80 @@ internal static class WorkflowScripts
     public static IWorkflowProgram Compile(string path, JavaScriptOptions javaScript, ILogger log, ScriptCompileCache? cache = null, CancellationToken cancellationToken = default)
     {
         var extension = Path.GetExtension(path).ToLowerInvariant();
+        CheckText(path);
         return extension switch
         {
             ".csx" => CSharpWorkflow.Load(path, cache, log, cancellationToken),
             ".js" => CompileJavaScript(path, javaScript, log),
             _ => throw new ScriptCompilationException($"{path}: unknown script type '{extension}'; use .csx or .js"),
         };
+    }
+
+    /// <summary>
+    /// A file that is not text (a NUL byte, or not UTF-8) or holds no code (only comments and blank space) is refused in
+    /// one line, before a compiler turns it into hundreds of errors or into an assembly with nothing to run.
+    /// </summary>
+    private static void CheckText(string path)
+    {
+        byte[] bytes;
+        try
+        {
+            bytes = File.ReadAllBytes(path);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw new ScriptCompilationException($"{path}: cannot read the script: {ex.Message}");
+        }
+
+        if (Array.IndexOf(bytes, (byte)0) >= 0)
+        {
+            throw new ScriptCompilationException($"{path}: not a script: the file is binary (it has NUL bytes)");
+        }
+
+        string text;
+        try
+        {
+            text = new System.Text.UTF8Encoding(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true).GetString(bytes);
+        }
+        catch (System.Text.DecoderFallbackException)
+        {
+            throw new ScriptCompilationException($"{path}: not a script: the file is not UTF-8 text");
+        }
+
+        if (!HasCode(text))
+        {
+            throw new ScriptCompilationException($"{path}: the script is empty: it has no code, only comments or blank space");
+        }
+    }
+
+    /// <summary>Anything but blank space, <c>//</c> and <c>/* */</c> comments, and a leading BOM is code.</summary>
+    private static bool HasCode(string text)
+    {
+        for (var i = 0; i < text.Length; i++)
+        {
+            if (char.IsWhiteSpace(text[i]) || text[i] == '\uFEFF')
+            {
+                continue;
+            }
+
+            if (text[i] == '/' && i + 1 < text.Length && text[i + 1] == '/')
+            {
+                var end = text.IndexOf('\n', i);
+                i = end < 0 ? text.Length : end;
+                continue;
+            }
+
+            if (text[i] == '/' && i + 1 < text.Length && text[i + 1] == '*')
+            {
+                var end = text.IndexOf("*/", i + 2, StringComparison.Ordinal);
+                i = end < 0 ? text.Length : end + 1;
+                continue;
+            }
+
+            return true;
+        }
+
+        return false;
     }
 
     /// <summary>

@@ -70,6 +70,11 @@ internal sealed class WorkflowHost : IAsyncDisposable
     /// <param name="oneRunProcess">The process ends with this run (<c>run</c>, <c>resume</c>): plugins need not be unloadable, so their ReadyToRun code is used, and what the run needs first is warmed up on a spare core.</param>
     public static WorkflowHost Open(CliConsole console, string scriptPath, string store, IEnumerable<string> pluginDirectories, string? mcpConfig, bool verbose, bool useCache, CancellationToken cancellationToken, ConnectorFiles? connectorFiles = null, bool watchPlugins = false, bool oneRunProcess = false)
     {
+        if (Directory.Exists(scriptPath))
+        {
+            throw new CliException($"{scriptPath}: a folder, not a script: give a .csx or .js file");
+        }
+
         if (!File.Exists(scriptPath))
         {
             throw new CliException($"script not found: {scriptPath}");
@@ -106,8 +111,16 @@ internal sealed class WorkflowHost : IAsyncDisposable
             connectors?.DisposeAsync().AsTask().GetAwaiter().GetResult();
             plugins?.Dispose();
             session.DisposeAsync().AsTask().GetAwaiter().GetResult();
-            throw ex is ScriptCompilationException ? new CliException(ex.Message) : ex;
+            throw ex is ScriptCompilationException ? new CliException(FirstErrors(ex.Message)) : ex;
         }
+    }
+
+    /// <summary>A compiler's errors, at most <c>20</c> lines of them: past that the rest are counted, not printed.</summary>
+    private static string FirstErrors(string message)
+    {
+        const int Shown = 20;
+        var lines = message.Split('\n');
+        return lines.Length <= Shown ? message : string.Join('\n', lines[..Shown]) + $"\n… and {lines.Length - Shown} more errors";
     }
 
     /// <summary>The mcp.json files of the store folder, the script's folder and <c>--mcp-config</c>; a bad one is bad input.</summary>

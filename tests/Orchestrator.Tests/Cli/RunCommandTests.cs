@@ -203,3 +203,59 @@ public sealed class RunCommandTests : IDisposable
         result.Stderr.Should().Contain("bad.sbn(2,");
     }
 }
+
+/// <summary>Scripts that are no scripts get one line and exit code 2, never a stack trace or a page of compiler errors.</summary>
+public sealed class BadScriptTests : IDisposable
+{
+    private readonly TempDirectory _dir = new();
+
+    public void Dispose() => _dir.Dispose();
+
+    [Theory]
+    [InlineData("empty", "the script is empty")]
+    [InlineData("comments", "the script is empty")]
+    [InlineData("binary", "not a script: the file is binary")]
+    [InlineData("latin1", "not a script: the file is not UTF-8 text")]
+    [InlineData("folder", "a folder, not a script")]
+    public async Task A_script_that_is_not_one_is_refused_in_one_line_with_exit_code_2(string kind, string message)
+    {
+        var script = Path.Combine(_dir.Path, kind + ".csx");
+        switch (kind)
+        {
+            case "empty":
+                File.WriteAllText(script, "");
+                break;
+            case "comments":
+                File.WriteAllText(script, "// a workflow, one day\n/* not yet */\n");
+                break;
+            case "binary":
+                File.WriteAllBytes(script, [0x4d, 0x5a, 0x90, 0x00, 0x03, 0x00, 0x00, 0x00, 0x04]);
+                break;
+            case "latin1":
+                File.WriteAllBytes(script, [0x72, 0x65, 0x74, 0x75, 0x72, 0x6e, 0x20, 0xe9, 0xff, 0x3b]);
+                break;
+            default:
+                Directory.CreateDirectory(script);
+                break;
+        }
+
+        var result = await CliRunner.RunAsync("run", script, "--store", Path.Combine(_dir.Path, "store"), "--no-host");
+
+        result.ExitCode.Should().Be(2, result.ToString());
+        result.Stderr.Trim().Split('\n').Should().ContainSingle().Which.Should().Contain(script).And.Contain(message);
+        result.ToString().Should().NotContain("Unhandled exception");
+    }
+
+    [Fact]
+    public async Task A_script_with_hundreds_of_compiler_errors_prints_the_first_twenty_and_counts_the_rest()
+    {
+        var script = _dir.Write("noise.csx", string.Concat(Enumerable.Repeat("undefined_name();\n", 300)));
+
+        var result = await CliRunner.RunAsync("run", script, "--store", Path.Combine(_dir.Path, "store"), "--no-host");
+
+        result.ExitCode.Should().Be(2, result.ToString());
+        var lines = result.Stderr.Trim().Split('\n');
+        lines.Should().HaveCount(21);
+        lines[^1].Should().Be("… and 280 more errors");
+    }
+}
