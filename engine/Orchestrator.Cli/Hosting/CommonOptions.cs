@@ -13,12 +13,30 @@ internal static class CommonOptions
         DefaultValueFactory = _ => DefaultStore,
     };
 
-    public static Option<string[]> Plugins() => new("--plugins")
+    public static Option<string[]> Plugins()
     {
-        Description = "A folder to load plugins from, besides the host's own plugins folder. Repeatable.",
-        Arity = ArgumentArity.ZeroOrMore,
-        AllowMultipleArgumentsPerToken = false,
-    };
+        var option = new Option<string[]>("--plugins")
+        {
+            Description = "A folder to load plugins from, besides the host's own plugins folder. Repeatable.",
+            Arity = ArgumentArity.ZeroOrMore,
+            AllowMultipleArgumentsPerToken = false,
+        };
+
+        // A mistyped folder would otherwise load nothing, silently, and the run fail later on an unknown agent.
+        option.Validators.Add(result =>
+        {
+            foreach (var folder in result.GetValueOrDefault<string[]>() ?? [])
+            {
+                if (!Directory.Exists(folder))
+                {
+                    result.AddError(File.Exists(folder)
+                        ? $"--plugins {folder}: a file, not a folder: give the folder the plugin's DLL is in"
+                        : $"--plugins {folder}: no such folder");
+                }
+            }
+        });
+        return option;
+    }
 
     public static Option<bool> Json() => new("--json")
     {

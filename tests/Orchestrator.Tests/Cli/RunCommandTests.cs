@@ -247,6 +247,34 @@ public sealed class BadScriptTests : IDisposable
     }
 
     [Fact]
+    public async Task A_plugins_folder_that_does_not_exist_is_bad_input_naming_it()
+    {
+        var script = _dir.Write("one.csx", "return 1;");
+        var missing = Path.Combine(_dir.Path, "no-such-plugins");
+
+        var result = await CliRunner.RunAsync("run", script, "--store", Path.Combine(_dir.Path, "store"), "--plugins", missing);
+
+        result.ExitCode.Should().Be(2, result.ToString());
+        result.Stderr.Should().Contain($"--plugins {missing}: no such folder");
+        Directory.Exists(Path.Combine(_dir.Path, "store")).Should().BeFalse("nothing ran");
+    }
+
+    [Fact]
+    public async Task Report_out_to_a_missing_folder_or_to_a_folder_is_one_line_and_exit_code_2()
+    {
+        var store = Path.Combine(_dir.Path, "store");
+        var run = await CliRunner.RunAsync("run", _dir.Write("one.csx", "return 1;"), "--store", store, "--json", "--no-host");
+        var id = System.Text.Json.Nodes.JsonNode.Parse(run.LastLine)!["runId"]!.GetValue<string>();
+
+        foreach (var (target, message) in new[] { (Path.Combine(_dir.Path, "missing", "r.md"), "does not exist"), (_dir.Path, "a folder, not a file") })
+        {
+            var result = await CliRunner.RunAsync("report", id, "--store", store, "--out", target);
+            result.ExitCode.Should().Be(2, result.ToString());
+            result.Stderr.Trim().Split('\n').Should().ContainSingle().Which.Should().Contain($"--out {target}").And.Contain(message);
+        }
+    }
+
+    [Fact]
     public async Task A_script_with_hundreds_of_compiler_errors_prints_the_first_twenty_and_counts_the_rest()
     {
         var script = _dir.Write("noise.csx", string.Concat(Enumerable.Repeat("undefined_name();\n", 300)));

@@ -53,8 +53,27 @@ internal static class ReportCommand
         }
         else
         {
-            await File.WriteAllTextAsync(Path.GetFullPath(output), text, ct);
-            console.Line(Path.GetFullPath(output));
+            var path = Path.GetFullPath(output);
+            if (Directory.Exists(path))
+            {
+                throw new CliException($"--out {output}: a folder, not a file: name the report file");
+            }
+
+            if (!Directory.Exists(Path.GetDirectoryName(path)))
+            {
+                throw new CliException($"--out {output}: the folder {Path.GetDirectoryName(path)} does not exist");
+            }
+
+            try
+            {
+                await File.WriteAllTextAsync(path, text, ct);
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                throw new CliException($"--out {output}: cannot write the report: {ex.Message}");
+            }
+
+            console.Line(path);
         }
 
         return ExitCodes.Success;
