@@ -59,6 +59,8 @@ internal sealed partial class PluginHost : IAgentRegistry, IDisposable
     /// <summary>What did not, one entry per file or type at fault.</summary>
     public IReadOnlyList<PluginLoadError> Errors => _errors;
 
+    IReadOnlyList<string> IAgentRegistry.LoadErrors => [.. _errors.Select(e => $"{Path.GetFileName(e.Path)}: {e.Message}")];
+
     public IReadOnlyCollection<string> AgentKinds
     {
         get

@@ -18,6 +18,9 @@ internal interface IAgentRegistry
 
     /// <summary>Loads again the plugins whose files changed (hot reload); returns what it reloaded, nothing if it does not watch.</summary>
     IReadOnlyList<Plugins.PluginReload> ReloadChanged() => [];
+
+    /// <summary>Why plugins did not load (<c>file: cause</c>), so that a step asking for a missing agent can say so.</summary>
+    IReadOnlyList<string> LoadErrors => [];
 }
 
 /// <summary>One agent able to serve a kind; <see cref="Id"/> tells replicas apart (<c>llm@LocalModel</c>).</summary>

@@ -11,8 +11,9 @@ public sealed class StepFailedException(string stepId, string message, Exception
 }
 
 /// <summary>A script asked for an agent kind that no loaded plugin provides.</summary>
-public sealed class UnknownAgentException(string kind, IEnumerable<string> known)
-    : Exception($"unknown agent '{kind}'; known agents: {(known.Any() ? string.Join(", ", known.Order(StringComparer.Ordinal)) : "(none loaded)")}")
+public sealed class UnknownAgentException(string kind, IEnumerable<string> known, IReadOnlyList<string>? loadErrors = null)
+    : Exception($"unknown agent '{kind}'; known agents: {(known.Any() ? string.Join(", ", known.Order(StringComparer.Ordinal)) : "(none loaded)")}"
+        + (loadErrors is { Count: > 0 } ? $"; plugins that did not load: {string.Join("; ", loadErrors)}" : ""))
 {
     public string Kind { get; } = kind;
 }

@@ -512,7 +512,7 @@ public sealed partial class WorkflowScope
         var providers = _run.Agents.FindProviders(kind);
         if (providers.Count == 0)
         {
-            return (AgentResult.Fail(new UnknownAgentException(kind, _run.Agents.AgentKinds).Message), "unknown-agent", null);
+            return (AgentResult.Fail(new UnknownAgentException(kind, _run.Agents.AgentKinds, _run.Agents.LoadErrors).Message), "unknown-agent", null);
         }
 
         var provider = Choose(providers, exclude);
@@ -545,6 +545,16 @@ public sealed partial class WorkflowScope
             {
                 circuit.Exit(permit, ex is OperationCanceledException ? CallOutcome.Cancelled : CallOutcome.Failed);
                 throw;
+            }
+
+            // A plugin's contract violations are named at the step, not met later as a NullReferenceException.
+            if (result is null)
+            {
+                result = AgentResult.Fail($"agent '{kind}' returned no result (null)");
+            }
+            else if (!result.Success && string.IsNullOrWhiteSpace(result.Error))
+            {
+                result = result with { Error = $"agent '{kind}' failed without saying why" };
             }
 
             circuit.Exit(permit, result.Success ? CallOutcome.Succeeded : CallOutcome.Failed);
