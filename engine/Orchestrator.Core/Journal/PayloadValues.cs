@@ -83,6 +83,13 @@ internal static class PayloadValues
     /// </summary>
     public static (string Preview, long Length) Preview(string text, int chars, Func<string, int, (string Start, long Size)> value)
     {
+        if (text.Contains(EscapedNul + EscapedNul, StringComparison.Ordinal))
+        {
+            // A key stored with an added NUL (rare): only a parse tells it from a string that starts with two NULs.
+            var whole = Decode(text, hash => value(hash, int.MaxValue).Start)?.ToJsonString() ?? "null";
+            return (whole[..Math.Min(chars, whole.Length)], whole.Length);
+        }
+
         var preview = new StringBuilder(Math.Min(chars, text.Length));
         long length = 0;
         var at = 0;
@@ -100,6 +107,12 @@ internal static class PayloadValues
             var hash = text.Substring(marker + MarkerStart.Length, 64);
             var room = Math.Max(0, chars - preview.Length);
             var (start, size) = value(hash, room + MarkerLength);
+            if (room > 0 && start.Contains(EscapedNul + EscapedNul, StringComparison.Ordinal))
+            {
+                // The inner preview must parse the value to tell its keys: it needs all of it.
+                start = value(hash, int.MaxValue).Start;
+            }
+
             if (room > 0)
             {
                 // The value's own start may refer to values too.

@@ -1,0 +1,174 @@
+using System.Text;
+using System.Text.Json.Nodes;
+using CsCheck;
+using Microsoft.Extensions.Time.Testing;
+using Orchestrator.Core.Connectors;
+using Orchestrator.Core.Journal;
+using Orchestrator.Core.Mcp;
+using Orchestrator.Core.Secrets;
+using Orchestrator.Tests.Support;
+
+namespace Orchestrator.Tests.Properties;
+
+/// <summary>
+/// Property tests over what takes outside input: random values and random files, a fixed seed and a bounded count,
+/// so that CI runs the same cases every time (CsCheck drives the seeds; each case builds its value from one).
+/// </summary>
+public sealed class ParserPropertyTests : IDisposable
+{
+    private const string Seed = "0000000000000";
+    private readonly TempDirectory _dir = new();
+
+    public void Dispose() => _dir.Dispose();
+
+    [Fact]
+    public void Any_json_value_is_stored_and_read_back_exactly_and_its_preview_is_its_start()
+    {
+        Gen.Int.Sample(seed =>
+        {
+            var random = new Random(seed);
+            var value = RandomJson(random, depth: 0);
+            var whole = value.ToJsonString();
+            foreach (var redact in new Func<string, string>?[] { null, t => t })
+            {
+                var stored = new List<StoredValue>();
+                var text = PayloadValues.Encode(value, redact, stored);
+                var byHash = stored.ToDictionary(v => v.Hash, v => (v.Json, v.Size));
+                PayloadValues.Release(stored);
+
+                PayloadValues.Decode(text, h => byHash[h].Json)!.ToJsonString().Should().Be(whole);
+                var chars = random.Next(1, 3000);
+                var (preview, length) = PayloadValues.Preview(text, chars, (h, n) => (byHash[h].Json[..Math.Min(n, byHash[h].Json.Length)], byHash[h].Size));
+                length.Should().Be(whole.Length);
+                preview.Should().Be(whole[..Math.Min(chars, whole.Length)]);
+            }
+        }, seed: Seed, iter: 300, threads: 1);
+    }
+
+    [Fact]
+    public void Any_mcp_json_is_read_or_refused_with_a_config_error_and_nothing_else()
+    {
+        Gen.Int.Sample(seed =>
+        {
+            var text = RandomConfig(new Random(seed), ["servers", "command", "args", "url", "env", "headers", "tools", "timeoutMs", "weight", "type"]);
+            try
+            {
+                McpConfiguration.Parse(text, "mcp.json");
+            }
+            catch (McpConfigException ex)
+            {
+                ex.Message.Should().StartWith("mcp.json");
+            }
+        }, seed: Seed, iter: 400, threads: 1);
+    }
+
+    [Fact]
+    public void Any_connectors_json_is_read_or_refused_with_a_config_error_naming_the_file()
+    {
+        var path = Path.Combine(_dir.Path, "connectors.json");
+        Gen.Int.Sample(seed =>
+        {
+            File.WriteAllText(path, RandomConfig(new Random(seed), ["connectors", "type", "baseUrl", "headers", "command", "args", "timeoutMs", "secretsFile", "health"]));
+            try
+            {
+                ConnectorSet.Load(path, null, new SecretRegistry(), _ => null, new FakeTimeProvider()).DisposeAsync().AsTask().GetAwaiter().GetResult();
+            }
+            catch (ConnectorConfigException ex)
+            {
+                ex.Message.Should().StartWith(path);
+            }
+        }, seed: Seed, iter: 300, threads: 1);
+    }
+
+    /// <summary>JSON of any shape: nested objects and arrays, long strings, NUL characters and keys, numbers and literals.</summary>
+    private static JsonNode RandomJson(Random random, int depth)
+    {
+        switch (random.Next(depth > 4 ? 4 : 7))
+        {
+            case 0:
+                return JsonValue.Create(random.Next(-1000, 1000));
+            case 1:
+                return JsonValue.Create(random.NextDouble() * 1e6);
+            case 2:
+                return JsonValue.Create(random.Next(2) == 0);
+            case 3:
+                return JsonValue.Create(RandomText(random));
+            case 4 or 5:
+                var obj = new JsonObject();
+                for (var i = random.Next(6); i > 0; i--)
+                {
+                    obj[RandomKey(random, i)] = random.Next(8) == 0 ? null : RandomJson(random, depth + 1);
+                }
+
+                return obj;
+            default:
+                var array = new JsonArray();
+                for (var i = random.Next(6); i > 0; i--)
+                {
+                    array.Add(random.Next(8) == 0 ? null : RandomJson(random, depth + 1));
+                }
+
+                return array;
+        }
+    }
+
+    private static string RandomKey(Random random, int index)
+    {
+        var text = RandomText(random);
+        return random.Next(5) switch
+        {
+            0 => "\0" + index,
+            1 => "\0v",
+            _ => "k" + index + text[..Math.Min(3, text.Length)],
+        };
+    }
+
+    private static string RandomText(Random random)
+    {
+        var length = random.Next(10) == 0 ? random.Next(4000, 20000) : random.Next(0, 40);
+        var text = new StringBuilder(length);
+        const string Alphabet = "abc xyz\0\"\\\n\té€😀<>&";
+        for (var i = 0; i < length; i++)
+        {
+            text.Append(Alphabet[random.Next(Alphabet.Length)]);
+        }
+
+        // Never a lone surrogate: the emoji's two halves are picked separately above.
+        return new string([.. text.ToString().Where(c => !char.IsSurrogate(c))]);
+    }
+
+    /// <summary>A configuration file that is sometimes valid JSON of the right shape, often nearly so, and sometimes garbage.</summary>
+    private static string RandomConfig(Random random, string[] words)
+    {
+        if (random.Next(6) == 0)
+        {
+            var bytes = new byte[random.Next(0, 200)];
+            random.NextBytes(bytes);
+            return Encoding.Latin1.GetString(bytes);
+        }
+
+        JsonNode Value(int depth) => random.Next(depth > 3 ? 4 : 7) switch
+        {
+            0 => JsonValue.Create(random.Next(-5, 100000))!,
+            1 => JsonValue.Create(words[random.Next(words.Length)])!,
+            2 => JsonValue.Create(random.Next(2) == 0 ? "http://127.0.0.1:1/x" : "node")!,
+            3 => JsonValue.Create(random.Next(2) == 0)!,
+            4 => new JsonArray([.. Enumerable.Range(0, random.Next(4)).Select(_ => Value(depth + 1))]),
+            _ => Object(depth + 1),
+        };
+
+        JsonObject Object(int depth)
+        {
+            var obj = new JsonObject();
+            for (var i = random.Next(5); i > 0; i--)
+            {
+                obj[words[random.Next(words.Length)] + (random.Next(4) == 0 ? i.ToString(System.Globalization.CultureInfo.InvariantCulture) : "")] = Value(depth);
+            }
+
+            return obj;
+        }
+
+        var json = Object(0).ToJsonString();
+        return random.Next(5) == 0 && json.Length > 2 ? json[..random.Next(1, json.Length)] : json;
+    }
+}
