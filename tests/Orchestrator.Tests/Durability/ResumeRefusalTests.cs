@@ -24,6 +24,7 @@ public sealed class ResumeRefusalTests : IDisposable
 
         result.ExitCode.Should().Be(2, result.ToString());
         result.Stderr.Should().Contain("no run with id '20261128-000000-abcdef'");
+        Directory.Exists(Store).Should().BeFalse("a resume never creates a store");
     }
 
     [Fact]

@@ -57,6 +57,13 @@ internal static class ResumeCommand
         var timeout = CommonOptions.ParseDuration(timeoutText, "--timeout");
         using var telemetry = Telemetry.TelemetryOptions.Start(export.Otlp, export.Console);
         RunRecord run;
+
+        // A resume never creates a store: with none there, there is no run to resume.
+        if (!File.Exists(Path.Combine(Path.GetFullPath(store), StoreIntegrity.JournalFileName)))
+        {
+            throw new CliException($"no run with id '{id}': there is no store at '{Path.GetFullPath(store)}'");
+        }
+
         await using (var session = StoreSession.Open(store, verbose: false, console))
         {
             run = await session.Journal.GetRunAsync(id, cancellationToken) ?? throw new CliException($"no run with id '{id}' in {session.Directory}");
