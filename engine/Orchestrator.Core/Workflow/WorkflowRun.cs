@@ -145,7 +145,10 @@ internal sealed class WorkflowRun
     /// journaled outcome instead of running again; that is what makes resume cheap and exactly-once for finished work.
     /// </summary>
     public ValueTask<(bool Found, RunStatus Status, JsonNode? Output)> TryReplayAsync(string stepId) =>
-        _previous.Steps == 0 ? default : _previous.TryReplayAsync(stepId, Cancellation);
+        _previous.TryReplayAsync(stepId, Cancellation);
+
+    /// <summary>The run has earlier attempts whose finished steps replay.</summary>
+    public bool Resumed => _previous.Steps > 0;
 
     /// <summary>The steps of the run so far: those of earlier attempts and those this attempt started.</summary>
     public int StepCount => _previous.Steps + Volatile.Read(ref _newSteps);

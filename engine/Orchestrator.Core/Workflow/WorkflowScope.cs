@@ -242,18 +242,23 @@ public sealed partial class WorkflowScope
             note.Id = id;
         }
 
-        var (replayed, status, output) = await _run.TryReplayAsync(id).ConfigureAwait(false);
-        if (replayed)
+        // A new run has nothing to replay: its steps skip the lookup, every step of every run comes here.
+        if (_run.Resumed)
         {
-            // Read from the journal afresh: the script owns what it is given.
-            note?.Degraded = status == RunStatus.Degraded;
-            return output;
+            var (replayed, status, earlier) = await _run.TryReplayAsync(id).ConfigureAwait(false);
+            if (replayed)
+            {
+                // Read from the journal afresh: the script owns what it is given.
+                note?.Degraded = status == RunStatus.Degraded;
+                return earlier;
+            }
         }
 
         var attempt = _run.AttemptFor(id);
         var ct = cancellationToken.CanBeCanceled ? cancellationToken : _run.Cancellation;
         var startedAt = _run.Time.GetTimestamp();
         var started = _run.AppendAsync(id, StepEvent.Started, _path, name, kind, agent, attempt, input, error: null);
+        JsonNode? output;
         try
         {
             ct.ThrowIfCancellationRequested();
