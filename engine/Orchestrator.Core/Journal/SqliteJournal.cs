@@ -453,7 +453,7 @@ internal sealed class SqliteJournal : IJournal
                 command.Parameters.AddWithValue("$language", r.Language);
                 command.Parameters.AddWithValue("$engine", r.EngineVersion);
                 command.Parameters.AddWithValue("$status", r.Status.ToString());
-                command.Parameters.AddWithValue("$input", (object?)_secrets.RedactOrNull(r.Input?.ToJsonString()) ?? DBNull.Value);
+                command.Parameters.AddWithValue("$input", (object?)_secrets.RedactJsonOrNull(r.Input?.ToJsonString()) ?? DBNull.Value);
                 command.Parameters.AddWithValue("$started", r.StartedAt.ToUnixTimeMilliseconds());
                 command.Parameters.AddWithValue("$host", (object?)r.Host ?? DBNull.Value);
                 command.Parameters.AddWithValue("$pid", (object?)r.Pid ?? DBNull.Value);
@@ -539,7 +539,7 @@ internal sealed class SqliteJournal : IJournal
             return null;
         }
 
-        var text = PayloadValues.Encode(payload, _secrets.IsEmpty ? null : _secrets.Redact, _values);
+        var text = PayloadValues.Encode(payload, _secrets.IsEmpty ? null : _secrets.RedactJson, _values);
         if (_values.Count > 0)
         {
             var db = _writer.Handle!;

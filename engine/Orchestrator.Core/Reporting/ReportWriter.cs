@@ -137,7 +137,7 @@ internal sealed class ReportWriter : IReportWriter
         }
         else
         {
-            await WriteAtomicallyAsync(jsonPath, _secrets.Redact(HandoffPackageJson.Serialize(package) + "\n"), cancellationToken).ConfigureAwait(false);
+            await WriteAtomicallyAsync(jsonPath, _secrets.RedactJson(HandoffPackageJson.Serialize(package)) + "\n", cancellationToken).ConfigureAwait(false);
         }
 
         await WriteAtomicallyAsync(markdownPath, markdown, cancellationToken).ConfigureAwait(false);

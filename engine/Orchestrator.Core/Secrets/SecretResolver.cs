@@ -9,8 +9,8 @@ internal sealed class SecretException(string message) : Exception(message);
 
 /// <summary>
 /// Resolves <c>${env:NAME}</c> (an environment variable) and <c>${secret:NAME}</c> (an entry of the secrets file)
-/// in configuration strings, registering every value it hands out with the <see cref="SecretRegistry"/> so that it
-/// is redacted wherever it shows up later.
+/// in configuration strings, registering the values it hands out with the <see cref="SecretRegistry"/> so that they
+/// are redacted wherever they show up later: every declared secret, and every environment value that could be one.
 /// </summary>
 internal sealed partial class SecretResolver(SecretRegistry registry, IReadOnlyDictionary<string, string> secretsFile, Func<string, string?> environment, string? secretsPath = null)
 {
@@ -55,7 +55,7 @@ internal sealed partial class SecretResolver(SecretRegistry registry, IReadOnlyD
             : secretsFile.TryGetValue(name, out var found)
                 ? found
                 : throw new SecretException($"{where}: no secret '{name}' in {secretsPath ?? "the secrets file (none given: use --secrets FILE or \"secretsFile\")"}");
-        registry.Add(value);
+        registry.Add(value, declared: source == "secret");
         return value;
     });
 

@@ -17,6 +17,8 @@ public sealed class ConnectorSecretsTests : IAsyncLifetime
     private readonly string _token = "tok-" + Guid.NewGuid().ToString("N");
     private readonly string _envSecret = "env-" + Guid.NewGuid().ToString("N");
     private readonly string _envName = "ORCH_TEST_TOOL_KEY_" + Guid.NewGuid().ToString("N")[..8].ToUpperInvariant();
+    private readonly string _portName = "ORCH_TEST_PORT_" + Guid.NewGuid().ToString("N")[..8].ToUpperInvariant();
+    private readonly string _stageName = "ORCH_TEST_STAGE_" + Guid.NewGuid().ToString("N")[..8].ToUpperInvariant();
     private LoopbackServer _server = null!;
 
     private string Store => Path.Combine(_dir.Path, "store");
@@ -36,6 +38,8 @@ public sealed class ConnectorSecretsTests : IAsyncLifetime
             await LoopbackServer.Respond(ctx, status, body, "application/json");
         });
         Environment.SetEnvironmentVariable(_envName, _envSecret);
+        Environment.SetEnvironmentVariable(_portName, "8080");
+        Environment.SetEnvironmentVariable(_stageName, "dev");
         _dir.Write("secrets.json", new JsonObject { ["BILLING_TOKEN"] = _token }.ToJsonString());
         _dir.Write("connectors.json", $$"""
             {
@@ -54,6 +58,12 @@ public sealed class ConnectorSecretsTests : IAsyncLifetime
                   "args": ["-c", "echo \"key=$TOOL_KEY\"; if [ \"$1\" = fail ]; then echo \"rejected $TOOL_KEY\" >&2; exit 3; fi", "tool"],
                   "env": { "TOOL_KEY": "${env:{{_envName}}}" },
                   "health": { "args": ["ok"] }
+                },
+                "conf": {
+                  "type": "process",
+                  "command": "sh",
+                  "args": ["-c", "echo \"port=$PORT stage=$STAGE token=$TOKEN\""],
+                  "env": { "PORT": "${env:{{_portName}}}", "STAGE": "${env:{{_stageName}}}", "TOKEN": "${secret:BILLING_TOKEN}" }
                 }
               }
             }
@@ -64,6 +74,8 @@ public sealed class ConnectorSecretsTests : IAsyncLifetime
     public async Task DisposeAsync()
     {
         Environment.SetEnvironmentVariable(_envName, null);
+        Environment.SetEnvironmentVariable(_portName, null);
+        Environment.SetEnvironmentVariable(_stageName, null);
         await _server.DisposeAsync();
         _dir.Dispose();
     }
@@ -111,6 +123,48 @@ public sealed class ConnectorSecretsTests : IAsyncLifetime
         await RunAndCheckAsync(script);
     }
 
+    [Fact]
+    public async Task A_numeric_or_short_environment_value_round_trips_through_a_run_and_its_resume_while_a_declared_secret_stays_masked()
+    {
+        // PORT=8080 and STAGE=dev come from the environment like any credential would; they are configuration, and
+        // masking them as text turned {"port":8080} into {"port":***}, which no longer parses.
+        var gate = Path.Combine(_dir.Path, "gate");
+        var script = _dir.Write("config.csx", $$"""
+            var conf = await Connector("conf").RunAsync();
+            var line = conf!["stdout"]!.GetValue<string>().Trim();
+            var checkedIn = await Step("gate", () => File.Exists(@"{{gate}}") ? new { port = 8080, stage = "dev", line } : throw new InvalidOperationException("the gate is closed"));
+            return new { port = Input!["port"]!.GetValue<int>(), stage = Input!["stage"]!.GetValue<string>(), line, checkedIn };
+            """);
+
+        var first = await CliRunner.RunAsync("run", script, "--store", Store, "--input", """{"port":8080,"stage":"dev"}""", "--json");
+        first.ExitCode.Should().Be(1, first.ToString());
+        var id = JsonNode.Parse(first.LastLine)!["runId"]!.GetValue<string>();
+
+        File.WriteAllText(gate, "");
+        var resumed = await CliRunner.RunAsync("resume", id, "--store", Store, "--json");
+
+        resumed.ExitCode.Should().Be(0, resumed.ToString());
+        var expected = JsonNode.Parse("""
+            { "port": 8080, "stage": "dev", "line": "port=8080 stage=dev token=***",
+              "checkedIn": { "port": 8080, "stage": "dev", "line": "port=8080 stage=dev token=***" } }
+            """);
+        // The resumed process reads the run's input, the connector's output and the gate's from the journal.
+        JsonNode.DeepEquals(JsonNode.Parse(resumed.LastLine)!["result"], expected).Should().BeTrue(resumed.LastLine);
+        await NoFileHoldsASecretAsync();
+    }
+
+    private async Task NoFileHoldsASecretAsync()
+    {
+        foreach (var file in Directory.EnumerateFiles(Store, "*", SearchOption.AllDirectories))
+        {
+            var bytes = await File.ReadAllBytesAsync(file);
+            foreach (var secret in new[] { _token, _envSecret })
+            {
+                Contains(bytes, secret).Should().BeFalse($"{file} must not contain a secret");
+            }
+        }
+    }
+
     private async Task RunAndCheckAsync(string script)
     {
         var result = await CliRunner.RunAsync("run", script, "--store", Store, "--json");
@@ -130,14 +184,7 @@ public sealed class ConnectorSecretsTests : IAsyncLifetime
         files.Should().Contain(f => f.EndsWith("journal.db", StringComparison.Ordinal));
         files.Should().Contain(f => f.Contains($"{Path.DirectorySeparatorChar}logs{Path.DirectorySeparatorChar}", StringComparison.Ordinal));
         files.Where(f => f.Contains($"{Path.DirectorySeparatorChar}reports{Path.DirectorySeparatorChar}", StringComparison.Ordinal)).Should().HaveCount(3);
-        foreach (var file in files)
-        {
-            var bytes = await File.ReadAllBytesAsync(file);
-            foreach (var secret in new[] { _token, _envSecret })
-            {
-                Contains(bytes, secret).Should().BeFalse($"{file} must not contain a secret");
-            }
-        }
+        await NoFileHoldsASecretAsync();
 
         // What the secrets were in is there, masked: the log line, the report, the failed step's output.
         var log = string.Join("\n", files.Where(f => f.EndsWith(".log", StringComparison.Ordinal)).Select(ReadShared));

@@ -23,6 +23,52 @@ public sealed class SecretRedactionTests
     }
 
     [Fact]
+    public void An_environment_value_that_is_short_or_a_number_is_not_a_secret_unless_declared()
+    {
+        var secrets = new SecretRegistry();
+        secrets.Add("8080", declared: false);
+        secrets.Add("dev", declared: false);
+        secrets.Add("3.25e4", declared: false);
+        secrets.IsEmpty.Should().BeTrue();
+
+        secrets.Add("1234", declared: true);
+        secrets.Add("longer-env-value", declared: false);
+        secrets.Redact("pin 1234, key longer-env-value").Should().Be("pin ***, key ***");
+    }
+
+    [Fact]
+    public void Json_redaction_masks_inside_strings_only_and_keeps_the_shape()
+    {
+        var secrets = new SecretRegistry();
+        secrets.Add("8080");
+        secrets.Add("n12345");
+        secrets.Add("s3cr3t\"quoted");
+        var json = new JsonObject
+        {
+            ["port"] = 8080,
+            ["url"] = "http://h:8080/",
+            ["escaped"] = "line\n12345", // holds a newline and 12345, not the secret n12345
+            ["quoted"] = "say s3cr3t\"quoted",
+            ["s3cr3t\"quoted"] = true,
+            ["list"] = new JsonArray(8080, "8080"),
+        }.ToJsonString();
+
+        var redacted = secrets.RedactJson(json);
+
+        JsonNode.DeepEquals(JsonNode.Parse(redacted), new JsonObject
+        {
+            ["port"] = 8080,
+            ["url"] = "http://h:***/",
+            ["escaped"] = "line\n12345",
+            ["quoted"] = "say ***",
+            ["***"] = true,
+            ["list"] = new JsonArray(8080, "***"),
+        }).Should().BeTrue(redacted);
+        secrets.Redact(json).Should().Contain("\"port\":***", "plain text redaction is what broke data");
+        secrets.RedactJson("""{"a":1}""").Should().Be("""{"a":1}""");
+    }
+
+    [Fact]
     public void A_secret_that_contains_another_is_replaced_whole()
     {
         var secrets = new SecretRegistry();
