@@ -2,7 +2,7 @@ using System.Text.Json.Nodes;
 
 namespace Orchestrator.Core.Plugins;
 
-/// <summary>A plugin file that changed on disk and was loaded again; <see cref="Error"/> says why it no longer loads, if it does not.</summary>
+/// <summary>A plugin file that changed on disk and was loaded again; <see cref="Error"/> says why the new file was refused (the old version stays).</summary>
 internal sealed record PluginReload(string Path, string? FromVersion, string? ToVersion, IReadOnlyList<string> Provides, string? Error)
 {
     public JsonObject ToJson() => new()
@@ -17,8 +17,9 @@ internal sealed record PluginReload(string Path, string? FromVersion, string? To
 
 /// <summary>
 /// Hot reload (<c>--watch-plugins</c>): plugins are loaded from memory so that their files can be replaced, and
-/// before an agent step the host looks for plugin files whose time or size changed; each one is unloaded (its
-/// collectible context goes once the steps still using it finish) and loaded again from the new file.
+/// before each agent call the host looks for plugin files whose time or size changed. The new file is loaded and
+/// checked first; only a good one replaces the old version, whose agents are disposed once the calls that started on
+/// them have finished (its collectible context goes after that). A bad file leaves the old version in use.
 /// </summary>
 internal sealed partial class PluginHost
 {
@@ -38,21 +39,44 @@ internal sealed partial class PluginHost
             var reloads = new List<PluginReload>(changed.Count);
             foreach (var path in changed)
             {
-                var from = _plugins.FirstOrDefault(p => p.AssemblyPath == path)?.AssemblyVersion;
-                var errors = _errors.Count;
-                Unload(path);
-                LoadAssembly(path);
-
-                // Stamped even when the new file does not load, so that it is tried again only once it changes again.
-                Stamp(path);
-                var now = _plugins.Where(p => p.AssemblyPath == path).ToList();
-                var error = _errors.Count > errors ? _errors[^1].Message : null;
-                _log.Information("Plugin {Path} reloaded: {From} to {To}", path, from, now.FirstOrDefault()?.AssemblyVersion);
-                reloads.Add(new PluginReload(path, from, now.FirstOrDefault()?.AssemblyVersion, [.. now.Select(p => p.Name)], error));
+                reloads.Add(Reload(path));
             }
 
             return reloads;
         }
+    }
+
+    /// <summary>
+    /// Loads the new file beside the version in use and checks it (it loads, every type is created, it provides
+    /// something); only then does it replace the old version. Otherwise the old version stays. Caller holds the lock.
+    /// </summary>
+    private PluginReload Reload(string path)
+    {
+        var old = _plugins.Where(p => p.AssemblyPath == path).ToList();
+        var from = old.FirstOrDefault()?.AssemblyVersion;
+
+        // Stamped before it is read, so that a file still being written is tried again once it changes again.
+        Stamp(path);
+        var staged = Stage(path);
+        var error = staged.Errors.FirstOrDefault()
+            ?? (staged.Instances.Count == 0 ? $"{Path.GetFileName(path)} provides no agents or recovery strategies" : null);
+        if (error is not null)
+        {
+            foreach (var (_, instance) in staged.Instances)
+            {
+                DisposeInstance(path, instance);
+            }
+
+            staged.Loader?.Dispose();
+            _log.Warning("Plugin {Path} was not reloaded; version {Version} stays in use: {Error}", path, from, error);
+            return new PluginReload(path, from, null, [.. old.Select(p => p.Name)], error);
+        }
+
+        Unload(path);
+        Commit(path, staged);
+        var now = _plugins.Where(p => p.AssemblyPath == path).ToList();
+        _log.Information("Plugin {Path} reloaded: {From} to {To}", path, from, staged.Version);
+        return new PluginReload(path, from, staged.Version, [.. now.Select(p => p.Name)], null);
     }
 
     private void Stamp(string path) => _stamps[path] = Read(path);
@@ -68,7 +92,7 @@ internal sealed partial class PluginHost
     {
         foreach (var (kind, entry) in _agents.Where(a => a.Value.Path == path).ToList())
         {
-            DisposeInstance(path, entry.Instance);
+            entry.Calls.Retire(() => DisposeInstance(path, entry.Instance));
 
             // A replica from another plugin takes the kind over.
             if (_replicas.TryGetValue(kind, out var replicas) && replicas.Count > 0)
@@ -86,7 +110,7 @@ internal sealed partial class PluginHost
         {
             foreach (var replica in replicas.Where(r => r.Path == path).ToList())
             {
-                DisposeInstance(path, replica.Instance);
+                replica.Calls.Retire(() => DisposeInstance(path, replica.Instance));
                 replicas.Remove(replica);
             }
         }

@@ -187,7 +187,7 @@ internal sealed partial class PluginHost : IAgentRegistry, IDisposable
     }
 
     private static AgentProvider Provider(string kind, Registered<IAgent> entry) =>
-        new(kind + "@" + Path.GetFileNameWithoutExtension(entry.Path), entry.Instance);
+        new(kind + "@" + Path.GetFileNameWithoutExtension(entry.Path), entry.Instance, entry.Calls);
 
     public IRecoveryStrategy? FindStrategy(string name)
     {
@@ -310,38 +310,67 @@ internal sealed partial class PluginHost : IAgentRegistry, IDisposable
 
     private void LoadAssembly(string path)
     {
-        IsolatedAssemblyLoader? loader = null;
+        var staged = Stage(path);
+        foreach (var error in staged.Errors)
+        {
+            AddError(path, error);
+        }
+
+        Commit(path, staged);
+    }
+
+    /// <summary>
+    /// Loads a plugin file into a context of its own and creates its agents and strategies, registering none of them:
+    /// a hot reload checks the result before it replaces the version in use. Every fault is in <see cref="Staged.Errors"/>.
+    /// </summary>
+    private Staged Stage(string path)
+    {
+        var staged = new Staged();
         try
         {
-            loader = TakeLoader(path);
-            var assembly = loader.LoadMainAssembly();
-            var version = assembly.GetName().Version?.ToString() ?? "0.0.0.0";
-            var registered = 0;
-            foreach (var type in CandidateTypes(path, assembly))
+            staged.Loader = TakeLoader(path);
+            var assembly = staged.Loader.LoadMainAssembly();
+            staged.Version = assembly.GetName().Version?.ToString() ?? "0.0.0.0";
+            foreach (var type in CandidateTypes(path, assembly, staged.Errors))
             {
-                registered += Register(path, version, type);
+                Create(path, type, staged);
             }
-
-            if (registered == 0)
-            {
-                _log.Warning("Plugin {Path} contributed no agents or recovery strategies; unloading it", path);
-                loader.Dispose();
-                return;
-            }
-
-            _loaders[path] = loader;
-            Stamp(path);
         }
         catch (Exception ex)
         {
             // Missing dependency of the assembly itself, a bad .deps.json, a version the runtime refuses...
-            AddError(path, $"{Path.GetFileName(path)} could not be loaded: {Describe(ex)}");
-            loader?.Dispose();
+            staged.Errors.Add($"{Path.GetFileName(path)} could not be loaded: {Describe(ex)}");
         }
+
+        return staged;
+    }
+
+    /// <summary>Registers what <see cref="Stage"/> created; a plugin that provides nothing is unloaded again.</summary>
+    private void Commit(string path, Staged staged)
+    {
+        var registered = 0;
+        foreach (var (type, instance) in staged.Instances)
+        {
+            registered += Register(path, staged.Version, type, instance);
+        }
+
+        if (registered == 0)
+        {
+            if (staged.Errors.Count == 0)
+            {
+                _log.Warning("Plugin {Path} contributed no agents or recovery strategies; unloading it", path);
+            }
+
+            staged.Loader?.Dispose();
+            return;
+        }
+
+        _loaders[path] = staged.Loader!;
+        Stamp(path);
     }
 
     /// <summary>Public concrete agent and strategy types; types that fail to load are reported, the rest kept.</summary>
-    private List<Type> CandidateTypes(string path, Assembly assembly)
+    private List<Type> CandidateTypes(string path, Assembly assembly, List<string> errors)
     {
         Type?[] types;
         try
@@ -353,7 +382,7 @@ internal sealed partial class PluginHost : IAgentRegistry, IDisposable
             types = ex.Types;
             var causes = ex.LoaderExceptions.OfType<Exception>().Select(Describe).Distinct().ToList();
             var more = causes.Count > 1 ? $" (and {causes.Count - 1} more)" : "";
-            AddError(path, $"{Path.GetFileName(path)}: some types could not be loaded: {causes.FirstOrDefault() ?? "unknown cause"}{more}");
+            errors.Add($"{Path.GetFileName(path)}: some types could not be loaded: {causes.FirstOrDefault() ?? "unknown cause"}{more}");
         }
 
         var candidates = new List<Type>();
@@ -381,34 +410,49 @@ internal sealed partial class PluginHost : IAgentRegistry, IDisposable
         return candidates;
     }
 
-    /// <summary>Instantiates one type and registers it under its kind or name; returns how many registrations it made.</summary>
-    private int Register(string path, string version, Type type)
+    /// <summary>Instantiates one type and checks that it names what it provides.</summary>
+    private void Create(string path, Type type, Staged staged)
     {
         object instance;
-        string? kind = null;
-        string? name = null;
         try
         {
             instance = Activator.CreateInstance(type)!;
-            kind = (instance as IAgent)?.Kind;
-            name = (instance as IRecoveryStrategy)?.Name;
+            if (instance is IAgent agent && string.IsNullOrWhiteSpace(agent.Kind))
+            {
+                staged.Errors.Add($"{Path.GetFileName(path)}: {type.FullName} has an empty agent kind");
+                DisposeInstance(path, instance);
+                return;
+            }
+
+            if (instance is IRecoveryStrategy strategy && string.IsNullOrWhiteSpace(strategy.Name))
+            {
+                staged.Errors.Add($"{Path.GetFileName(path)}: {type.FullName} has an empty recovery strategy");
+                DisposeInstance(path, instance);
+                return;
+            }
         }
         catch (Exception ex)
         {
             var cause = ex is TargetInvocationException { InnerException: { } inner } ? inner : ex;
-            AddError(path, $"{Path.GetFileName(path)}: {type.FullName} could not be created: {Describe(cause)}");
-            return 0;
+            staged.Errors.Add($"{Path.GetFileName(path)}: {type.FullName} could not be created: {Describe(cause)}");
+            return;
         }
 
+        staged.Instances.Add((type, instance));
+    }
+
+    /// <summary>Registers one created instance under its kind or name; returns how many registrations it made.</summary>
+    private int Register(string path, string version, Type type, object instance)
+    {
         var count = 0;
         if (instance is IAgent agent)
         {
-            count += Add(_agents, "agent kind", kind, new Registered<IAgent>(agent, path, OrderOf(path)), PluginInfo.AgentType, version, type);
+            count += Add(_agents, "agent kind", agent.Kind, new Registered<IAgent>(agent, path, OrderOf(path)), PluginInfo.AgentType, version, type);
         }
 
         if (instance is IRecoveryStrategy strategy)
         {
-            count += Add(_strategies, "recovery strategy", name, new Registered<IRecoveryStrategy>(strategy, path, OrderOf(path)), PluginInfo.RecoveryType, version, type);
+            count += Add(_strategies, "recovery strategy", strategy.Name, new Registered<IRecoveryStrategy>(strategy, path, OrderOf(path)), PluginInfo.RecoveryType, version, type);
         }
 
         if (count == 0)
@@ -419,15 +463,9 @@ internal sealed partial class PluginHost : IAgentRegistry, IDisposable
         return count;
     }
 
-    private int Add<T>(Dictionary<string, Registered<T>> map, string what, string? key, Registered<T> entry, string pluginType, string version, Type type)
+    private int Add<T>(Dictionary<string, Registered<T>> map, string what, string key, Registered<T> entry, string pluginType, string version, Type type)
         where T : class
     {
-        if (string.IsNullOrWhiteSpace(key))
-        {
-            AddError(entry.Path, $"{Path.GetFileName(entry.Path)}: {type.FullName} has an empty {what}");
-            return 0;
-        }
-
         if (map.TryGetValue(key, out var existing))
         {
             // The same plugin found twice is a mistake; another plugin offering the same kind of agent is a replica.
@@ -497,5 +535,21 @@ internal sealed partial class PluginHost : IAgentRegistry, IDisposable
 
     /// <param name="Order">Where the plugin file was found among all of them.</param>
     private sealed record Registered<T>(T Instance, string Path, int Order)
-        where T : class;
+        where T : class
+    {
+        /// <summary>The calls in flight on <see cref="Instance"/>: a reload disposes it once they have finished.</summary>
+        public AgentCalls Calls { get; } = new();
+    }
+
+    /// <summary>What <see cref="Stage"/> made of a plugin file.</summary>
+    private sealed class Staged
+    {
+        public IsolatedAssemblyLoader? Loader { get; set; }
+
+        public string Version { get; set; } = "0.0.0.0";
+
+        public List<(Type Type, object Instance)> Instances { get; } = [];
+
+        public List<string> Errors { get; } = [];
+    }
 }

@@ -24,7 +24,8 @@ internal interface IAgentRegistry
 }
 
 /// <summary>One agent able to serve a kind; <see cref="Id"/> tells replicas apart (<c>llm@LocalModel</c>).</summary>
-internal sealed record AgentProvider(string Id, IAgent Agent);
+/// <param name="Calls">Counts the calls in flight on a plugin's agent, so that a hot reload disposes it only after them; null for agents given in code.</param>
+internal sealed record AgentProvider(string Id, IAgent Agent, Plugins.AgentCalls? Calls = null);
 
 /// <summary>A registry over agents given in code: tests, benchmarks, embedding. Agents of the same kind are replicas, in order.</summary>
 internal sealed class AgentRegistry(IEnumerable<IAgent> agents, IEnumerable<IRecoveryStrategy>? strategies = null) : IAgentRegistry

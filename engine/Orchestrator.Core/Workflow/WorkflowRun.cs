@@ -160,11 +160,11 @@ internal sealed class WorkflowRun
     /// Journals something the engine noticed on its own as a step of <paramref name="kind"/> under <see cref="EventPrefix"/>,
     /// numbered so that a resumed run never takes it for one of its own steps to replay.
     /// </summary>
-    public async Task RecordEventAsync(string kind, string name, JsonNode? input, JsonNode? output)
+    public async Task RecordEventAsync(string kind, string name, JsonNode? input, JsonNode? output, string? error = null)
     {
         var id = EventPrefix + kind + "-" + Interlocked.Increment(ref _events).ToString(System.Globalization.CultureInfo.InvariantCulture);
         await AppendAsync(id, StepEvent.Started, null, name, kind, null, 1, input, null).ConfigureAwait(false);
-        await AppendAsync(id, StepEvent.Succeeded, null, name, kind, null, 1, output, null).ConfigureAwait(false);
+        await AppendAsync(id, error is null ? StepEvent.Succeeded : StepEvent.Failed, null, name, kind, null, 1, output, error).ConfigureAwait(false);
     }
 
     /// <summary>Journals one event of a step; an end gives <paramref name="startedAt"/>, the <see cref="TimeProvider.GetTimestamp"/> of its start, for the metrics.</summary>

@@ -82,11 +82,7 @@ public sealed partial class WorkflowScope
 
     private async Task<JsonNode?> RunAgentWithReloadsOrUndoAsync(string kind, JsonNode? input, StepOptions? options, IReadOnlyList<Plugins.PluginReload> reloads, CancellationToken cancellationToken)
     {
-        foreach (var reload in reloads)
-        {
-            await _run.RecordEventAsync("plugin-reload", Path.GetFileName(reload.Path), null, reload.ToJson()).ConfigureAwait(false);
-        }
-
+        await RecordReloadsAsync(reloads).ConfigureAwait(false);
         var name = options?.Name ?? kind;
         var note = new StepNote();
         var output = await RunStepCoreAsync(name, "agent", kind, input, (kind, input, options), AgentBody, note, cancellationToken).ConfigureAwait(false);
@@ -98,6 +94,15 @@ public sealed partial class WorkflowScope
         }
 
         return output;
+    }
+
+    /// <summary>Journals each reload: a refused file as a failed event with its cause (the old version stays in use).</summary>
+    private async Task RecordReloadsAsync(IReadOnlyList<Plugins.PluginReload> reloads)
+    {
+        foreach (var reload in reloads)
+        {
+            await _run.RecordEventAsync("plugin-reload", Path.GetFileName(reload.Path), null, reload.ToJson(), reload.Error).ConfigureAwait(false);
+        }
     }
 
     /// <summary>Marks the last known good state: a rollback undoes only the steps finished after the latest checkpoint.</summary>
@@ -373,6 +378,13 @@ public sealed partial class WorkflowScope
     /// <summary>The body of an agent step: the first attempt, then, if it failed, <see cref="RecoverOrFailAsync"/>.</summary>
     private async Task<JsonNode?> ExecuteAgentAsync(string kind, string stepId, JsonNode? input, StepOptions? options, CancellationToken ct)
     {
+        // Phase items, subtasks and peers call agents without RunAgentAsync: they see reloads here, between calls.
+        var reloads = _run.Agents.ReloadChanged();
+        if (reloads.Count > 0)
+        {
+            await RecordReloadsAsync(reloads).ConfigureAwait(false);
+        }
+
         var timeout = options?.Timeout ?? _run.DefaultStepTimeout;
         var task = new AgentTask(_run.Id, stepId, input) { Attempt = _run.AttemptFor(stepId), Tools = ToolCaller };
         var first = await TryAgentAsync(kind, task, timeout, exclude: null, ct).ConfigureAwait(false);
@@ -521,6 +533,13 @@ public sealed partial class WorkflowScope
         }
 
         var provider = Choose(providers, exclude);
+        if (provider?.Calls?.TryEnter() == false)
+        {
+            // Retired by a hot reload since the providers were read: the new version takes the call.
+            provider = Choose(_run.Agents.FindProviders(kind), exclude);
+            provider = provider?.Calls?.TryEnter() == false ? null : provider;
+        }
+
         if (provider is null)
         {
             return (AgentResult.Fail($"no other agent of kind '{kind}' to run on"), "unavailable", null);
@@ -579,6 +598,10 @@ public sealed partial class WorkflowScope
         {
             // A plugin that throws is reported like one that fails; it must never take the run down unexplained.
             return (AgentResult.Fail($"agent '{kind}' threw {ex.GetType().Name}: {ex.Message}"), "exception", provider.Id);
+        }
+        finally
+        {
+            provider.Calls?.Exit();
         }
     }
 
