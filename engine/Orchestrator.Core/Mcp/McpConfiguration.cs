@@ -28,6 +28,9 @@ internal sealed record McpServerConfig(string Name, string Source)
 
     public IReadOnlyDictionary<string, string> Headers { get; init; } = new Dictionary<string, string>();
 
+    /// <summary>A call that failed mid-call may be sent again to another server, whatever its tool's annotations say.</summary>
+    public bool RetrySafe { get; init; }
+
     public bool IsStdio => Command is not null;
 
     public string Transport => IsStdio ? "stdio" : "http";
@@ -188,6 +191,12 @@ internal sealed record McpConfiguration
                 throw new McpConfigException($"{where} needs either \"command\" (stdio) or \"url\" (streamable HTTP)");
             }
 
+            var retrySafe = server["retrySafe"] switch
+            {
+                null => false,
+                JsonValue v when v.TryGetValue<bool>(out var safe) => safe,
+                _ => throw new McpConfigException($"{where}: \"retrySafe\" must be true or false"),
+            };
             var baseDir = Path.GetDirectoryName(source) ?? Directory.GetCurrentDirectory();
             if (command is not null)
             {
@@ -200,6 +209,7 @@ internal sealed record McpConfiguration
                     Args = StringArray(server["args"], $"{where}: \"args\""),
                     Env = StringMap(server["env"], $"{where}: \"env\"").ToDictionary(p => p.Key, p => (string?)p.Value),
                     WorkingDirectory = cwd is null ? baseDir : Path.GetFullPath(cwd, baseDir),
+                    RetrySafe = retrySafe,
                 });
             }
             else
@@ -209,14 +219,14 @@ internal sealed record McpConfiguration
                     throw new McpConfigException($"{where}: \"url\" must be an absolute http or https URL, not '{url}'");
                 }
 
-                list.Add(new McpServerConfig(name, source) { Url = uri, Headers = StringMap(server["headers"], $"{where}: \"headers\"") });
+                list.Add(new McpServerConfig(name, source) { Url = uri, Headers = StringMap(server["headers"], $"{where}: \"headers\""), RetrySafe = retrySafe });
             }
         }
 
         return list;
     }
 
-    private static readonly string[] ServerKeys = ["command", "args", "env", "cwd", "url", "headers", "type", "disabled", "description"];
+    private static readonly string[] ServerKeys = ["command", "args", "env", "cwd", "url", "headers", "type", "disabled", "description", "retrySafe"];
 
     private static McpBalancing ParseBalancing(JsonNode? node, string source) =>
         (node as JsonValue)?.TryGetValue<string>(out var text) == true && text is "leastOutstanding" or "roundRobin"

@@ -104,11 +104,24 @@ internal sealed class McpCoordinator : IAsyncDisposable
             }
             catch (Exception ex) when (!cancellationToken.IsCancellationRequested && !IsToolFailure(ex))
             {
-                _log.Warning("MCP call of {Tool} on {McpServer} failed, failing over: {Error}", tool, chosen.Name, ex.Message);
                 failovers.Add(new McpFailover(chosen.Name, Innermost(ex).Message));
+                var others = offering.Where(s => !tried.Contains(s)).Select(s => s.Name).ToList();
+                if (others.Count > 0 && !MayResend(chosen, tool))
+                {
+                    // The first server may have run the call before it failed: sending it again could do it twice.
+                    throw new McpServerUnavailableException(
+                        $"{Innermost(ex).Message}; the call may have run on '{chosen.Name}', so it is not sent again to '{string.Join("', '", others)}': " +
+                        $"tool '{tool}' is not marked read-only or idempotent (set \"retrySafe\": true on the server to allow it)");
+                }
+
+                _log.Warning("MCP call of {Tool} on {McpServer} failed, failing over: {Error}", tool, chosen.Name, ex.Message);
             }
         }
     }
+
+    /// <summary>Whether a call that failed on <paramref name="server"/> mid-call may go to another: the tool says so, or the server's entry does.</summary>
+    private static bool MayResend(McpServerConnection server, string tool) =>
+        server.Config.RetrySafe || server.Tools.Any(t => t.Name == tool && t.RetrySafe);
 
     /// <summary>Every tool on offer, with the servers that offer it, for messages and listings.</summary>
     public IReadOnlyDictionary<string, IReadOnlyList<string>> ToolsOnOffer() =>

@@ -21,7 +21,8 @@ public enum McpServerHealth
 }
 
 /// <summary>A tool as a server describes it.</summary>
-internal sealed record McpToolInfo(string Name, string? Description, JsonElement InputSchema);
+/// <param name="RetrySafe">The server marks the tool read-only or idempotent: a call that failed mid-call may be sent again.</param>
+internal sealed record McpToolInfo(string Name, string? Description, JsonElement InputSchema, bool RetrySafe = false);
 
 /// <summary>
 /// One configured server: its client session (started lazily, restarted by health checks), its tools, the calls
@@ -155,9 +156,11 @@ internal sealed class McpServerConnection : IAsyncDisposable
         }
         catch (Exception ex) when (ex is not McpToolException && !cancellationToken.IsCancellationRequested)
         {
+            // A health check that found the server mute closes its session under the call: say that, not "A task was canceled".
             Interlocked.Increment(ref _failures);
-            MarkUnhealthy(Describe(ex));
-            throw;
+            var reason = Health == McpServerHealth.Unhealthy && LastError is { } known ? known : Describe(ex);
+            MarkUnhealthy(reason);
+            throw new McpServerUnavailableException($"MCP server '{Name}' failed during the call of '{tool}': {reason}", ex);
         }
         finally
         {
@@ -213,7 +216,8 @@ internal sealed class McpServerConnection : IAsyncDisposable
             }
 
             var tools = await client.ListToolsAsync(cancellationToken: cancellationToken).AsTask().WaitAsync(timeout, time, cancellationToken).ConfigureAwait(false);
-            Tools = [.. tools.Select(t => new McpToolInfo(t.Name, t.Description, t.JsonSchema))];
+            Tools = [.. tools.Select(t => new McpToolInfo(
+                t.Name, t.Description, t.JsonSchema, t.ProtocolTool.Annotations is { } hints && (hints.ReadOnlyHint == true || hints.IdempotentHint == true)))];
             _client = client;
             var starts = Interlocked.Increment(ref _starts);
             WatchForExit(client, Interlocked.Increment(ref _session));

@@ -50,5 +50,67 @@ public sealed class McpFailoverTests : IDisposable
         File.ReadAllText(outcome["report"]!.GetValue<string>()).Should().Contain("\"failover\"");
     }
 
+    [Fact]
+    public async Task A_call_of_a_tool_not_marked_idempotent_whose_server_dies_mid_call_is_not_sent_again()
+    {
+        await McpServers.EnsureInstalledAsync();
+        var (graphA, graphB) = (Path.Combine(_dir.Path, "a.jsonl"), Path.Combine(_dir.Path, "b.jsonl"));
+        _dir.Write("mcp.json", McpServers.Config(("a", DiesMidCall(McpServers.MemoryServer(graphA))), ("b", McpServers.MemoryServer(graphB))));
+        var script = _dir.Write("create.csx", """
+            await Mcp.CallAsync("create_entities", new { entities = new[] { new { name = "die-now", entityType = "order", observations = new[] { "charged" } } } });
+            """);
+
+        var result = await CliRunner.RunAsync("run", script, "--store", Path.Combine(_dir.Path, "store"));
+
+        result.ExitCode.Should().Be(1, result.ToString());
+        result.Stderr.Should().Contain("MCP server 'a' failed during the call of 'create_entities'")
+            .And.Contain("not sent again to 'b'").And.Contain("not marked read-only or idempotent");
+        File.ReadAllText(graphA).Should().Contain("die-now", "server a ran the call before it died");
+        File.Exists(graphB).Should().BeFalse("the call must not run a second time on b");
+    }
+
+    [Fact]
+    public async Task A_call_of_a_read_only_tool_whose_server_dies_mid_call_is_sent_to_the_other_server()
+    {
+        await McpServers.EnsureInstalledAsync();
+        _dir.Write("mcp.json", McpServers.Config(("a", DiesMidCall(McpServers.EverythingServer())), ("b", McpServers.EverythingServer())));
+        var script = _dir.Write("echo.csx", """
+            return await Mcp.CallAsync("echo", new { message = "die-now" });
+            """);
+
+        var result = await CliRunner.RunAsync("run", script, "--store", Path.Combine(_dir.Path, "store"), "--json");
+
+        result.ExitCode.Should().Be(0, result.ToString());
+        var output = JsonNode.Parse(result.LastLine)!["result"]!;
+        output["server"]!.GetValue<string>().Should().Be("b");
+        output["failover"]!.AsArray().Single()!["error"]!.GetValue<string>().Should().Contain("MCP server 'a' failed during the call of 'echo'");
+    }
+
+    /// <summary>
+    /// The server behind a stdio relay that passes a request holding <c>die-now</c> on to it, then stops answering and
+    /// kills it: the call reached the server and may have run, and its client sees the server die mid-call.
+    /// </summary>
+    private JsonObject DiesMidCall(JsonObject server)
+    {
+        var relay = _dir.Write("relay.mjs", """
+            import { spawn } from "node:child_process";
+            const [, , command, ...args] = process.argv;
+            const server = spawn(command, args, { stdio: ["pipe", "pipe", "inherit"] });
+            server.stdout.pipe(process.stdout);
+            process.stdin.on("data", chunk => {
+              server.stdin.write(chunk);
+              if (chunk.includes("die-now")) {
+                server.stdout.unpipe(process.stdout);
+                setTimeout(() => { server.kill("SIGKILL"); process.exit(1); }, 500);
+              }
+            });
+            process.stdin.on("end", () => server.kill());
+            """);
+        var relayed = (JsonObject)server.DeepClone();
+        relayed["args"] = new JsonArray([relay, server["command"]!.GetValue<string>(), .. (server["args"]?.AsArray() ?? []).Select(a => a!.DeepClone())]);
+        relayed["command"] = "node";
+        return relayed;
+    }
+
     private static IEnumerable<string> Servers(JsonNode? list) => list!.AsArray().Select(s => s!.GetValue<string>());
 }

@@ -79,6 +79,52 @@ public sealed class McpHealthTests : IDisposable
     }
 
     [Fact]
+    public async Task A_call_on_a_server_that_stops_answering_pings_fails_naming_the_server_and_the_ping()
+    {
+        await McpServers.EnsureInstalledAsync();
+        var pid = Path.Combine(_dir.Path, "a.pid");
+        var time = new FakeTimeProvider();
+        var config = McpConfiguration.Parse(McpServers.Config(("a", McpServers.KillableEverything(pid))), Path.Combine(_dir.Path, "mcp.json"))
+            with { HealthCheckInterval = TimeSpan.FromSeconds(10), PingTimeout = TimeSpan.FromSeconds(2) };
+        await using var mcp = new McpCoordinator(config, time, Logger.None);
+        await mcp.StartAsync(CancellationToken.None);
+        var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var call = mcp.CallAsync(null, "trigger-long-running-operation", new JsonObject { ["duration"] = 600, ["steps"] = 1 }, (_, run, ct) =>
+        {
+            var running = run(ct);
+            started.TrySetResult();
+            return running;
+        }, CancellationToken.None);
+        await started.Task.WaitAsync(Patience);
+
+        // Frozen, not dead: the session stays open, only the pings go unanswered.
+        using (var freeze = System.Diagnostics.Process.Start("kill", ["-STOP", File.ReadAllText(pid).Trim()]))
+        {
+            await freeze.WaitForExitAsync();
+        }
+
+        try
+        {
+            // The engine's clock runs the health check and the ping's time limit; the test only moves it on.
+            while (!call.IsCompleted)
+            {
+                time.Advance(TimeSpan.FromSeconds(1));
+                await Task.WhenAny(call, Task.Delay(20));
+            }
+
+            var failed = () => call;
+            (await failed.Should().ThrowAsync<McpServerUnavailableException>()).Which.Message
+                .Should().Contain("MCP server 'a' failed during the call of 'trigger-long-running-operation'")
+                .And.Contain("no answer to a ping within 2000 ms");
+        }
+        finally
+        {
+            using var thaw = System.Diagnostics.Process.Start("kill", ["-CONT", File.ReadAllText(pid).Trim()]);
+            await thaw.WaitForExitAsync();
+        }
+    }
+
+    [Fact]
     public async Task Round_robin_takes_the_servers_in_turn()
     {
         await McpServers.EnsureInstalledAsync();
