@@ -199,6 +199,45 @@ internal sealed partial class PluginHost : IAgentRegistry, IDisposable
         }
     }
 
+    /// <summary>
+    /// Loads every assembly the loaded plugins reference, and what those reference in turn inside the plugin's own
+    /// context, as a call would sooner or later: a dependency that is missing or does not load is an error naming it
+    /// (a plugin can load and register its agents with a dependency missing, and fail only when called).
+    /// </summary>
+    public IReadOnlyList<PluginLoadError> CheckDependencies()
+    {
+        lock (_registry)
+        {
+            var errors = new List<PluginLoadError>();
+            foreach (var (path, loader) in _loaders)
+            {
+                var seen = new HashSet<string>(StringComparer.Ordinal);
+                var pending = new Queue<Assembly>([loader.LoadMainAssembly()]);
+                while (pending.TryDequeue(out var assembly))
+                {
+                    foreach (var reference in assembly.GetReferencedAssemblies().Where(r => seen.Add(r.FullName)))
+                    {
+                        try
+                        {
+                            // The framework's own assemblies come from the host; only the plugin's private ones are walked further.
+                            var loaded = loader.LoadContext.LoadFromAssemblyName(reference);
+                            if (AssemblyLoadContext.GetLoadContext(loaded) == loader.LoadContext)
+                            {
+                                pending.Enqueue(loaded);
+                            }
+                        }
+                        catch (Exception ex) when (ex is FileNotFoundException or FileLoadException or BadImageFormatException)
+                        {
+                            errors.Add(new PluginLoadError(path, $"{Path.GetFileName(path)} needs {reference.Name} {reference.Version}, which could not be loaded: {Describe(ex)}"));
+                        }
+                    }
+                }
+            }
+
+            return errors;
+        }
+    }
+
     /// <summary>Registers what a plugin provides, from the manifest, without loading it.</summary>
     private void Defer(string path, PluginManifest.Entry entry)
     {

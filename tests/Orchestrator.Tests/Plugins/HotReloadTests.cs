@@ -1,7 +1,5 @@
 using System.Runtime.CompilerServices;
 using System.Text.Json.Nodes;
-using Microsoft.CodeAnalysis;
-using Microsoft.CodeAnalysis.CSharp;
 using Orchestrator.Abstractions;
 using Orchestrator.Core.Journal;
 using Orchestrator.Core.Plugins;
@@ -252,14 +250,6 @@ public sealed class HotReloadTests : IDisposable
                 {{run}}
             }
             """;
-        var references = ((string)AppContext.GetData("TRUSTED_PLATFORM_ASSEMBLIES")!).Split(Path.PathSeparator)
-            .Where(p => Path.GetFileName(p).StartsWith("System.", StringComparison.Ordinal) || Path.GetFileName(p) is "netstandard.dll" or "mscorlib.dll")
-            .Append(typeof(IAgent).Assembly.Location)
-            .Select(p => MetadataReference.CreateFromFile(p));
-        var compilation = CSharpCompilation.Create("HotPlugin", [CSharpSyntaxTree.ParseText(source)], references, new CSharpCompilationOptions(OutputKind.DynamicallyLinkedLibrary));
-        using var dll = new MemoryStream();
-        var emitted = compilation.Emit(dll);
-        emitted.Success.Should().BeTrue(string.Join("\n", emitted.Diagnostics));
-        return dll.ToArray();
+        return PluginCompiler.Compile("HotPlugin", source);
     }
 }

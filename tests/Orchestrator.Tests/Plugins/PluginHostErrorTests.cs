@@ -1,4 +1,6 @@
+using Microsoft.CodeAnalysis;
 using Orchestrator.Core.Plugins;
+using Orchestrator.Tests.Support;
 using Serilog.Events;
 
 namespace Orchestrator.Tests.Plugins;
@@ -24,6 +26,36 @@ public sealed class PluginHostErrorTests : IDisposable
         error.Message.Should().Contain("Broken.dll").And.Contain("not a valid .NET assembly").And.NotContain("\n");
         host.AgentKinds.Should().BeEquivalentTo("json12", "flaky");
         ErrorsLogged().Should().ContainSingle().Which.Properties["Path"].ToString().Should().Contain("Broken.dll");
+    }
+
+    [Fact]
+    public async Task The_plugins_command_fails_naming_a_dependency_that_a_plugin_loads_without_but_needs_when_called()
+    {
+        var helper = PluginCompiler.Compile("Needed.Helper", "public static class Helper { public static string Hi() => \"hi\"; }");
+        var plugin = _folder.WriteFile(Path.Combine("Needy", "Needy.dll"), PluginCompiler.Compile("Needy", """
+            using System.Text.Json.Nodes;
+            using System.Threading;
+            using System.Threading.Tasks;
+            using Orchestrator.Abstractions;
+            public sealed class NeedyAgent : IAgent
+            {
+                public string Kind => "needy";
+                public ValueTask<AgentResult> RunAsync(AgentTask task, CancellationToken cancellationToken) =>
+                    ValueTask.FromResult(AgentResult.Ok(JsonValue.Create(Helper.Hi())));
+            }
+            """, MetadataReference.CreateFromImage(helper)));
+        _folder.AddFixture(FixturePlugins.Faults);
+
+        var listed = await CliRunner.RunAsync("plugins", "--plugins", _folder.Path);
+
+        listed.ExitCode.Should().Be(2, listed.ToString());
+        listed.Stdout.Should().Contain("needy", "the plugin itself loads: only a call would have failed");
+        var line = listed.Stderr.Trim().Split('\n').Should().ContainSingle().Subject;
+        line.Should().StartWith($"orchestrator: plugin dependency missing: {plugin}: Needy.dll needs Needed.Helper 0.0.0.0, which could not be loaded: FileNotFoundException");
+
+        _folder.WriteFile(Path.Combine("Needy", "Needed.Helper.dll"), helper);
+        var whole = await CliRunner.RunAsync("plugins", "--plugins", _folder.Path);
+        whole.ExitCode.Should().Be(0, whole.ToString());
     }
 
     [Fact]

@@ -11,7 +11,7 @@ internal static class PluginsCommand
     public static Command Create(CliConsole console)
     {
         var plugins = CommonOptions.Plugins();
-        var command = new Command("plugins", "List the agents and recovery strategies the host loads, with the DLL each came from.") { plugins };
+        var command = new Command("plugins", "List the agents and recovery strategies the host loads, with the DLL each came from; check that every plugin's dependencies load.") { plugins };
         command.SetAction(parse => List(console, parse.GetValue(plugins) ?? []));
         return command;
     }
@@ -30,6 +30,12 @@ internal static class PluginsCommand
             console.Error($"plugin not loaded: {error.Path}: {error.Message}");
         }
 
-        return host.Errors.Count == 0 ? ExitCodes.Success : ExitCodes.BadInput;
+        var missing = host.CheckDependencies();
+        foreach (var error in missing)
+        {
+            console.Error($"plugin dependency missing: {error.Path}: {error.Message}");
+        }
+
+        return host.Errors.Count == 0 && missing.Count == 0 ? ExitCodes.Success : ExitCodes.BadInput;
     }
 }
