@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.CommandLine.Parsing;
 using Orchestrator.Cli.Commands.Connectors;
 using Orchestrator.Cli.Commands.Mcp;
 using Orchestrator.Cli.Commands.New;
@@ -41,15 +42,11 @@ internal static class CliApp
             NewCommand.Create(console),
         };
 
-        var parsed = root.Parse(args);
+        // No response files: "@file" is ours (--input @file), and a token that names a folder must not crash the parser.
+        var parsed = root.Parse(args, new ParserConfiguration { ResponseFileTokenReplacer = null });
         if (parsed.Errors.Count > 0)
         {
-            foreach (var error in parsed.Errors)
-            {
-                console.Error(error.Message);
-            }
-
-            console.Error("Run 'orchestrator --help' for usage.");
+            console.Error(UsageError(root, parsed));
             return ExitCodes.BadInput;
         }
 
@@ -81,6 +78,60 @@ internal static class CliApp
             console.Error(StoreDamagedException.From(StoreOf(parsed), damage).Message);
             return ExitCodes.BadInput;
         }
+    }
+
+    /// <summary>
+    /// The parser's errors as one line, with where to read more; a mistyped command gets the closest one
+    /// (<c>unknown command 'rnu'; did you mean 'run'?</c>). Written here rather than by System.CommandLine's error
+    /// action, whose suggestions and help take many lines: bad input is one line.
+    /// </summary>
+    private static string UsageError(RootCommand root, ParseResult parsed)
+    {
+        var command = parsed.CommandResult.Command;
+        var help = command == root ? "orchestrator --help" : $"orchestrator {string.Join(' ', CommandPath(parsed.CommandResult))} --help";
+        if (command.Subcommands.Count > 0 && parsed.UnmatchedTokens.Count > 0)
+        {
+            var typed = parsed.UnmatchedTokens[0];
+            var closest = command.Subcommands.Select(c => c.Name).MinBy(name => Distance(typed, name));
+            var guess = closest is not null && Distance(typed, closest) <= 2 ? $"; did you mean '{closest}'?" : "";
+            return $"unknown command '{typed}'{guess} ({help} lists the commands)";
+        }
+
+        var errors = parsed.Errors.Select(e => string.Join(' ', e.Message.Split((char[])['\n', '\r', '\t'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)));
+        return $"{string.Join("; ", errors.Distinct())} (see {help})";
+    }
+
+    private static IEnumerable<string> CommandPath(SymbolResult? result) =>
+        result is CommandResult { Parent: { } parent } command ? [.. CommandPath(parent), command.Command.Name] : [];
+
+    /// <summary>Edit distance (insertions, deletions, substitutions, adjacent swaps): how far a typo is from a command.</summary>
+    private static int Distance(string a, string b)
+    {
+        var d = new int[a.Length + 1, b.Length + 1];
+        for (var i = 0; i <= a.Length; i++)
+        {
+            d[i, 0] = i;
+        }
+
+        for (var j = 0; j <= b.Length; j++)
+        {
+            d[0, j] = j;
+        }
+
+        for (var i = 1; i <= a.Length; i++)
+        {
+            for (var j = 1; j <= b.Length; j++)
+            {
+                var cost = char.ToLowerInvariant(a[i - 1]) == char.ToLowerInvariant(b[j - 1]) ? 0 : 1;
+                d[i, j] = Math.Min(Math.Min(d[i - 1, j] + 1, d[i, j - 1] + 1), d[i - 1, j - 1] + cost);
+                if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1])
+                {
+                    d[i, j] = Math.Min(d[i, j], d[i - 2, j - 2] + 1);
+                }
+            }
+        }
+
+        return d[a.Length, b.Length];
     }
 
     /// <summary>The store folder the parsed verb works on: its <c>--store</c>, or the default.</summary>

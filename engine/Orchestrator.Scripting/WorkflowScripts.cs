@@ -16,28 +16,35 @@ internal static class WorkflowScripts
     /// Compiles <paramref name="path"/>, a .csx through <paramref name="cache"/> when given; throws
     /// <see cref="ScriptCompilationException"/> naming file, line and column on errors.
     /// </summary>
+    /// <summary>The largest script the engine reads: far beyond any hand-written workflow, far below what stalls a compiler.</summary>
+    public const long MaxScriptBytes = 8 * 1024 * 1024;
+
     public static IWorkflowProgram Compile(string path, JavaScriptOptions javaScript, ILogger log, ScriptCompileCache? cache = null, CancellationToken cancellationToken = default)
     {
-        var extension = Path.GetExtension(path).ToLowerInvariant();
-        CheckText(path);
-        return extension switch
-        {
-            ".csx" => CSharpWorkflow.Load(path, cache, log, cancellationToken),
-            ".js" => CompileJavaScript(path, javaScript, log),
-            _ => throw new ScriptCompilationException($"{path}: unknown script type '{extension}'; use .csx or .js"),
-        };
+        Check(path);
+        return string.Equals(Path.GetExtension(path), ".csx", StringComparison.OrdinalIgnoreCase)
+            ? CSharpWorkflow.Load(path, cache, log, cancellationToken)
+            : CompileJavaScript(path, javaScript, log);
     }
 
     /// <summary>
-    /// A file that is not text (a NUL byte, or not UTF-8) or holds no code (only comments and blank space) is refused in
-    /// one line, before a compiler turns it into hundreds of errors or into an assembly with nothing to run.
+    /// Refuses in one line, before anything is compiled or stored, a file that is not a script: an unknown extension, a
+    /// FIFO or device, one over <see cref="MaxScriptBytes"/>, one that is not text (a NUL byte, or not UTF-8), or one that
+    /// holds no code (only comments and blank space), which a compiler would turn into hundreds of errors or into an
+    /// assembly with nothing to run.
     /// </summary>
-    private static void CheckText(string path)
+    public static void Check(string path)
     {
+        var extension = Path.GetExtension(path).ToLowerInvariant();
+        if (!Extensions.Contains(extension))
+        {
+            throw new ScriptCompilationException($"{path}: unknown script type '{extension}'; use .csx or .js");
+        }
+
         byte[] bytes;
         try
         {
-            bytes = File.ReadAllBytes(path);
+            bytes = Core.Files.RegularFile.ReadAll(path, MaxScriptBytes);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {

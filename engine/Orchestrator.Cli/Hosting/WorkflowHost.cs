@@ -80,6 +80,16 @@ internal sealed class WorkflowHost : IAsyncDisposable
             throw new CliException($"script not found: {scriptPath}");
         }
 
+        try
+        {
+            // Before the store is opened: a file that is no script must leave no trace.
+            WorkflowScripts.Check(scriptPath);
+        }
+        catch (ScriptCompilationException ex)
+        {
+            throw new CliException(ex.Message);
+        }
+
         // The journal opens on another core while the log, the configuration and the plugins load; a process that
         // ends with this run also warms up, on a core of its own, what the script's first step needs. A server's
         // later runs find all of that warm anyway.

@@ -104,11 +104,14 @@ internal sealed class TemplateCache
     /// <summary>How error messages name a built-in template.</summary>
     public static string BuiltInPath(string name) => "built-in:" + name;
 
-    /// <summary>One line per error, <c>path(line,col): error: message</c>, with 1-based line and column.</summary>
-    public static string FormatErrors(Template template, string path) =>
-        string.Join(
-            Environment.NewLine,
-            template.Messages.Where(m => m.Type == ParserMessageType.Error).Select(m => Format(path, m.Span, m.Message)));
+    /// <summary>The first error, <c>path(line,col): error: message</c> with 1-based line and column, and how many more there are: one line.</summary>
+    private static string FormatErrors(Template template, string path)
+    {
+        var errors = template.Messages.Where(m => m.Type == ParserMessageType.Error).ToList();
+        return errors.Count == 0
+            ? ""
+            : Format(path, errors[0].Span, errors[0].Message) + (errors.Count > 1 ? $" (and {errors.Count - 1} more)" : "");
+    }
 
     /// <summary>One error line, <c>path(line,col): error: message</c>, from Scriban's 0-based span.</summary>
     public static string Format(string path, SourceSpan span, string message) =>

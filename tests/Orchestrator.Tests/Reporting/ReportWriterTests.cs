@@ -44,16 +44,13 @@ public sealed class ReportWriterTests : IDisposable
     }
 
     [Fact]
-    public void Each_parse_error_is_one_line()
+    public void Parse_errors_are_one_line_naming_the_first_and_counting_the_rest()
     {
         var path = WriteTemplate("two-errors.md.sbn", "{{ if }\n{{ end }}\n");
 
         var message = ((Action)(() => _writer.Validate(path))).Should().Throw<TemplateException>().Which.Message;
 
-        var lines = message.Split(Environment.NewLine);
-        lines.Should().HaveCountGreaterThan(1);
-        lines.Should().AllSatisfy(line => line.Should().StartWith(path + "(").And.Contain("): error: "));
-        lines[0].Should().StartWith(path + "(1,");
+        message.Should().NotContain("\n").And.StartWith(path + "(1,").And.Contain("): error: ").And.MatchRegex(@"\(and \d+ more\)$");
     }
 
     [Fact]

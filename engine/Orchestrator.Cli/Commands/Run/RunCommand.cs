@@ -101,7 +101,14 @@ internal static class RunCommand
         if (text.StartsWith('@'))
         {
             source = Path.GetFullPath(text[1..]);
-            text = File.Exists(source) ? File.ReadAllText(source) : throw new CliException($"--input: file not found: {source}");
+            try
+            {
+                text = System.Text.Encoding.UTF8.GetString(Core.Files.RegularFile.ReadAll(source, MaxInputBytes));
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                throw new CliException($"--input: cannot read {source}: {(ex is FileNotFoundException ? "file not found" : ex.Message)}");
+            }
         }
 
         try
@@ -113,6 +120,9 @@ internal static class RunCommand
             throw new CliException($"{source}: invalid JSON: {ex.Message}");
         }
     }
+
+    /// <summary>The largest <c>--input @file</c>: an input is journaled whole with the run.</summary>
+    private const long MaxInputBytes = 256L * 1024 * 1024;
 
     private sealed record RunRequest(string Script, string Store, string[] PluginDirectories, bool Json, bool Quiet, string? Input, string? Timeout, bool Verbose, bool WatchPlugins, bool UseCache)
     {
