@@ -166,4 +166,8 @@ internal sealed class CliConsole(TextWriter stdout, TextWriter stderr)
     public void Line(string text) => Out.WriteLine(text);
 
     public void Error(string message) => stderr.WriteLine("orchestrator: " + message);
+
+    /// <summary>A name as typed, with control characters escaped, so that a message naming it stays one line.</summary>
+    public static string Printable(string text) =>
+        text.Any(char.IsControl) ? string.Concat(text.Select(c => char.IsControl(c) ? $"\\u{(int)c:x4}" : c.ToString())) : text;
 }

@@ -35,17 +35,26 @@ internal static class ScriptOptionParsing
             throw new ArgumentException($"strategy '{name}': unknown option '{unknown}'; known: {string.Join(", ", known)}");
         }
 
+        var strategy = name.GetValue<string>();
         return new Core.Strategies.PhaseStrategy
         {
-            Name = name.GetValue<string>(),
-            Agent = o["agent"]?.GetValue<string>(),
-            Mode = o["mode"] is { } mode ? Core.Strategies.PhaseStrategy.ParseMode(mode.GetValue<string>()) : Core.Strategies.CoordinationMode.Sequential,
-            Concurrency = o["concurrency"]?.GetValue<int>() ?? 1,
+            Name = strategy,
+            Agent = Typed<string>(o, "agent", strategy, "a string"),
+            Mode = Typed<string>(o, "mode", strategy, "a string") is { } mode ? Core.Strategies.PhaseStrategy.ParseMode(mode) : Core.Strategies.CoordinationMode.Sequential,
+            Concurrency = o["concurrency"] is null ? 1 : Typed<int>(o, "concurrency", strategy, "a whole number"),
             Timeout = o["timeoutMs"] is { } ms ? Milliseconds(ms, "timeoutMs") : null,
             Recovery = o["recovery"] is { } chain ? RecoveryChain(chain) : null,
-            MinEffectiveness = o["minEffectiveness"]?.GetValue<double>() ?? 0,
+            MinEffectiveness = o["minEffectiveness"] is null ? 0 : Typed<double>(o, "minEffectiveness", strategy, "a number"),
         };
     }
+
+    /// <summary>An option's value as <typeparamref name="T"/>; an option of another type is refused naming it.</summary>
+    private static T? Typed<T>(JsonObject o, string key, string strategy, string what) => o[key] switch
+    {
+        null => default,
+        JsonValue v when v.TryGetValue<T>(out var value) => value,
+        var other => throw new ArgumentException($"strategy '{strategy}': '{key}' must be {what}, not {other.ToJsonString()}"),
+    };
 
     public static TimeSpan Milliseconds(JsonNode value, string what)
     {

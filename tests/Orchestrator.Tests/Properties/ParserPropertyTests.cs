@@ -79,6 +79,145 @@ public sealed class ParserPropertyTests : IDisposable
         }, 300);
     }
 
+    [Fact]
+    public void Any_dsl_option_is_read_or_refused_with_an_argument_error()
+    {
+        string[] words = ["strategy", "retry", "name", "agent", "mode", "parallel", "master-worker", "concurrency", "timeoutMs", "recovery", "minEffectiveness", "maxAttempts"];
+        ForSeeds(seed =>
+        {
+            var random = new Random(seed);
+            var node = JsonNode.Parse(RandomConfig(random, words) is var text && text.StartsWith('{') && IsJson(text) ? text : "\"retry\"");
+            foreach (var parse in new Action<JsonNode?>[]
+            {
+                n => Orchestrator.Scripting.ScriptOptionParsing.RecoveryChain(n),
+                n => Orchestrator.Scripting.ScriptOptionParsing.Strategy(n),
+                n => Orchestrator.Scripting.ScriptOptionParsing.Strategy(n is JsonObject o ? Named(o) : n),
+                n => Orchestrator.Scripting.ScriptOptionParsing.Milliseconds(n ?? JsonValue.Create(0), "timeoutMs"),
+                n => Orchestrator.Scripting.ScriptOptionParsing.RecoveryChain(new JsonArray(n?.DeepClone(), JsonValue.Create("retry"))),
+            })
+            {
+                try
+                {
+                    parse(node?.DeepClone());
+                }
+                catch (ArgumentException ex)
+                {
+                    // What the DSL turns into a step error naming the option; anything else would escape as a crash.
+                    ex.Message.Should().NotBeNullOrWhiteSpace();
+                }
+            }
+        }, 400);
+    }
+
+    [Fact]
+    public void Any_input_text_is_json_or_one_bad_input_error_naming_the_option()
+    {
+        ForSeeds(seed =>
+        {
+            var random = new Random(seed);
+            var text = random.Next(3) == 0 ? RandomJson(random, 0).ToJsonString() : RandomConfig(random, ["a", "b", "@", "{", "["]);
+            text = random.Next(8) == 0 && text.Length > 1 ? "@" + text : text;
+            try
+            {
+                Orchestrator.Cli.Commands.Run.RunCommand.ParseInput(text);
+            }
+            catch (Orchestrator.Cli.CliException ex)
+            {
+                ex.Message.Should().NotContain("\n");
+                if (text.StartsWith('@'))
+                {
+                    ex.Message.Should().Match(m => m.StartsWith("--input: cannot read", StringComparison.Ordinal) || m.Contains(": invalid JSON", StringComparison.Ordinal));
+                }
+                else
+                {
+                    ex.Message.Should().StartWith("--input: invalid JSON");
+                }
+            }
+        }, 300);
+    }
+
+    [Fact]
+    public void Redaction_of_any_json_keeps_its_shape_and_leaves_no_secret_in_a_string()
+    {
+        ForSeeds(seed =>
+        {
+            var random = new Random(seed);
+            var value = RandomJson(random, depth: 0);
+            var secrets = new SecretRegistry();
+            var chosen = Enumerable.Range(0, random.Next(1, 4)).Select(_ => RandomText(random)).Select(t => "s" + t[..Math.Min(8, t.Length)] + random.Next(1000)).ToList();
+            chosen.ForEach(s => secrets.Add(s));
+            Plant(value, chosen, random);
+
+            var redacted = JsonNode.Parse(secrets.RedactJson(value.ToJsonString()))!;
+
+            SameShape(value, redacted).Should().BeTrue();
+            Strings(redacted).Should().NotContain(s => chosen.Any(secret => s.Contains(secret, StringComparison.Ordinal)));
+        }, 300);
+
+        static void Plant(JsonNode node, List<string> secrets, Random random)
+        {
+            if (node is JsonObject obj)
+            {
+                foreach (var key in obj.Select(p => p.Key).ToList())
+                {
+                    if (obj[key] is JsonValue v && v.GetValueKind() == System.Text.Json.JsonValueKind.String && random.Next(2) == 0)
+                    {
+                        obj[key] = v.GetValue<string>() + secrets[random.Next(secrets.Count)] + "\n";
+                    }
+                    else if (obj[key] is { } child)
+                    {
+                        Plant(child, secrets, random);
+                    }
+                }
+            }
+            else if (node is JsonArray array)
+            {
+                foreach (var item in array.OfType<JsonNode>())
+                {
+                    Plant(item, secrets, random);
+                }
+            }
+        }
+
+        static bool SameShape(JsonNode? a, JsonNode? b) => (a, b) switch
+        {
+            (null, null) => true,
+            (JsonObject x, JsonObject y) => x.Count == y.Count && x.Zip(y).All(p => SameShape(p.First.Value, p.Second.Value)),
+            (JsonArray x, JsonArray y) => x.Count == y.Count && x.Zip(y).All(p => SameShape(p.First, p.Second)),
+            (JsonValue x, JsonValue y) when x.GetValueKind() == System.Text.Json.JsonValueKind.String => y.GetValueKind() == System.Text.Json.JsonValueKind.String,
+            (JsonValue x, JsonValue y) => JsonNode.DeepEquals(x, y),
+            _ => false,
+        };
+
+        static IEnumerable<string> Strings(JsonNode? node) => node switch
+        {
+            JsonObject obj => obj.SelectMany(p => Strings(p.Value).Append(p.Key)),
+            JsonArray array => array.SelectMany(Strings),
+            JsonValue v when v.GetValueKind() == System.Text.Json.JsonValueKind.String => [v.GetValue<string>()],
+            _ => [],
+        };
+    }
+
+    /// <summary>The object with a name, so that the rest of its options are read too.</summary>
+    private static JsonObject Named(JsonObject o)
+    {
+        o["name"] = "n";
+        return o;
+    }
+
+    private static bool IsJson(string text)
+    {
+        try
+        {
+            JsonNode.Parse(text);
+            return true;
+        }
+        catch (System.Text.Json.JsonException)
+        {
+            return false;
+        }
+    }
+
     /// <summary>Runs <paramref name="property"/> for seeds 0 to <paramref name="count"/> − 1; a failure names its seed.</summary>
     private static void ForSeeds(Action<int> property, int count)
     {

@@ -90,7 +90,7 @@ internal static class RunCommand
         }
     }
 
-    private static JsonNode? ParseInput(string? text)
+    internal static JsonNode? ParseInput(string? text)
     {
         if (text is null)
         {
@@ -100,14 +100,16 @@ internal static class RunCommand
         var source = "--input";
         if (text.StartsWith('@'))
         {
-            source = Path.GetFullPath(text[1..]);
+            source = text[1..];
             try
             {
+                source = Path.GetFullPath(source);
                 text = System.Text.Encoding.UTF8.GetString(Core.Files.RegularFile.ReadAll(source, MaxInputBytes));
             }
-            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or ArgumentException)
             {
-                throw new CliException($"--input: cannot read {source}: {(ex is FileNotFoundException ? "file not found" : ex.Message)}");
+                // The path as typed may hold any character; the message stays one line.
+                throw new CliException($"--input: cannot read {CliConsole.Printable(source)}: {(ex is FileNotFoundException ? "file not found" : ex.Message)}");
             }
         }
 
@@ -117,7 +119,7 @@ internal static class RunCommand
         }
         catch (JsonException ex)
         {
-            throw new CliException($"{source}: invalid JSON: {ex.Message}");
+            throw new CliException($"{CliConsole.Printable(source)}: invalid JSON: {ex.Message}");
         }
     }
 
