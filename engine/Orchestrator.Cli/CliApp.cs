@@ -42,6 +42,15 @@ internal static class CliApp
             NewCommand.Create(console),
         };
 
+        var logFormat = new Option<string>("--log-format")
+        {
+            Description = "The log's format, in the store's logs/ and with -v on the console: text, or json (compact JSON, one event a line, for log shippers).",
+            Recursive = true,
+            DefaultValueFactory = _ => "text",
+        };
+        logFormat.AcceptOnlyFromAmong("text", "json");
+        root.Options.Add(logFormat);
+
         // No response files: "@file" is ours (--input @file), and a token that names a folder must not crash the parser.
         var parsed = root.Parse(args, new ParserConfiguration { ResponseFileTokenReplacer = null });
         if (parsed.Errors.Count > 0)
@@ -50,6 +59,7 @@ internal static class CliApp
             return ExitCodes.BadInput;
         }
 
+        console.JsonLogs = parsed.GetValue(logFormat) == "json";
         try
         {
             return await parsed.InvokeAsync(new InvocationConfiguration
@@ -159,6 +169,9 @@ internal sealed class CliException(string message, int exitCode = ExitCodes.BadI
 internal sealed class CliConsole(TextWriter stdout, TextWriter stderr)
 {
     public TextWriter Out { get; } = stdout;
+
+    /// <summary>The log is compact JSON (<c>--log-format json</c>).</summary>
+    public bool JsonLogs { get; set; }
 
     /// <summary>The process runs this one command and exits (the real <c>orchestrator</c>, not a test driving it in-process).</summary>
     public bool OwnsProcess { get; init; }

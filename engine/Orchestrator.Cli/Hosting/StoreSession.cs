@@ -5,6 +5,7 @@ using Serilog;
 using Serilog.Configuration;
 using Serilog.Core;
 using Serilog.Events;
+using Serilog.Formatting.Compact;
 
 namespace Orchestrator.Cli.Hosting;
 
@@ -39,7 +40,7 @@ internal sealed class StoreSession : IAsyncDisposable
     /// </summary>
     public static StoreSession Open(string storeDirectory, bool verbose, CliConsole? console = null)
     {
-        var session = Begin(storeDirectory, verbose);
+        var session = Begin(storeDirectory, verbose, console?.JsonLogs ?? false);
         try
         {
             return session.WaitUntilOpen(console);
@@ -79,7 +80,8 @@ internal sealed class StoreSession : IAsyncDisposable
     /// Starts opening the store: the log now, the journal (SQLite's first use, a schema check, perhaps a migration)
     /// on another thread, so that a caller can read its configuration and load plugins meanwhile; then <see cref="WaitUntilOpen"/>.
     /// </summary>
-    public static StoreSession Begin(string storeDirectory, bool verbose)
+    /// <param name="jsonLogs">Write the log file and the console log as compact JSON (<c>--log-format json</c>), for log shippers.</param>
+    public static StoreSession Begin(string storeDirectory, bool verbose, bool jsonLogs = false)
     {
         var directory = Path.GetFullPath(storeDirectory);
         var secrets = new SecretRegistry();
@@ -93,13 +95,21 @@ internal sealed class StoreSession : IAsyncDisposable
             sink => new RedactingSink(sink, secrets),
             sinks =>
             {
-                sinks.File(
-                    Path.Combine(directory, "logs", "orchestrator-.log"),
-                    restrictedToMinimumLevel: LogEventLevel.Information,
-                    rollingInterval: RollingInterval.Day,
-                    retainedFileCountLimit: 14,
-                    shared: true);
-                if (verbose)
+                var file = Path.Combine(directory, "logs", jsonLogs ? "orchestrator-.json" : "orchestrator-.log");
+                if (jsonLogs)
+                {
+                    sinks.File(new CompactJsonFormatter(), file, LogEventLevel.Information, rollingInterval: RollingInterval.Day, retainedFileCountLimit: 14, shared: true);
+                }
+                else
+                {
+                    sinks.File(file, LogEventLevel.Information, rollingInterval: RollingInterval.Day, retainedFileCountLimit: 14, shared: true);
+                }
+
+                if (verbose && jsonLogs)
+                {
+                    sinks.Console(new CompactJsonFormatter(), standardErrorFromLevel: LogEventLevel.Verbose);
+                }
+                else if (verbose)
                 {
                     sinks.Console(standardErrorFromLevel: LogEventLevel.Verbose);
                 }

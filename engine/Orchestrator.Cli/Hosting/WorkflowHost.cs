@@ -93,7 +93,7 @@ internal sealed class WorkflowHost : IAsyncDisposable
         // The journal opens on another core while the log, the configuration and the plugins load; a process that
         // ends with this run also warms up, on a core of its own, what the script's first step needs. A server's
         // later runs find all of that warm anyway.
-        var session = StoreSession.Begin(store, verbose);
+        var session = StoreSession.Begin(store, verbose, console.JsonLogs);
         var warmUp = oneRunProcess ? StartupWarmUp.Start(session.Log) : null;
         warmUp?.Then(() => WorkflowScripts.Prepare(scriptPath));
         PluginHost? plugins = null;
