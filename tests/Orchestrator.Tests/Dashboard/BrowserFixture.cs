@@ -39,8 +39,8 @@ public sealed class BrowserFixture : IAsyncLifetime
         });
     }
 
-    /// <summary>A fresh context (its own storage, as a new browser tab would have) with a page in it.</summary>
-    public async Task<IPage> NewPageAsync(ColorScheme scheme = ColorScheme.Light)
+    /// <summary>A fresh context (its own storage, as a new browser tab would have) with a page in it; its uncaught script errors go to <paramref name="errors"/>.</summary>
+    public async Task<IPage> NewPageAsync(ICollection<string> errors, ColorScheme scheme = ColorScheme.Light)
     {
         var context = await Browser.NewContextAsync(new BrowserNewContextOptions
         {
@@ -48,7 +48,15 @@ public sealed class BrowserFixture : IAsyncLifetime
             ColorScheme = scheme,
         });
         context.SetDefaultTimeout(20_000);
-        return await context.NewPageAsync();
+        var page = await context.NewPageAsync();
+        page.PageError += (_, error) =>
+        {
+            lock (errors)
+            {
+                errors.Add(error);
+            }
+        };
+        return page;
     }
 
     public async Task DisposeAsync()

@@ -7,8 +7,11 @@ using static Microsoft.Playwright.Assertions;
 namespace Orchestrator.Tests.Dashboard;
 
 /// <summary>The web dashboard in a real Chromium against a real host on a free loopback port.</summary>
-public sealed class DashboardTests(BrowserFixture browser) : IClassFixture<BrowserFixture>
+public sealed class DashboardTests(BrowserFixture browser) : IClassFixture<BrowserFixture>, IAsyncLifetime
 {
+    /// <summary>Uncaught script errors of this test's pages: any fails the test.</summary>
+    private readonly List<string> _pageErrors = [];
+
     /// <summary>Two branches whose steps wait, side by side, until the test creates the file named by the input's "flag".</summary>
     private const string FanOutScript = """
         var flag = Input!["flag"]!.GetValue<string>();
@@ -180,7 +183,7 @@ public sealed class DashboardTests(BrowserFixture browser) : IClassFixture<Brows
     public async Task Without_the_token_the_page_asks_for_it_and_a_token_in_the_address_is_kept_for_the_tab_and_removed_from_the_address()
     {
         await using var host = await HostHarness.StartAsync(token: "a-token-of-sixteen-or-more");
-        var page = await browser.NewPageAsync();
+        var page = await browser.NewPageAsync(_pageErrors);
         await page.GotoAsync(host.Server.Url + "/#/runs");
 
         await Expect(page.Locator("#token-prompt")).ToBeVisibleAsync();
@@ -194,7 +197,7 @@ public sealed class DashboardTests(BrowserFixture browser) : IClassFixture<Brows
         await Expect(page.Locator("#runs-table")).ToBeVisibleAsync();
         await Expect(page.Locator("#token-prompt")).ToBeHiddenAsync();
 
-        var fresh = await browser.NewPageAsync();
+        var fresh = await browser.NewPageAsync(_pageErrors);
         await fresh.GotoAsync(host.Server.Url + "/?token=a-token-of-sixteen-or-more#/system");
         await Expect(fresh.Locator("#agents-table")).ToBeVisibleAsync();
         fresh.Url.Should().NotContain("token").And.EndWith("/#/system");
@@ -205,7 +208,7 @@ public sealed class DashboardTests(BrowserFixture browser) : IClassFixture<Brows
     public async Task The_theme_follows_the_system_until_toggled_and_the_choice_is_kept()
     {
         await using var host = await HostHarness.StartAsync();
-        var page = await browser.NewPageAsync(ColorScheme.Dark);
+        var page = await browser.NewPageAsync(_pageErrors, ColorScheme.Dark);
         await page.GotoAsync($"{host.Server.Url}/?token={host.Server.Token}#/runs");
         var html = page.Locator("html");
         await Expect(html).ToHaveAttributeAsync("data-theme", "dark");
@@ -216,9 +219,22 @@ public sealed class DashboardTests(BrowserFixture browser) : IClassFixture<Brows
         await Expect(html).ToHaveAttributeAsync("data-theme", "light");
     }
 
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    /// <summary>Closes this test's pages (they would go on polling a host that has stopped), then checks their errors.</summary>
+    public async Task DisposeAsync()
+    {
+        foreach (var context in browser.Browser.Contexts)
+        {
+            await context.CloseAsync();
+        }
+
+        _pageErrors.Should().BeEmpty("the dashboard's scripts ran without an uncaught error");
+    }
+
     private async Task<IPage> OpenAsync(HostHarness host, string route)
     {
-        var page = await browser.NewPageAsync();
+        var page = await browser.NewPageAsync(_pageErrors);
         await page.GotoAsync($"{host.Server.Url}/?token={host.Server.Token}{route}");
         return page;
     }

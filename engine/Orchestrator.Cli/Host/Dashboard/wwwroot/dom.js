@@ -51,7 +51,7 @@ export function duration(ms) {
 export function time(iso) {
   if (!iso) return h('span', { class: 'muted' }, '—');
   const at = new Date(iso);
-  const text = at.toLocaleString(undefined, { year: 'numeric', month: 'short', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit' });
+  const text = at.toLocaleString(undefined, { month: 'short', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23' });
   return h('time', { datetime: iso, title: iso }, text);
 }
 

@@ -76,9 +76,9 @@ export async function runsView(root, context) {
         h('td', null, badge(run.status)),
         h('td', { title: run.script, class: 'script-cell' }, h('a', { href, class: 'strong' }, fileName(run.script)), h('span', { class: 'muted path' }, run.script)),
         h('td', { class: 'mono muted nowrap' }, run.id),
-        h('td', null, time(run.startedAt)),
+        h('td', { class: 'nowrap' }, time(run.startedAt)),
         h('td', { class: 'num' }, duration(run.durationMs ?? live)),
-        h('td', { class: 'error-text clip', title: run.error ?? '' }, run.error ?? ''));
+        h('td', { class: 'error-text', title: run.error ?? '' }, h('div', { class: 'clip' }, run.error ?? '')));
     }));
     if (focused) body.querySelector(`tr[data-run="${CSS.escape(focused)}"] a`)?.focus();
   }
