@@ -101,6 +101,30 @@ public sealed class DashboardTests(BrowserFixture browser) : IClassFixture<Brows
     }
 
     [Fact]
+    public async Task A_run_is_cancelled_and_resumed_from_its_page_which_follows_the_new_attempt_live()
+    {
+        await using var host = await HostHarness.StartAsync();
+        host.WriteScript("fan-out.csx", FanOutScript);
+        var flag = Path.Combine(host.ScriptsDirectory, "release.flag");
+        var id = (await host.SubmitAsync("fan-out.csx", new JsonObject { ["flag"] = flag }))["id"]!.GetValue<string>();
+        var page = await OpenAsync(host, $"#/runs/{id}");
+        var left = page.Locator(".step-row[data-step='fan/left/wait-left']");
+        await Expect(left).ToHaveAttributeAsync("data-status", "running");
+
+        await page.Locator("#cancel-run").ClickAsync();
+        await Expect(page.Locator(".run-head .badge")).ToHaveTextAsync("cancelled");
+        await Expect(left).Not.ToHaveAttributeAsync("data-status", "running");
+
+        File.WriteAllText(flag, "go");
+        await page.Locator("#resume-run").ClickAsync();
+        await Expect(page.Locator(".run-head .badge")).ToHaveTextAsync("succeeded");
+        await Expect(left).ToHaveAttributeAsync("data-status", "succeeded");
+        await Expect(left.Locator(".step-attempts")).ToHaveTextAsync("×2");
+        await Expect(page.Locator(".step-row[data-step='prepare'] .step-attempts")).ToBeHiddenAsync();
+        await Expect(page.Locator(".step-row[data-step='finish']")).ToHaveAttributeAsync("data-status", "succeeded");
+    }
+
+    [Fact]
     public async Task A_review_item_is_approved_from_the_review_queue()
     {
         await using var host = await HostHarness.StartAsync();
