@@ -7,6 +7,8 @@ import { badge, duration, failure, fileName, fill, h, json, time, toast } from '
 const NOTABLE = new Set(['anomaly', 'adaptation', 'recommendation', 'plugin-reload']);
 const TERMINAL = new Set(['succeeded', 'failed', 'degraded', 'compensated']);
 const LANE_ROW_PX = 20;
+/** A run of thousands of steps keeps a timeline a browser can draw. */
+const MAX_BARS = 2000;
 
 export async function runView(root, context, runId) {
   const base = `/api/runs/${encodeURIComponent(runId)}`;
@@ -16,6 +18,7 @@ export async function runView(root, context, runId) {
   let selected = context.params.get('step');
   let ended = run.status !== 'running';
   let frame = 0;
+  let lastDraw = 0;
   let lastId = null;
 
   const head = h('div', { class: 'page-head run-head' });
@@ -116,14 +119,17 @@ export async function runView(root, context, runId) {
     schedule();
   }
 
+  /** Redraws the timeline and the counts at most five times a second, however fast events come. */
   function schedule() {
     if (frame) return;
-    frame = requestAnimationFrame(() => {
+    const wait = Math.max(0, lastDraw + 200 - performance.now());
+    frame = setTimeout(() => requestAnimationFrame(() => {
       frame = 0;
+      lastDraw = performance.now();
       if (!context.active) return;
       renderTimeline();
       renderCounts();
-    });
+    }), wait);
   }
 
   function makeRow(node) {
@@ -290,8 +296,9 @@ export async function runView(root, context, runId) {
     const end = Math.max(...nodes.map(endOf), run.endedAt ? Date.parse(run.endedAt) : ended ? start : now);
     const span = Math.max(end - start, 1);
 
+    const leaves = nodes.filter((n) => n.children.length === 0).sort((a, b) => a.seq - b.seq);
     const lanes = new Map();
-    for (const node of nodes.filter((n) => n.children.length === 0).sort((a, b) => a.seq - b.seq)) {
+    for (const node of leaves.slice(0, MAX_BARS)) {
       const branch = laneOf(node);
       if (!lanes.has(branch?.id ?? '')) lanes.set(branch?.id ?? '', { branch, bars: [] });
       lanes.get(branch?.id ?? '').bars.push(node);
@@ -325,7 +332,8 @@ export async function runView(root, context, runId) {
         return h('div', { class: 'lane', dataset: { lane: branch?.id ?? 'main' } },
           h('div', { class: 'lane-label', title: branch?.id ?? 'the run' }, branch ? branch.id : 'main'),
           track);
-      }));
+      }),
+      leaves.length > MAX_BARS ? h('p', { class: 'muted' }, `The first ${MAX_BARS} of ${leaves.length} steps are drawn; the step tree lists them all.`) : null);
   }
 
   function laneOf(node) {
