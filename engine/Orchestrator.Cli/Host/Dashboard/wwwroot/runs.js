@@ -78,10 +78,16 @@ export async function runsView(root, context) {
         h('td', { class: 'mono muted nowrap' }, run.id),
         h('td', { class: 'nowrap' }, time(run.startedAt)),
         h('td', { class: 'num' }, duration(run.durationMs ?? live)),
-        h('td', { class: 'error-text', title: run.error ?? '' }, h('div', { class: 'clip' }, run.error ?? '')));
+        h('td', { class: 'error-text', title: run.error ?? '' }, h('div', { class: 'clip' }, shortError(run))));
     }));
     if (focused) body.querySelector(`tr[data-run="${CSS.escape(focused)}"] a`)?.focus();
   }
 
   await context.every(3000, load);
+}
+
+/** The error without the script's folder in front, which the script column already shows. */
+function shortError(run) {
+  if (!run.error) return '';
+  return run.error.startsWith(run.script) ? fileName(run.script) + run.error.slice(run.script.length) : run.error;
 }
