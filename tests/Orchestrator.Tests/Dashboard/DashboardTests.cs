@@ -1,5 +1,7 @@
 using System.Text.Json.Nodes;
 using Microsoft.Playwright;
+using Orchestrator.Core.Journal;
+using Orchestrator.Core.Learning;
 using Orchestrator.Tests.Host;
 using Orchestrator.Tests.Support;
 using static Microsoft.Playwright.Assertions;
@@ -47,6 +49,8 @@ public sealed class DashboardTests(BrowserFixture browser) : IClassFixture<Brows
         await Expect(left.Locator(".step-status")).ToHaveTextAsync("running");
         await Expect(page.Locator(".step-row[data-step='prepare']")).ToHaveAttributeAsync("data-status", "succeeded");
         await Expect(page.Locator(".run-head .badge")).ToHaveTextAsync("running");
+        await Expect(page.Locator("[data-lane='fan/left'] .bar[data-step='fan/left/wait-left']")).ToHaveAttributeAsync("data-status", "running");
+        await Expect(page.Locator("[data-lane='fan/right'] .bar[data-step='fan/right/wait-right']")).ToHaveAttributeAsync("data-status", "running");
 
         File.WriteAllText(flag, "go");
         await Expect(left).ToHaveAttributeAsync("data-status", "succeeded");
@@ -55,14 +59,18 @@ public sealed class DashboardTests(BrowserFixture browser) : IClassFixture<Brows
         await Expect(page.Locator(".run-head .badge")).ToHaveTextAsync("succeeded");
 
         // Each branch has a lane of its own, and their bars overlap in time.
-        var leftBar = page.Locator("[data-lane='fan/left'] .bar[data-step='fan/left/wait-left']");
-        var rightBar = page.Locator("[data-lane='fan/right'] .bar[data-step='fan/right/wait-right']");
-        await Expect(leftBar).ToHaveAttributeAsync("data-status", "succeeded");
-        await Expect(rightBar).ToHaveAttributeAsync("data-status", "succeeded");
-        var a = (await leftBar.BoundingBoxAsync())!;
-        var b = (await rightBar.BoundingBoxAsync())!;
-        (a.X < b.X + b.Width && b.X < a.X + a.Width).Should().BeTrue($"the branches ran at the same time: left {a.X}+{a.Width}, right {b.X}+{b.Width}");
-        (a.Y + a.Height <= b.Y || b.Y + b.Height <= a.Y).Should().BeTrue("each branch is drawn in its own lane");
+        await Expect(page.Locator("[data-lane='fan/left'] .bar[data-step='fan/left/wait-left']")).ToHaveAttributeAsync("data-status", "succeeded");
+        await Expect(page.Locator("[data-lane='fan/right'] .bar[data-step='fan/right/wait-right']")).ToHaveAttributeAsync("data-status", "succeeded");
+        // Both bars measured in one go: the timeline may redraw between two calls.
+        var boxes = await page.EvaluateAsync<double[][]>("""
+            () => ['fan/left/wait-left', 'fan/right/wait-right'].map(id => {
+                const r = document.querySelector(`.bar[data-step='${id}']`).getBoundingClientRect();
+                return [r.left, r.right, r.top, r.bottom];
+            })
+            """);
+        var (a, b) = (boxes[0], boxes[1]);
+        (a[0] < b[1] && b[0] < a[1]).Should().BeTrue($"the branches ran at the same time: left {a[0]}..{a[1]}, right {b[0]}..{b[1]}");
+        (a[3] <= b[2] || b[3] <= a[2]).Should().BeTrue("each branch is drawn in its own lane");
         await Expect(page.Locator(".lane[data-lane='main'] .bar")).ToHaveCountAsync(2);
 
         // A step's detail: its output, from the row chosen with the keyboard.
@@ -153,6 +161,28 @@ public sealed class DashboardTests(BrowserFixture browser) : IClassFixture<Brows
         await Expect(shell.Locator("td").Nth(2)).ToHaveTextAsync("0");
         var listed = (await host.GetJsonAsync("/api/system"))["agents"]!.AsArray().Select(a => a!["kind"]!.GetValue<string>()).ToList();
         await Expect(page.Locator("#agents-table tbody tr")).ToHaveCountAsync(listed.Count);
+    }
+
+    [Fact]
+    public async Task The_statistics_page_shows_the_learned_outcomes_and_the_monitor_baselines()
+    {
+        await using var host = await HostHarness.StartAsync();
+        await using (var journal = SqliteJournal.Open(host.StoreDirectory))
+        {
+            var at = DateTimeOffset.UnixEpoch;
+            await journal.Learning.RecordOutcomeAsync(new PhaseOutcome("summarize", "main", "solid", true, 4, 0, 400, at), CancellationToken.None);
+            await journal.Learning.RecordOutcomeAsync(new PhaseOutcome("summarize", "main", "solid", false, 4, 2, 400, at), CancellationToken.None);
+            await journal.Learning.SaveBaselinesAsync(new Dictionary<string, Baseline> { ["summarize.duration_ms"] = new(12, 250, 100) }, at, CancellationToken.None);
+        }
+
+        var page = await OpenAsync(host, "#/stats");
+        var outcome = page.Locator("#outcomes-table tbody tr");
+        await Expect(outcome).ToHaveCountAsync(1);
+        await Expect(outcome).ToContainTextAsync("summarize");
+        await Expect(outcome.Locator(".meter")).ToContainTextAsync("50%");
+        await Expect(outcome.Locator("td").Nth(7)).ToHaveTextAsync("100 ms");
+        await Expect(page.Locator("#baselines-table tbody tr")).ToContainTextAsync("summarize.duration_ms");
+        await Expect(page.Locator("#baselines-table tbody tr td").Nth(2)).ToHaveTextAsync("10.00");
     }
 
     [Fact]
