@@ -37,10 +37,7 @@ public sealed class DashboardTests(BrowserFixture browser) : IClassFixture<Brows
     public async Task The_run_page_shows_the_step_tree_going_live_and_the_parallel_branches_overlapping_on_the_timeline()
     {
         await using var host = await HostHarness.StartAsync();
-        host.WriteScript("fan-out.csx", FanOutScript);
-        var flag = Path.Combine(host.ScriptsDirectory, "release.flag");
-        var id = (await host.SubmitAsync("fan-out.csx", new JsonObject { ["flag"] = flag }))["id"]!.GetValue<string>();
-        var page = await OpenAsync(host, $"#/runs/{id}");
+        var (page, flag) = await OpenWaitingFanOutAsync(host);
 
         var left = page.Locator(".step-row[data-step='fan/left/wait-left']");
         var right = page.Locator(".step-row[data-step='fan/right/wait-right']");
@@ -112,10 +109,7 @@ public sealed class DashboardTests(BrowserFixture browser) : IClassFixture<Brows
     public async Task A_run_is_cancelled_and_resumed_from_its_page_which_follows_the_new_attempt_live()
     {
         await using var host = await HostHarness.StartAsync();
-        host.WriteScript("fan-out.csx", FanOutScript);
-        var flag = Path.Combine(host.ScriptsDirectory, "release.flag");
-        var id = (await host.SubmitAsync("fan-out.csx", new JsonObject { ["flag"] = flag }))["id"]!.GetValue<string>();
-        var page = await OpenAsync(host, $"#/runs/{id}");
+        var (page, flag) = await OpenWaitingFanOutAsync(host);
         var left = page.Locator(".step-row[data-step='fan/left/wait-left']");
         await Expect(left).ToHaveAttributeAsync("data-status", "running");
 
@@ -284,6 +278,15 @@ public sealed class DashboardTests(BrowserFixture browser) : IClassFixture<Brows
         }
 
         _pageErrors.Should().BeEmpty("the dashboard's scripts ran without an uncaught error");
+    }
+
+    /// <summary>Submits the fan-out script, whose branches wait until the returned flag file exists, and opens its run page.</summary>
+    private async Task<(IPage Page, string Flag)> OpenWaitingFanOutAsync(HostHarness host)
+    {
+        host.WriteScript("fan-out.csx", FanOutScript);
+        var flag = Path.Combine(host.ScriptsDirectory, "release.flag");
+        var id = (await host.SubmitAsync("fan-out.csx", new JsonObject { ["flag"] = flag }))["id"]!.GetValue<string>();
+        return (await OpenAsync(host, $"#/runs/{id}"), flag);
     }
 
     private async Task<IPage> OpenAsync(HostHarness host, string route)
