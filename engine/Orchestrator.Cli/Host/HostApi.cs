@@ -37,6 +37,8 @@ internal static class HostApi
             .WithSummary("One run with its steps.");
         api.MapGet("/runs/{id}/events", (HttpContext context, string id, CancellationToken ct) => EventsAsync(host, context, id, ct))
             .WithSummary("The run's events as server-sent events, from its first (or after Last-Event-ID), live while it runs, ending with its end.");
+        api.MapGet("/runs/{id}/report", (HttpContext context, string id, CancellationToken ct) => ReportAsync(host, context, id, ct))
+            .WithSummary("The run's HTML handoff report, as written when it ended (404 until then).");
         api.MapPost("/runs/{id}/cancel", (string id, bool? wait, CancellationToken ct) => CancelAsync(host, id, wait ?? false, ct))
             .WithSummary("Cancel a run in flight; it ends cancelled and can be resumed. With wait=true, answers once it has ended.");
         api.MapPost("/runs/{id}/resume", (string id, ResumeRequest? request, CancellationToken ct) => ResumeAsync(host, id, request?.Force ?? false, ct))
@@ -148,6 +150,24 @@ internal static class HostApi
             await response.WriteAsync(text.ToString(), ct);
             await response.Body.FlushAsync(ct);
         }
+    }
+
+    private static async Task<IResult> ReportAsync(HostState host, HttpContext context, string id, CancellationToken ct)
+    {
+        if (await host.Journal.GetRunAsync(id, ct) is null)
+        {
+            return NoRun(id);
+        }
+
+        var path = host.Reports.ReportPath(id, "html");
+        if (!File.Exists(path))
+        {
+            return Results.NotFound(HostJson.Error($"run {id} has no report yet: it is written when the run ends"));
+        }
+
+        // Step data shows in it: opened on its own, it runs no script and loads nothing.
+        context.Response.Headers.ContentSecurityPolicy = "sandbox; default-src 'none'; style-src 'unsafe-inline'; img-src data:";
+        return Results.Content(await File.ReadAllTextAsync(path, ct), "text/html; charset=utf-8");
     }
 
     private static async Task<IResult> CancelAsync(HostState host, string id, bool wait, CancellationToken ct)

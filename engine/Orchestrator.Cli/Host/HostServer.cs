@@ -6,6 +6,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Orchestrator.Cli.Host.Dashboard;
 using Orchestrator.Cli.Hosting;
 using Orchestrator.Core.Connectors;
 using Orchestrator.Core.Health;
@@ -75,7 +76,8 @@ internal sealed class HostServer : IAsyncDisposable
 
             var health = new AgentHealthBook(TimeProvider.System);
             var mcp = mcpConfig.Servers.Count == 0 ? null : new McpCoordinator(mcpConfig, TimeProvider.System, session.Log);
-            var engine = new WorkflowEngine(session.Journal, plugins, new ReportWriter(session.Directory, secrets: session.Secrets), TimeProvider.System, session.Log, health)
+            var reports = new ReportWriter(session.Directory, secrets: session.Secrets);
+            var engine = new WorkflowEngine(session.Journal, plugins, reports, TimeProvider.System, session.Log, health)
             {
                 Connectors = connectors,
                 Mcp = mcp,
@@ -87,7 +89,7 @@ internal sealed class HostServer : IAsyncDisposable
                 Observers = [RunTelemetry.Factory(new CircuitWatch(health)), activity.Observe],
             };
             var token = settings.Token ?? Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(24));
-            var state = new HostState(runs, session.Journal, scripts, plugins, health, activity, connectors, mcp, token, TimeProvider.System);
+            var state = new HostState(runs, session.Journal, reports, scripts, plugins, health, activity, connectors, mcp, token, TimeProvider.System);
             server = new HostServer(Build(settings, state), state, session, plugins, connectors, programs);
             await server._app.StartAsync(cancellationToken);
             server.Url = server._app.Urls.First();
@@ -153,7 +155,11 @@ internal sealed class HostServer : IAsyncDisposable
         builder.Services.AddSingleton<IHostLifetime, CommandLifetime>();
         builder.Services.AddOpenApi();
         var app = builder.Build();
-        app.Use((context, next) => Authorized(context, state.Token) ? next(context) : Unauthorized(context));
+        var dashboard = DashboardAssets.Load();
+        app.Use((context, next) =>
+            dashboard.TryServe(context, out var served) ? served
+            : Authorized(context, state.Token) ? next(context)
+            : Unauthorized(context));
         app.MapOpenApi();
         HostApi.Map(app, state);
         return app;
@@ -189,6 +195,7 @@ internal sealed class HostServer : IAsyncDisposable
 internal sealed record HostState(
     RunManager Runs,
     Core.Journal.IJournal Journal,
+    ReportWriter Reports,
     ScriptRoot Scripts,
     PluginHost Plugins,
     AgentHealthBook Health,

@@ -1,0 +1,57 @@
+// Whether the system is healthy: agents with their circuits and steps in flight, MCP servers, connectors, runs in flight.
+import { getJson } from './api.js';
+import { badge, fileName, fill, h, time } from './dom.js';
+
+export async function systemView(root, context) {
+  const content = h('div', { class: 'stack' });
+  fill(root, h('div', { class: 'page-head' }, h('h1', null, 'System')), content);
+
+  await context.every(3000, async () => {
+    const system = await getJson('/api/system', context.signal);
+    if (!context.active) return;
+    fill(content,
+      h('section', { class: 'card flush' },
+        h('div', { class: 'card-head' }, h('h2', null, 'Agents'), h('span', { class: 'muted' }, `${system.agents.length}`)),
+        h('table', { class: 'grid', id: 'agents-table' },
+          h('thead', null, h('tr', null,
+            h('th', { scope: 'col' }, 'Agent'), h('th', { scope: 'col' }, 'Circuit'), h('th', { scope: 'col', class: 'num' }, 'In flight'),
+            h('th', { scope: 'col', class: 'num' }, 'Successes'), h('th', { scope: 'col', class: 'num' }, 'Failures'), h('th', { scope: 'col' }, 'Plugin'))),
+          h('tbody', null, system.agents.map((a) => h('tr', { dataset: { agent: a.kind } },
+            h('td', { class: 'strong' }, a.kind),
+            h('td', null, badge(a.circuit)),
+            h('td', { class: 'num' }, String(a.inFlight)),
+            h('td', { class: 'num' }, String(a.successes)),
+            h('td', { class: 'num' }, String(a.failures)),
+            h('td', { class: 'muted', title: a.plugin ?? '' }, fileName(a.plugin) || 'built in')))))),
+      h('section', { class: 'card flush' },
+        h('div', { class: 'card-head' }, h('h2', null, 'MCP servers'), h('span', { class: 'muted' }, `${system.mcpServers.length}`)),
+        system.mcpServers.length === 0
+          ? h('p', { class: 'empty' }, 'No MCP servers configured (mcp.json in the store or scripts folder).')
+          : h('table', { class: 'grid', id: 'mcp-table' },
+            h('thead', null, h('tr', null,
+              h('th', { scope: 'col' }, 'Server'), h('th', { scope: 'col' }, 'Health'), h('th', { scope: 'col' }, 'Tools'),
+              h('th', { scope: 'col', class: 'num' }, 'Outstanding'), h('th', { scope: 'col', class: 'num' }, 'Calls'),
+              h('th', { scope: 'col', class: 'num' }, 'Failures'), h('th', { scope: 'col' }, 'Last error'))),
+            h('tbody', null, system.mcpServers.map((s) => h('tr', null,
+              h('td', { class: 'strong' }, s.name),
+              h('td', null, badge(s.health)),
+              h('td', { class: 'muted' }, s.tools.join(', ')),
+              h('td', { class: 'num' }, String(s.outstanding)),
+              h('td', { class: 'num' }, String(s.calls)),
+              h('td', { class: 'num' }, String(s.failures)),
+              h('td', { class: 'error-text' }, s.lastError ?? '')))))),
+      h('div', { class: 'columns' },
+        h('section', { class: 'card' },
+          h('div', { class: 'card-head' }, h('h2', null, 'Connectors'), h('span', { class: 'muted' }, `${system.connectors.length}`)),
+          system.connectors.length === 0
+            ? h('p', { class: 'empty' }, 'No connectors declared.')
+            : h('ul', { class: 'plain', id: 'connectors' }, system.connectors.map((c) => h('li', null, c)))),
+        h('section', { class: 'card' },
+          h('div', { class: 'card-head' }, h('h2', null, 'Runs in flight'), h('span', { class: 'muted' }, `${system.runsInFlight.length}`)),
+          system.runsInFlight.length === 0
+            ? h('p', { class: 'empty' }, 'Nothing running.')
+            : h('ul', { class: 'plain' }, system.runsInFlight.map((r) => h('li', null,
+              h('a', { href: `#/runs/${encodeURIComponent(r.id)}` }, fileName(r.script)), ' ', h('span', { class: 'muted' }, 'since '), time(r.startedAt)))))),
+      h('p', { class: 'muted' }, 'Scripts are taken from ', h('code', null, system.scripts), '.'));
+  });
+}
