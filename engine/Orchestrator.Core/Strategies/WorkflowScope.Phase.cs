@@ -160,7 +160,8 @@ public sealed partial class WorkflowScope
 
     /// <param name="Started">When the item started, as a <see cref="TimeProvider"/> timestamp.</param>
     /// <param name="Ended">When it ended, likewise.</param>
-    private sealed record ItemResult(int Index, bool Ok, JsonNode? Output, string? Error, long Started, long Ended, PhaseStrategy Strategy, string? Agent, bool TimedOut);
+    /// <param name="Replayed">From the journal of an earlier attempt of the run: it judges nothing and is not learned again.</param>
+    private sealed record ItemResult(int Index, bool Ok, JsonNode? Output, string? Error, long Started, long Ended, PhaseStrategy Strategy, string? Agent, bool TimedOut, bool Replayed = false);
 
     /// <summary>
     /// Time per item as the phase experiences it: the span from the first start to the last end, over the item count.
@@ -214,8 +215,9 @@ public sealed partial class WorkflowScope
                     }
                 }
 
-                // Only the current strategy's items judge it; items still finishing under an old one do not.
-                if (result.Strategy.Name != runtime.Strategy.Name || stop.IsCancellationRequested)
+                // Only the current strategy's items judge it; items still finishing under an old one do not, nor do
+                // replayed ones, which took no time.
+                if (result.Replayed || result.Strategy.Name != runtime.Strategy.Name || stop.IsCancellationRequested)
                 {
                     return;
                 }
@@ -257,6 +259,7 @@ public sealed partial class WorkflowScope
             }
         }
 
+        await ReplayAdaptationsAsync(runtime, ranking, abandoned).ConfigureAwait(false);
         var running = new List<Task>(items.Count);
         try
         {
@@ -287,7 +290,7 @@ public sealed partial class WorkflowScope
         }
 
         ct.ThrowIfCancellationRequested();
-        await RecordOutcomesAsync(phase, done).ConfigureAwait(false);
+        await RecordOutcomesAsync(phase, [.. done.Where(r => !r.Replayed)]).ConfigureAwait(false);
         if (fatal is not null)
         {
             throw fatal;
@@ -335,12 +338,31 @@ public sealed partial class WorkflowScope
                 .Where(k => k is not null)
                 .SelectMany(k => _run.Agents.FindProviders(k!));
             var notified = _run.Channels.Send(involved, AgentMessage.StrategyChanged, message);
-            runtime.Switch(next);
             _run.Log.Warning("Phase {Phase} switched from {From} to {To}: effectiveness {Score} below {Minimum}", phase, from.Name, next.Name, score, from.MinEffectiveness);
             var output = input.DeepClone().AsObject();
             output["notified"] = new JsonArray([.. notified.Select(n => JsonValue.Create(n))]);
             return Task.FromResult<JsonNode?>(output);
         }, CancellationToken.None).ConfigureAwait(false);
+
+        // After the step, not in its body: a replayed step's body does not run (see ReplayAdaptationsAsync).
+        runtime.Switch(next);
+    }
+
+    /// <summary>
+    /// On resume, the switches journaled before the interruption, in order: each <c>adapt</c> step is replayed and the
+    /// phase goes on under the strategy it switched to, as the <c>strategy</c> step's choice is replayed.
+    /// </summary>
+    private async Task ReplayAdaptationsAsync(PhaseRuntime runtime, IReadOnlyList<RankedStrategy> ranking, HashSet<string> abandoned)
+    {
+        while (_run.Resumed && (await _run.TryReplayAsync(PeekId("adapt")).ConfigureAwait(false)).Found)
+        {
+            var output = await RunStepAsync("adapt", "adaptation", null, null, (_, _, _) => Task.FromResult<JsonNode?>(null), CancellationToken.None).ConfigureAwait(false);
+            var to = output?["to"]?.GetValue<string>();
+            var next = ranking.Select(r => r.Strategy).FirstOrDefault(s => s.Name == to)
+                ?? throw new InvalidOperationException($"the journal switched this phase to strategy '{to}', which the script no longer offers");
+            abandoned.Add(runtime.Strategy.Name);
+            runtime.Switch(next);
+        }
     }
 
     private async Task<ItemResult> RunItemAsync(int index, JsonNode? item, PhasePlan plan, PhaseStrategy strategy, CancellationToken ct)
@@ -384,7 +406,7 @@ public sealed partial class WorkflowScope
                 }, ct).ConfigureAwait(false);
             }
 
-            return new ItemResult(index, !outcome.Degraded, outcome.Output, outcome.Degraded ? "degraded" : null, started, _run.Time.GetTimestamp(), strategy, agent, false);
+            return new ItemResult(index, !outcome.Degraded, outcome.Output, outcome.Degraded ? "degraded" : null, started, _run.Time.GetTimestamp(), strategy, agent, false, outcome.Replayed);
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !ct.IsCancellationRequested)
         {

@@ -223,7 +223,7 @@ public sealed partial class WorkflowScope
     {
         var note = new StepNote();
         var output = await RunStepCoreAsync(name, kind, agent, input, body, static (scope, id, run, ct) => run(scope, id, ct), note, cancellationToken).ConfigureAwait(false);
-        return new StepOutcome(note.Id!, output, note.Degraded);
+        return new StepOutcome(note.Id!, output, note.Degraded, note.Replayed);
     }
 
     /// <summary>
@@ -255,6 +255,7 @@ public sealed partial class WorkflowScope
             {
                 // Read from the journal afresh: the script owns what it is given.
                 note?.Degraded = status == RunStatus.Degraded;
+                note?.Replayed = true;
                 return earlier;
             }
         }
@@ -656,6 +657,26 @@ public sealed partial class WorkflowScope
         return current;
     }
 
+    /// <summary>The id the next step named <paramref name="name"/> in this scope will get, without taking it.</summary>
+    private string PeekId(string name)
+    {
+        var ordinals = _ordinals;
+        int ordinal;
+        if (ordinals is null)
+        {
+            ordinal = 1;
+        }
+        else
+        {
+            lock (ordinals)
+            {
+                ordinal = ordinals.GetValueOrDefault(name) + 1;
+            }
+        }
+
+        return IdFor(name, ordinal);
+    }
+
     private string NextId(string name)
     {
         var ordinals = _ordinals ?? Interlocked.CompareExchange(ref _ordinals, new Dictionary<string, int>(StringComparer.Ordinal), null) ?? _ordinals;
@@ -666,19 +687,21 @@ public sealed partial class WorkflowScope
             ordinals[name] = ordinal;
         }
 
-        // One string per step: these ids are made for every step of every run.
-        return (_path, ordinal) switch
-        {
-            (null, 1) => name,
-            (null, _) => string.Create(CultureInfo.InvariantCulture, $"{name}#{ordinal}"),
-            (_, 1) => string.Concat(_path, "/", name),
-            _ => string.Create(CultureInfo.InvariantCulture, $"{_path}/{name}#{ordinal}"),
-        };
+        return IdFor(name, ordinal);
     }
+
+    // One string per step: these ids are made for every step of every run.
+    private string IdFor(string name, int ordinal) => (_path, ordinal) switch
+    {
+        (null, 1) => name,
+        (null, _) => string.Create(CultureInfo.InvariantCulture, $"{name}#{ordinal}"),
+        (_, 1) => string.Concat(_path, "/", name),
+        _ => string.Create(CultureInfo.InvariantCulture, $"{_path}/{name}#{ordinal}"),
+    };
 }
 
-/// <summary>What a step ended with, as its parent sees it.</summary>
-internal readonly record struct StepOutcome(string Id, JsonNode? Output, bool Degraded);
+/// <summary>What a step ended with, as its parent sees it; <see cref="Replayed"/> when it came from the journal of an earlier attempt.</summary>
+internal readonly record struct StepOutcome(string Id, JsonNode? Output, bool Degraded, bool Replayed = false);
 
 /// <summary>Filled in by a step for a caller that asks: its id and whether it degraded.</summary>
 internal sealed class StepNote
@@ -686,4 +709,6 @@ internal sealed class StepNote
     public string? Id { get; set; }
 
     public bool Degraded { get; set; }
+
+    public bool Replayed { get; set; }
 }

@@ -56,6 +56,36 @@ public sealed class AdaptationTests : IDisposable
     }
 
     [Fact]
+    public async Task A_phase_interrupted_after_an_adaptation_resumes_on_the_adapted_strategy_and_learns_no_replayed_item()
+    {
+        // The primary slows down at its sixth call, so the phase switches to the backup after item 5; the backup's
+        // third call (item 8) fails, which ends the run with items 6 and 7 done on the backup.
+        var primary = new ClockAgent("primary", _time, TimeSpan.FromMilliseconds(10)) { SlowFromCall = 6, SlowLatency = TimeSpan.FromMilliseconds(500) };
+        var backup = new ClockAgent("backup", _time, TimeSpan.FromMilliseconds(20)) { FailOnCall = 3 };
+        var script = _dir.Write("adapt-resume.csx", """
+            return await Phase("index", Enumerable.Range(0, 12).ToArray(), new[]
+            {
+                Strategy("primary-first", agent: "primary", minEffectiveness: 0.5),
+                Strategy("fallback", agent: "backup"),
+            }, window: 3);
+            """);
+        var harness = new EngineHarness(_time, null, [primary, backup], []);
+        var (failed, _) = await harness.RunCsxAsync(script);
+        failed.Run.Status.Should().Be(RunStatus.Failed);
+        primary.Calls.Should().Be(6);
+
+        var (resumed, steps) = await harness.ResumeCsxAsync(script, failed.Run.Id);
+
+        resumed.Run.Status.Should().Be(RunStatus.Succeeded, resumed.Run.Error);
+        primary.Calls.Should().Be(6, "the replayed items judge nothing, so the phase stays on the strategy it switched to");
+        backup.Calls.Should().Be(3 + 4, "item 8 again and items 9 to 11, on the backup");
+        steps.Where(s => s.Kind == "work").OrderBy(s => s.Id.Length).ThenBy(s => s.Id, StringComparer.Ordinal).Skip(6).Should().OnlyContain(s => s.Agent == "backup");
+        steps.Should().ContainSingle(s => s.Kind == "adaptation");
+        var learned = await harness.Journal.Learning.GetOutcomesAsync("index", CancellationToken.None);
+        learned.Sum(o => o.Items).Should().Be(9 + 4, "the first attempt learned items 0 to 8; the resumed run only what it ran, items 8 to 11, not the replayed ones");
+    }
+
+    [Fact]
     public async Task A_strategy_above_its_minimum_effectiveness_is_kept()
     {
         var primary = new ClockAgent("primary", _time, TimeSpan.FromMilliseconds(10));

@@ -32,6 +32,9 @@ internal sealed class ClockAgent(string kind, FakeTimeProvider time, TimeSpan la
 
     public bool Fails { get; init; }
 
+    /// <summary>This call (1-based) fails; the ones before and after it succeed.</summary>
+    public int FailOnCall { get; init; }
+
     /// <summary>A real pause inside each call, so that concurrent calls overlap and <see cref="Peak"/> shows how many were let in.</summary>
     public TimeSpan Hold { get; init; }
 
@@ -62,7 +65,7 @@ internal sealed class ClockAgent(string kind, FakeTimeProvider time, TimeSpan la
             }
 
             time.Advance(call >= SlowFromCall && call <= SlowUntilCall ? SlowLatency : latency);
-            return Fails
+            return Fails || call == FailOnCall
                 ? AgentResult.Fail($"{Kind} failed on call {call}")
                 : AgentResult.Ok(new JsonObject { ["by"] = Kind, ["input"] = task.Input?.DeepClone() });
         }
