@@ -45,16 +45,16 @@ internal sealed class Optimizer(WorkflowRun run)
                 && (total.ErrorRate ?? 0) < 0.1)
             {
                 var agentLimit = providers.Select(p => p.Agent.MaxConcurrency).Where(m => m > 0).DefaultIfEmpty(int.MaxValue).Min() * Math.Max(1, providers.Count);
-                var raised = Math.Min(Math.Min(phase.Limit.Limit * 2, phase.Remaining), agentLimit);
+                var raised = Math.Min(Math.Min(Math.Min(phase.Limit.Limit * 2, phase.Remaining), agentLimit), strategy.MaxConcurrency);
                 if (raised > phase.Limit.Limit)
                 {
                     await ApplyAsync(phase, strategy, "raise-concurrency", $"raise concurrency from {phase.Limit.Limit} to {raised}: {phase.Remaining} items wait, every slot is busy and the agents are healthy", new JsonObject { ["concurrency"] = raised }, ct).ConfigureAwait(false);
                 }
             }
 
-            if (phase.TakeTimeouts() is > 0 and var timeouts && strategy.Timeout is { } timeout)
+            if (phase.TakeTimeouts() is > 0 and var timeouts && strategy.Timeout is { } timeout && strategy.MaxTimeout is { } ceiling && timeout < ceiling)
             {
-                var longer = timeout * 2;
+                var longer = timeout * 2 < ceiling ? timeout * 2 : ceiling;
                 await ApplyAsync(phase, strategy, "raise-timeout", $"raise the item timeout from {timeout.TotalMilliseconds:0} ms to {longer.TotalMilliseconds:0} ms: {timeouts} items timed out", new JsonObject { ["timeoutMs"] = longer.TotalMilliseconds }, ct).ConfigureAwait(false);
             }
 
@@ -79,10 +79,15 @@ internal sealed class Optimizer(WorkflowRun run)
             .FirstOrDefault(k => run.Agents.FindProviders(k).Any(p => run.Health.StateOf(p.Id) != AgentHealthState.Unhealthy));
     }
 
+    /// <summary>Applies a low-risk change to the running phase and records it, once and only if it took effect (the phase may have switched strategy since the tick read it).</summary>
     private async Task ApplyAsync(PhaseRuntime phase, PhaseStrategy strategy, string kind, string summary, JsonObject change, CancellationToken ct)
     {
+        if (!phase.Apply(strategy.Name, change))
+        {
+            return;
+        }
+
         var recommendation = await StoreAsync(phase, strategy, kind, RecommendationRisk.Low, summary, change, RecommendationStatus.Applied, ct).ConfigureAwait(false);
-        phase.Apply(recommendation);
         run.Log.Information("Optimization applied to phase {Phase}: {Summary}", phase.Name, summary);
         await JournalAsync(recommendation).ConfigureAwait(false);
     }

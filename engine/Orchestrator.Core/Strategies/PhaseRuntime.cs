@@ -59,18 +59,18 @@ internal sealed class PhaseRuntime(string id, string name, PhaseStrategy strateg
         Limit.SetLimit(next.EffectiveConcurrency);
     }
 
-    /// <summary>Applies a recommendation's change to the running phase (only if it is still on that strategy).</summary>
-    public bool Apply(Recommendation recommendation)
+    /// <summary>Applies a change to the running phase, only if it is still on <paramref name="strategy"/>; false if it no longer is.</summary>
+    public bool Apply(string strategy, System.Text.Json.Nodes.JsonObject change)
     {
         PhaseStrategy changed;
         lock (_gate)
         {
-            if (_strategy.Name != recommendation.Strategy)
+            if (_strategy.Name != strategy)
             {
                 return false;
             }
 
-            changed = _strategy = _strategy.With(recommendation.Change);
+            changed = _strategy = _strategy.With(change);
         }
 
         Limit.SetLimit(changed.EffectiveConcurrency);

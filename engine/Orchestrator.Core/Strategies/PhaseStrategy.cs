@@ -77,12 +77,33 @@ public sealed record PhaseStrategy
     }
 
     /// <summary>The strategy with a recommendation's fields applied (<c>concurrency</c>, <c>timeoutMs</c>, <c>agent</c>).</summary>
+    /// <summary>How far tuning may take a timeout or a concurrency: this many times what the script declared.</summary>
+    public const int TuningCeiling = 4;
+
+    /// <summary>The strategy as the script declared it, before any tuning: what the ceilings are measured from.</summary>
+    public PhaseStrategy Declared => _declared ?? this;
+
+    private PhaseStrategy? _declared;
+
+    /// <summary>The highest item timeout tuning may set: <see cref="TuningCeiling"/> times the declared one.</summary>
+    public TimeSpan? MaxTimeout => Declared.Timeout * TuningCeiling;
+
+    /// <summary>The highest concurrency tuning may set: <see cref="TuningCeiling"/> times the declared one.</summary>
+    public int MaxConcurrency => Declared.Concurrency * TuningCeiling;
+
+    /// <summary>The strategy with a recommendation's change; timeout and concurrency stay within their ceilings, whatever was stored.</summary>
     public PhaseStrategy With(JsonObject change) => this with
     {
-        Concurrency = change["concurrency"]?.GetValue<int>() ?? Concurrency,
-        Timeout = change["timeoutMs"] is { } ms ? TimeSpan.FromMilliseconds(ms.GetValue<double>()) : Timeout,
+        _declared = Declared,
+        Concurrency = change["concurrency"]?.GetValue<int>() is { } concurrency ? Math.Min(concurrency, MaxConcurrency) : Concurrency,
+        Timeout = change["timeoutMs"] is JsonValue ms && MaxTimeout is { } maxTimeout ? Min(TimeSpan.FromMilliseconds(Milliseconds(ms)), maxTimeout) : Timeout,
         Agent = change["agent"]?.GetValue<string>() ?? Agent,
     };
+
+    private static TimeSpan Min(TimeSpan a, TimeSpan b) => a < b ? a : b;
+
+    // A change read from the store holds a JSON number; one made in this process may hold an int or a double.
+    private static double Milliseconds(JsonValue value) => value.TryGetValue<double>(out var ms) ? ms : value.GetValue<int>();
 
     public JsonObject ToJson() => new()
     {
