@@ -1,0 +1,98 @@
+using System.Buffers.Binary;
+using System.Security.Cryptography;
+using System.Text;
+
+namespace Orchestrator.Core.Journal;
+
+/// <summary>
+/// One run's journal entries as a hash chain (format 6): each row's <c>chain</c> is SHA-256 over the previous row's
+/// chain and the row's canonical bytes, the first row's previous hash being the run's genesis hash. An edited, removed
+/// or reordered row no longer hashes to what follows it.
+/// </summary>
+/// <remarks>
+/// The canonical bytes are the row as stored, in this order: <c>seq</c> (int64), <c>attempt</c> (int32), <c>at</c>
+/// (int64, Unix ms), all little-endian; then <c>event</c>, <c>step_id</c>, <c>parent_id</c>, <c>name</c>, <c>kind</c>,
+/// <c>agent</c>, <c>payload</c>, <c>error</c>, each as an int32 byte count (-1 for NULL) and its UTF-8. The payload is
+/// the stored text, so a large value it refers to is covered by its SHA-256 in the marker; the verifier checks that the
+/// value still hashes to it. The run id is in the genesis hash, so rows cannot move between runs.
+/// </remarks>
+internal sealed class JournalChain
+{
+    public const int HashSize = 32;
+
+    private const string GenesisPrefix = "orchestrator journal chain 1\n";
+
+    private byte[] _bytes = new byte[1024];
+    private int _length;
+
+    /// <summary>The hash a run's first chained row follows.</summary>
+    public static byte[] Genesis(string runId) => SHA256.HashData(Encoding.UTF8.GetBytes(GenesisPrefix + runId));
+
+    /// <summary>Starts an entry: the previous hash, then the fixed-size fields.</summary>
+    public void Begin(ReadOnlySpan<byte> previous, long seq, int attempt, long atUnixMs)
+    {
+        _length = 0;
+        Reserve(HashSize + 20);
+        previous.CopyTo(_bytes);
+        BinaryPrimitives.WriteInt64LittleEndian(_bytes.AsSpan(HashSize), seq);
+        BinaryPrimitives.WriteInt32LittleEndian(_bytes.AsSpan(HashSize + 8), attempt);
+        BinaryPrimitives.WriteInt64LittleEndian(_bytes.AsSpan(HashSize + 12), atUnixMs);
+        _length = HashSize + 20;
+    }
+
+    /// <summary>Adds the next text field; its UTF-8 is what <see cref="Last"/> gives until the next one is added.</summary>
+    public void Add(string? text)
+    {
+        if (text is null)
+        {
+            AddNull();
+            return;
+        }
+
+        var count = Encoding.UTF8.GetByteCount(text);
+        Reserve(4 + count);
+        BinaryPrimitives.WriteInt32LittleEndian(_bytes.AsSpan(_length), count);
+        _length += 4;
+        Encoding.UTF8.GetBytes(text, _bytes.AsSpan(_length));
+        _last = (_length, count);
+        _length += count;
+    }
+
+    /// <summary>Adds the next text field from its UTF-8 bytes.</summary>
+    public void Add(ReadOnlySpan<byte> utf8)
+    {
+        Reserve(4 + utf8.Length);
+        BinaryPrimitives.WriteInt32LittleEndian(_bytes.AsSpan(_length), utf8.Length);
+        _length += 4;
+        utf8.CopyTo(_bytes.AsSpan(_length));
+        _last = (_length, utf8.Length);
+        _length += utf8.Length;
+    }
+
+    public void AddNull()
+    {
+        Reserve(4);
+        BinaryPrimitives.WriteInt32LittleEndian(_bytes.AsSpan(_length), -1);
+        _length += 4;
+        _last = (-1, 0);
+    }
+
+    private (int Offset, int Count) _last;
+
+    /// <summary>Whether the field last added is NULL.</summary>
+    public bool LastIsNull => _last.Offset < 0;
+
+    /// <summary>The UTF-8 of the field last added.</summary>
+    public ReadOnlySpan<byte> Last => _last.Offset < 0 ? default : _bytes.AsSpan(_last.Offset, _last.Count);
+
+    /// <summary>The entry's chain hash: SHA-256 over the previous hash and the fields added since <see cref="Begin"/>.</summary>
+    public void Hash(Span<byte> destination) => SHA256.HashData(_bytes.AsSpan(0, _length), destination);
+
+    private void Reserve(int count)
+    {
+        if (_length + count > _bytes.Length)
+        {
+            Array.Resize(ref _bytes, Math.Max(_bytes.Length * 2, _length + count));
+        }
+    }
+}
