@@ -126,7 +126,8 @@ internal sealed class JournalVerifier : IDisposable
                 return new ChainVerdict(runId, entries, unchained, null, new ChainBreak(last, lastStep, reason));
             }
 
-            return new ChainVerdict(runId, entries, unchained, Hex(previous), null);
+            // A run migrated unchained that has not journaled since has no chain to name.
+            return new ChainVerdict(runId, entries, unchained, finalHash is null && entries == unchained ? null : Hex(previous), null);
         }
     }
 

@@ -65,7 +65,14 @@ internal static class RunsVerifyCommand
     {
         if (verdict.Break is { } broken)
         {
-            return $"run {verdict.RunId}: entry seq {broken.Seq} (step {broken.StepId ?? "?"}) does not match: {broken.Reason}";
+            return broken.StepId is null
+                ? $"run {verdict.RunId}: does not match: {broken.Reason}"
+                : $"run {verdict.RunId}: entry seq {broken.Seq} (step {broken.StepId}) does not match: {broken.Reason}";
+        }
+
+        if (verdict.FinalHash is null)
+        {
+            return $"run {verdict.RunId}: {verdict.Entries} entries, all from before journal format 6: not chained";
         }
 
         var entries = verdict.Unchained == 0
