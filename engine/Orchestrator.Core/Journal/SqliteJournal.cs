@@ -178,19 +178,26 @@ internal sealed class SqliteJournal : IJournal
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
         {
-            entries.Add(new JournalEntry(
-                runId,
-                reader.GetInt64(0),
-                reader.GetString(1),
-                Enum.Parse<StepEvent>(reader.GetString(2)),
-                reader.IsDBNull(3) ? null : reader.GetString(3),
-                reader.GetString(4),
-                reader.GetString(5),
-                reader.IsDBNull(6) ? null : reader.GetString(6),
-                reader.GetInt32(7),
-                Decode(connection, reader, 8),
-                reader.IsDBNull(9) ? null : reader.GetString(9),
-                FromUnixMs(reader.GetInt64(10))));
+            try
+            {
+                entries.Add(new JournalEntry(
+                    runId,
+                    reader.GetInt64(0),
+                    reader.GetString(1),
+                    Enum.Parse<StepEvent>(reader.GetString(2)),
+                    reader.IsDBNull(3) ? null : reader.GetString(3),
+                    reader.GetString(4),
+                    reader.GetString(5),
+                    reader.IsDBNull(6) ? null : reader.GetString(6),
+                    reader.GetInt32(7),
+                    Decode(connection, reader, 8),
+                    reader.IsDBNull(9) ? null : reader.GetString(9),
+                    FromUnixMs(reader.GetInt64(10))));
+            }
+            catch (Exception ex) when (JournalRowException.IsRowProblem(ex))
+            {
+                throw JournalRowException.Entry(runId, reader.GetInt64(0), ex);
+            }
         }
 
         return entries;
@@ -221,35 +228,50 @@ internal sealed class SqliteJournal : IJournal
                     Check(rc, db);
                 }
 
-                var entry = ReadEntry(new SqliteRow(statement), runId, words, out var chars);
-                var truncated = false;
-                if (chars > 0)
-                {
-                    var wanted = payloads(entry.StepId, entry.Event, entry.Kind);
-                    var text = wanted == PayloadRead.Skip ? null : new SqliteRow(statement).Text(11);
-                    if (wanted == PayloadRead.Preview && PayloadValues.MayReferToValues(text!))
-                    {
-                        // What the row refers to counts, but a preview reads of each value only its start.
-                        (text, chars) = PayloadValues.Preview(text!, JournalRow.PreviewChars, (hash, count) => ValueStart(connection, hash, count));
-                    }
-
-                    if (wanted == PayloadRead.Full || (wanted == PayloadRead.Preview && chars <= JournalRow.PreviewChars))
-                    {
-                        entry = entry with { Payload = PayloadValues.Decode(text!, hash => LookupValue(connection, hash)) };
-                    }
-                    else if (wanted == PayloadRead.Preview)
-                    {
-                        entry = entry with { Payload = JsonValue.Create(text!.Length > JournalRow.PreviewChars ? text[..JournalRow.PreviewChars] : text) };
-                        truncated = true;
-                    }
-                }
-
-                yield return new JournalRow(entry, chars, truncated);
+                yield return ReadRow(connection, statement, runId, words, payloads);
             }
         }
         finally
         {
             statement.Dispose();
+        }
+    }
+
+    /// <summary>The current row of the journal query, with as much of its payload as <paramref name="payloads"/> asks for.</summary>
+    private static JournalRow ReadRow(SqliteConnection connection, sqlite3_stmt statement, string runId, Utf8Words words, PayloadSelector payloads)
+    {
+        try
+        {
+            var entry = ReadEntry(new SqliteRow(statement), runId, words, out var chars);
+            var truncated = false;
+            if (chars > 0)
+            {
+                var wanted = payloads(entry.StepId, entry.Event, entry.Kind);
+                var stored = wanted == PayloadRead.Skip ? null : new SqliteRow(statement).Text(11);
+                var text = stored;
+                if (wanted == PayloadRead.Preview && PayloadValues.MayReferToValues(stored!))
+                {
+                    // What the row refers to counts, but a preview reads of each value only its start.
+                    (text, chars) = PayloadValues.Preview(stored!, JournalRow.PreviewChars, (hash, count) => ValueStart(connection, hash, count));
+                }
+
+                if (wanted == PayloadRead.Full || (wanted == PayloadRead.Preview && chars <= JournalRow.PreviewChars))
+                {
+                    // From the row as stored, not the preview: a value's recorded size only decides how much to read.
+                    entry = entry with { Payload = PayloadValues.Decode(stored!, hash => LookupValue(connection, hash)) };
+                }
+                else if (wanted == PayloadRead.Preview)
+                {
+                    entry = entry with { Payload = JsonValue.Create(text!.Length > JournalRow.PreviewChars ? text[..JournalRow.PreviewChars] : text) };
+                    truncated = true;
+                }
+            }
+
+            return new JournalRow(entry, chars, truncated);
+        }
+        catch (Exception ex) when (JournalRowException.IsRowProblem(ex))
+        {
+            throw JournalRowException.Entry(runId, new SqliteRow(statement).Int64(0), ex);
         }
     }
 
@@ -336,7 +358,14 @@ internal sealed class SqliteJournal : IJournal
             _payloadQuery!.Parameters[0].Value = runId;
             _payloadQuery.Parameters[1].Value = seq;
             using var reader = _payloadQuery.ExecuteReader();
-            return reader.Read() ? Decode(_payloadReader, reader, 0) : null;
+            try
+            {
+                return reader.Read() ? Decode(_payloadReader, reader, 0) : null;
+            }
+            catch (Exception ex) when (JournalRowException.IsRowProblem(ex))
+            {
+                throw JournalRowException.Entry(runId, seq, ex);
+            }
         }
         finally
         {
@@ -793,7 +822,14 @@ internal sealed class SqliteJournal : IJournal
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
         {
-            runs.Add(ReadRun(reader, hash => LookupValue(connection, hash)));
+            try
+            {
+                runs.Add(ReadRun(reader, hash => LookupValue(connection, hash)));
+            }
+            catch (Exception ex) when (JournalRowException.IsRowProblem(ex))
+            {
+                throw JournalRowException.Run(reader.IsDBNull(0) ? "?" : reader.GetString(0), ex);
+            }
         }
 
         return runs;

@@ -61,7 +61,8 @@ internal static class RunsVerifyCommand
         }
     }
 
-    private static string Describe(ChainVerdict verdict)
+    /// <summary>The one line <c>runs verify</c> prints for a run.</summary>
+    internal static string Describe(ChainVerdict verdict)
     {
         if (verdict.Break is { } broken)
         {
