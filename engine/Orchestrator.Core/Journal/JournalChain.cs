@@ -16,14 +16,20 @@ namespace Orchestrator.Core.Journal;
 /// the stored text, so a large value it refers to is covered by its SHA-256 in the marker; the verifier checks that the
 /// value still hashes to it. The run id is in the genesis hash, so rows cannot move between runs.
 /// </remarks>
-internal sealed class JournalChain
+internal sealed class JournalChain : IDisposable
 {
     public const int HashSize = 32;
 
     private const string GenesisPrefix = "orchestrator journal chain 1\n";
 
+    // One hash object reused for every entry: the one-shot SHA256.HashData sets up a new digest context each call,
+    // which costs more than hashing the entry's few hundred bytes.
+    private readonly IncrementalHash _sha256 = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
     private byte[] _bytes = new byte[1024];
     private int _length;
+
+    // Where the field last added lies in _bytes; offset -1 for NULL.
+    private (int Offset, int Count) _last;
 
     /// <summary>The hash a run's first chained row follows.</summary>
     public static byte[] Genesis(string runId) => SHA256.HashData(Encoding.UTF8.GetBytes(GenesisPrefix + runId));
@@ -77,8 +83,6 @@ internal sealed class JournalChain
         _last = (-1, 0);
     }
 
-    private (int Offset, int Count) _last;
-
     /// <summary>Whether the field last added is NULL.</summary>
     public bool LastIsNull => _last.Offset < 0;
 
@@ -86,7 +90,13 @@ internal sealed class JournalChain
     public ReadOnlySpan<byte> Last => _last.Offset < 0 ? default : _bytes.AsSpan(_last.Offset, _last.Count);
 
     /// <summary>The entry's chain hash: SHA-256 over the previous hash and the fields added since <see cref="Begin"/>.</summary>
-    public void Hash(Span<byte> destination) => SHA256.HashData(_bytes.AsSpan(0, _length), destination);
+    public void Hash(Span<byte> destination)
+    {
+        _sha256.AppendData(_bytes.AsSpan(0, _length));
+        _sha256.GetHashAndReset(destination);
+    }
+
+    public void Dispose() => _sha256.Dispose();
 
     private void Reserve(int count)
     {

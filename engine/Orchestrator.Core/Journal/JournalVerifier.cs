@@ -131,7 +131,11 @@ internal sealed class JournalVerifier : IDisposable
         }
     }
 
-    public void Dispose() => _connection.Dispose();
+    public void Dispose()
+    {
+        _chain.Dispose();
+        _connection.Dispose();
+    }
 
     /// <summary>The chain hash of the current row, as if it followed <paramref name="previous"/> at <paramref name="seq"/>.</summary>
     private void Link(SqliteRow row, ReadOnlySpan<byte> previous, long seq, Span<byte> hash)

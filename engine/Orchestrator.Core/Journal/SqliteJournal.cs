@@ -389,6 +389,7 @@ internal sealed class SqliteJournal : IJournal
         _referValue?.Dispose();
         _readTail?.Dispose();
         _setFinalHash?.Dispose();
+        _chain.Dispose();
 
         await _writer.DisposeAsync().ConfigureAwait(false);
         _active.Clear();

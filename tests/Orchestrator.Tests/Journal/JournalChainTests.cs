@@ -81,7 +81,7 @@ public sealed class JournalChainTests : IDisposable
             await journal.EndRunAsync("old", RunStatus.Failed, null, "boom", T0.AddMinutes(1), default);
         }
 
-        await Execute("""
+        Execute("""
             ALTER TABLE journal DROP COLUMN chain; ALTER TABLE runs DROP COLUMN final_hash; ALTER TABLE runs DROP COLUMN chain_from;
             UPDATE meta SET value = '5' WHERE key = 'format_version';
             """);
@@ -113,12 +113,12 @@ public sealed class JournalChainTests : IDisposable
             }
         }
 
-        (await Scalar("SELECT value FROM meta WHERE key = 'format_version'")).Should().Be("6");
-        (await Scalar("SELECT chain_from FROM runs WHERE id = 'old'")).Should().Be(3L);
-        (await Scalar("SELECT COUNT(*) FROM journal WHERE chain IS NULL")).Should().Be(2L);
+        Scalar("SELECT value FROM meta WHERE key = 'format_version'").Should().Be("6");
+        Scalar("SELECT chain_from FROM runs WHERE id = 'old'").Should().Be(3L);
+        Scalar("SELECT COUNT(*) FROM journal WHERE chain IS NULL").Should().Be(2L);
 
         // An edit among the chained rows shows; among the unchained ones it cannot, and the README says so.
-        await Execute("UPDATE journal SET payload = '\"three\"' WHERE seq = 4");
+        Execute("UPDATE journal SET payload = '\"three\"' WHERE seq = 4");
         using (var verifier = JournalVerifier.Open(JournalPath))
         {
             verifier.Verify("old", default)!.Break.Should().Be(new ChainBreak(4, "s2", "it was changed: it does not hash to its link in the chain"));
@@ -138,7 +138,7 @@ public sealed class JournalChainTests : IDisposable
             final = (await journal.GetRunAsync("r1", default))!.FinalHash;
         }
 
-        await Execute("UPDATE runs SET chain_from = 3; UPDATE journal SET payload = '1' WHERE seq = 2");
+        Execute("UPDATE runs SET chain_from = 3; UPDATE journal SET payload = '1' WHERE seq = 2");
 
         using var verifier = JournalVerifier.Open(JournalPath);
         var verdict = verifier.Verify("r1", default)!;
@@ -146,21 +146,7 @@ public sealed class JournalChainTests : IDisposable
         verdict.Break.Reason.Should().StartWith($"the run's final hash {final} is not the chain's last link");
     }
 
-    private async Task<object?> Scalar(string sql)
-    {
-        await using var connection = new SqliteConnection($"Data Source={JournalPath};Pooling=False");
-        await connection.OpenAsync();
-        await using var command = connection.CreateCommand();
-        command.CommandText = sql;
-        return await command.ExecuteScalarAsync();
-    }
+    private object? Scalar(string sql) => SqlFile.Scalar(JournalPath, sql);
 
-    private async Task Execute(string sql)
-    {
-        await using var connection = new SqliteConnection($"Data Source={JournalPath};Pooling=False");
-        await connection.OpenAsync();
-        await using var command = connection.CreateCommand();
-        command.CommandText = sql;
-        await command.ExecuteNonQueryAsync();
-    }
+    private void Execute(string sql) => SqlFile.Execute(JournalPath, sql);
 }

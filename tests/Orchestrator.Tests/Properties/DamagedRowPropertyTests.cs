@@ -189,32 +189,8 @@ public sealed class DamagedRowPropertyTests(ChainStoreFixture fixture, ITestOutp
 
     private static string Pick(Random random, string[] names) => names[random.Next(names.Length)];
 
-    private static object? Scalar(string journal, string sql, params (string Name, object Value)[] parameters)
-    {
-        using var connection = new SqliteConnection($"Data Source={journal};Pooling=False");
-        connection.Open();
-        using var command = connection.CreateCommand();
-        command.CommandText = sql;
-        foreach (var (name, value) in parameters)
-        {
-            command.Parameters.AddWithValue(name, value);
-        }
+    private static object? Scalar(string journal, string sql, params (string Name, object Value)[] parameters) => SqlFile.Scalar(journal, sql, parameters);
 
-        var found = command.ExecuteScalar();
-        return found is DBNull ? null : found;
-    }
-
-    private static void Execute(string journal, string sql, params (string Name, object Value)[] parameters)
-    {
-        using var connection = new SqliteConnection($"Data Source={journal};Pooling=False");
-        connection.Open();
-        using var command = connection.CreateCommand();
-        command.CommandText = sql;
-        foreach (var (name, value) in parameters)
-        {
-            command.Parameters.AddWithValue(name, value);
-        }
-
-        command.ExecuteNonQuery().Should().Be(1, sql);
-    }
+    private static void Execute(string journal, string sql, params (string Name, object Value)[] parameters) =>
+        SqlFile.Execute(journal, sql, parameters).Should().Be(1, sql);
 }

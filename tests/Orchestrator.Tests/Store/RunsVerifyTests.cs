@@ -234,23 +234,9 @@ public sealed class RunsVerifyTests(ChainStoreFixture fixture) : IClassFixture<C
 
     private static long Count(string journal, string runId) => (long)Scalar(journal, $"SELECT COUNT(*) FROM journal WHERE run_id = '{runId}'")!;
 
-    private static object? Scalar(string journal, string sql)
-    {
-        using var connection = new SqliteConnection($"Data Source={journal};Pooling=False");
-        connection.Open();
-        using var command = connection.CreateCommand();
-        command.CommandText = sql;
-        return command.ExecuteScalar();
-    }
+    private static object? Scalar(string journal, string sql) => SqlFile.Scalar(journal, sql);
 
-    private static void Execute(string journal, string sql)
-    {
-        using var connection = new SqliteConnection($"Data Source={journal};Pooling=False");
-        connection.Open();
-        using var command = connection.CreateCommand();
-        command.CommandText = sql;
-        command.ExecuteNonQuery().Should().BeGreaterThan(0, sql);
-    }
+    private static void Execute(string journal, string sql) => SqlFile.Execute(journal, sql).Should().BeGreaterThan(0, sql);
 
     private static string[] Lines(string text) => text.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
 }
