@@ -43,7 +43,8 @@ public sealed class ScenariosTests : IDisposable
             json[field]!.GetValue<double>().Should().BeGreaterThanOrEqualTo(0, field);
         }
 
-        Fields.Where(f => f != "memory_growth_mb").Should().OnlyContain(f => json[f]!.GetValue<double>() > 0, "every timing is measured: {0}", line);
+        // Growth may be none, and the chain's cost is a difference of processor times that so short a run cannot resolve.
+        Fields.Except(["memory_growth_mb", "chain_ns_per_step"]).Should().OnlyContain(f => json[f]!.GetValue<double>() > 0, "every timing is measured: {0}", line);
         progress.ToString().Should().Contain("csx: cold").And.Contain("scale: 12 steps in one run");
         json["steps_1m_steps"]!.GetValue<int>().Should().Be(12);
     }
