@@ -1,4 +1,3 @@
-using System.Buffers.Binary;
 using System.Security.Cryptography;
 using System.Text;
 
@@ -10,15 +9,17 @@ namespace Orchestrator.Core.Journal;
 /// or reordered row no longer hashes to what follows it.
 /// </summary>
 /// <remarks>
-/// The canonical bytes are the row as stored, in this order: <c>seq</c> (int64), <c>attempt</c> (int32), <c>at</c>
-/// (int64, Unix ms), all little-endian; then <c>event</c>, <c>step_id</c>, <c>parent_id</c>, <c>name</c>, <c>kind</c>,
-/// <c>agent</c>, <c>payload</c>, <c>error</c>, each as an int32 byte count (-1 for NULL) and its UTF-8. The payload is
+/// The canonical bytes are the row as stored, in this order: <c>seq</c>, <c>attempt</c> and <c>at</c> (Unix ms), each
+/// zigzag-encoded as a LEB128 varint; then <c>event</c>, <c>step_id</c>, <c>parent_id</c>, <c>name</c>, <c>kind</c>,
+/// <c>agent</c>, <c>payload</c>, <c>error</c>, each as a varint of its UTF-8 byte count plus one (0 for NULL) and its UTF-8. The payload is
 /// the stored text, so a large value it refers to is covered by its SHA-256 in the marker; the verifier checks that the
 /// value still hashes to it. The run id is in the genesis hash, so rows cannot move between runs.
 /// </remarks>
 internal sealed class JournalChain : IDisposable
 {
     public const int HashSize = 32;
+
+    private const int MaxVarint = 10;
 
     private const string GenesisPrefix = "orchestrator journal chain 1\n";
 
@@ -34,16 +35,16 @@ internal sealed class JournalChain : IDisposable
     /// <summary>The hash a run's first chained row follows.</summary>
     public static byte[] Genesis(string runId) => SHA256.HashData(Encoding.UTF8.GetBytes(GenesisPrefix + runId));
 
-    /// <summary>Starts an entry: the previous hash, then the fixed-size fields.</summary>
+    /// <summary>Starts an entry: the previous hash, then the numeric fields.</summary>
     public void Begin(ReadOnlySpan<byte> previous, long seq, int attempt, long atUnixMs)
     {
         _length = 0;
-        Reserve(HashSize + 20);
+        Reserve(HashSize + (3 * MaxVarint));
         previous.CopyTo(_bytes);
-        BinaryPrimitives.WriteInt64LittleEndian(_bytes.AsSpan(HashSize), seq);
-        BinaryPrimitives.WriteInt32LittleEndian(_bytes.AsSpan(HashSize + 8), attempt);
-        BinaryPrimitives.WriteInt64LittleEndian(_bytes.AsSpan(HashSize + 12), atUnixMs);
-        _length = HashSize + 20;
+        _length = HashSize;
+        WriteVarint(ZigZag(seq));
+        WriteVarint(ZigZag(attempt));
+        WriteVarint(ZigZag(atUnixMs));
     }
 
     /// <summary>Adds the next text field; its UTF-8 is what <see cref="Last"/> gives until the next one is added.</summary>
@@ -56,9 +57,8 @@ internal sealed class JournalChain : IDisposable
         }
 
         var count = Encoding.UTF8.GetByteCount(text);
-        Reserve(4 + count);
-        BinaryPrimitives.WriteInt32LittleEndian(_bytes.AsSpan(_length), count);
-        _length += 4;
+        Reserve(MaxVarint + count);
+        WriteVarint((ulong)count + 1);
         Encoding.UTF8.GetBytes(text, _bytes.AsSpan(_length));
         _last = (_length, count);
         _length += count;
@@ -67,9 +67,8 @@ internal sealed class JournalChain : IDisposable
     /// <summary>Adds the next text field from its UTF-8 bytes.</summary>
     public void Add(ReadOnlySpan<byte> utf8)
     {
-        Reserve(4 + utf8.Length);
-        BinaryPrimitives.WriteInt32LittleEndian(_bytes.AsSpan(_length), utf8.Length);
-        _length += 4;
+        Reserve(MaxVarint + utf8.Length);
+        WriteVarint((ulong)utf8.Length + 1);
         utf8.CopyTo(_bytes.AsSpan(_length));
         _last = (_length, utf8.Length);
         _length += utf8.Length;
@@ -77,9 +76,8 @@ internal sealed class JournalChain : IDisposable
 
     public void AddNull()
     {
-        Reserve(4);
-        BinaryPrimitives.WriteInt32LittleEndian(_bytes.AsSpan(_length), -1);
-        _length += 4;
+        Reserve(MaxVarint);
+        WriteVarint(0);
         _last = (-1, 0);
     }
 
@@ -97,6 +95,20 @@ internal sealed class JournalChain : IDisposable
     }
 
     public void Dispose() => _sha256.Dispose();
+
+    private static ulong ZigZag(long value) => (ulong)((value << 1) ^ (value >> 63));
+
+    /// <summary>LEB128: seven bits a byte, low first; most fields fit one or two bytes, which keeps an entry to fewer SHA-256 blocks.</summary>
+    private void WriteVarint(ulong value)
+    {
+        while (value >= 0x80)
+        {
+            _bytes[_length++] = (byte)(value | 0x80);
+            value >>= 7;
+        }
+
+        _bytes[_length++] = (byte)value;
+    }
 
     private void Reserve(int count)
     {
