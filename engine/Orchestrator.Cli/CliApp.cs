@@ -82,6 +82,12 @@ internal static class CliApp
             console.Error(ex.Message);
             return ExitCodes.BadInput;
         }
+        catch (JournalRowException ex)
+        {
+            // A row changed outside the engine: said in one line, naming the run and the row, never a stack trace.
+            console.Error($"store '{StoreOf(parsed)}': {ex.Message}");
+            return ExitCodes.BadInput;
+        }
         catch (Exception ex) when (StoreIntegrity.FindDamage(ex) is { } damage)
         {
             // Damage met after the store was opened (a page no check had read): the same one line, never a stack trace.

@@ -17,6 +17,9 @@ internal sealed record ScenarioResults(
     double? PluginLoadMs,
     double? MemoryGrowthMb)
 {
+    /// <summary>The journal hash chain's cost per step, in ns; null when it was left out.</summary>
+    public double? ChainNsPerStep { get; init; }
+
     /// <summary>The scale scenario's figures; null when it was left out.</summary>
     public ScaleScenarios.Figures? Scale { get; init; }
 
@@ -26,6 +29,7 @@ internal sealed record ScenarioResults(
         ("raw_async_us_per_step", RawAsyncUsPerStep),
         ("inmem_us_per_step", InMemoryUsPerStep),
         ("durable_us_per_step", DurableUsPerStep),
+        ("chain_ns_per_step", ChainNsPerStep),
         ("js_us_per_step", JsUsPerStep),
         ("csx_cold_ms", CsxColdMs),
         ("csx_warm_ms", CsxWarmMs),

@@ -28,9 +28,10 @@ internal sealed class ScenarioRunner(ScenarioSettings settings, string workDirec
         var raw = await PerStepAsync("raw", "raw async", RawChainsAsync, chainSteps, cancellationToken);
         var inMemory = await PerStepAsync("inmem", "in-memory journal", ct => EngineChainsAsync(new InMemoryJournal(), ct), chainSteps, cancellationToken);
         var durable = await PerStepAsync("durable", "SQLite journal", DurableChainsAsync, chainSteps, cancellationToken);
+        var chain = settings.Includes("chain") ? ChainScenario.NanosecondsPerStep(settings, progress) : default(double?);
         var js = await PerStepAsync("js", "JavaScript", JavaScriptStepsAsync, settings.JsSteps, cancellationToken);
         var memory = settings.Includes("memory") ? await MemoryGrowthAsync(cancellationToken) : default(double?);
-        return new ScenarioResults(raw, inMemory, durable, js, cold, warm, hosted, pluginFirst, pluginLater, memory) { Scale = scale };
+        return new ScenarioResults(raw, inMemory, durable, js, cold, warm, hosted, pluginFirst, pluginLater, memory) { Scale = scale, ChainNsPerStep = chain };
     }
 
     /// <summary>The floor: the same chains of awaited no-op calls, no engine.</summary>

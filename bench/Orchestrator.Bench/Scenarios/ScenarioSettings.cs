@@ -67,7 +67,7 @@ internal sealed record ScenarioSettings
     public string CsxScript { get; init; } = "scripts/hello.csx";
 
     /// <summary>The scenarios <c>--only</c> accepts, in the order they run.</summary>
-    public static IReadOnlyList<string> Names { get; } = ["plugin", "csx", "scale", "raw", "inmem", "durable", "js", "memory"];
+    public static IReadOnlyList<string> Names { get; } = ["plugin", "csx", "scale", "raw", "inmem", "durable", "chain", "js", "memory"];
 
     /// <summary>The scenarios to measure (<c>--only</c>, for profiling one of them); null for all.</summary>
     public IReadOnlySet<string>? Only { get; init; }

@@ -14,7 +14,10 @@ internal interface IJournal : IAsyncDisposable
 
     ValueTask StartRunAsync(RunRecord run, CancellationToken cancellationToken);
 
-    /// <summary>Appends an event; the returned task completes when the event is durable.</summary>
+    /// <summary>
+    /// Appends an event; the returned task completes when the event is durable. The event is taken before the call
+    /// returns, so events appended one after another are journaled (and hash-chained) in that order.
+    /// </summary>
     ValueTask AppendAsync(JournalEntry entry, CancellationToken cancellationToken);
 
     ValueTask EndRunAsync(string runId, RunStatus status, JsonNode? result, string? error, DateTimeOffset endedAt, CancellationToken cancellationToken);

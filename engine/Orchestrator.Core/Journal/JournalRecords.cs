@@ -62,6 +62,14 @@ public sealed record RunRecord
     public int? Pid { get; init; }
 
     public double? DurationMs => EndedAt is { } end ? (end - StartedAt).TotalMilliseconds : null;
+
+    /// <summary>
+    /// The hash chain's last link when the run ended (hex SHA-256, see <see cref="JournalChain"/>): what <c>runs verify</c>
+    /// checks the journal against, and what a report carries so that the journal can be checked against the report.
+    /// Null while the run runs, and for runs that ended before journal format 6.
+    /// </summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? FinalHash { get; init; }
 }
 
 /// <summary>

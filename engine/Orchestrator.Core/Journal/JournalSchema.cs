@@ -16,6 +16,9 @@ namespace Orchestrator.Core.Journal;
 /// step writes two rows, and each row now updates one b-tree instead of three. 5 — large values stored once:
 /// <c>payload_values</c> (a value's JSON by its SHA-256) and <c>run_values</c> (which runs refer to which values), so
 /// <c>runs prune</c> can drop what nothing refers to; and <c>runs.report_error</c>, why a run's report was not written.
+/// 6 — the journal as a hash chain per run (<see cref="JournalChain"/>): <c>journal.chain</c>, <c>runs.final_hash</c> (the
+/// last row's chain when the run ended) and <c>runs.chain_from</c> (the first chained seq). Rows journaled before format 6
+/// are left unchained rather than vouched for now: a migrated run's <c>chain_from</c> is one past its last row.
 /// </remarks>
 internal static class JournalSchema
 {
@@ -71,6 +74,10 @@ internal static class JournalSchema
                     migratedFrom ??= 4;
                     Execute(connection, "ALTER TABLE runs ADD COLUMN report_error TEXT;", transaction);
                     CreateValueTables(connection, transaction);
+                    goto case 5;
+                case 5:
+                    migratedFrom ??= 5;
+                    AddChains(connection, transaction);
                     Execute(connection, $"UPDATE meta SET value = '{SqliteJournal.FormatVersion}' WHERE key = 'format_version'", transaction);
                     break;
             }
@@ -163,6 +170,7 @@ internal static class JournalSchema
             """ + "CREATE TABLE IF NOT EXISTS journal " + JournalTable, transaction);
         CreateLearningTables(connection, transaction);
         CreateValueTables(connection, transaction);
+        AddChains(connection, transaction);
         Execute(connection, $"INSERT OR REPLACE INTO meta (key, value) VALUES ('format_version', '{SqliteJournal.FormatVersion}')", transaction);
     }
 
@@ -204,6 +212,26 @@ internal static class JournalSchema
         CREATE TABLE IF NOT EXISTS run_values (run_id TEXT NOT NULL, hash TEXT NOT NULL, PRIMARY KEY (run_id, hash)) WITHOUT ROWID;
         CREATE INDEX IF NOT EXISTS run_values_hash ON run_values (hash);
         """, transaction);
+
+    /// <summary>
+    /// Format 6: the chain columns. The runs already journaled keep their rows unchained: <c>chain_from</c> is set one past
+    /// their last row, so a resumed old run chains what it appends from then on.
+    /// </summary>
+    private static void AddChains(SqliteConnection connection, SqliteTransaction transaction)
+    {
+        Execute(connection, """
+            ALTER TABLE journal ADD COLUMN chain BLOB;
+            ALTER TABLE runs ADD COLUMN final_hash BLOB;
+            ALTER TABLE runs ADD COLUMN chain_from INTEGER NOT NULL DEFAULT 1;
+            """, transaction);
+        MarkUnchained(connection, transaction);
+    }
+
+    /// <summary>Marks the runs just copied into a store from a file without chains as unchained, as the migration does.</summary>
+    public static void MarkUnchained(SqliteConnection connection, SqliteTransaction transaction) => Execute(
+        connection,
+        "UPDATE runs SET chain_from = 1 + COALESCE((SELECT max(seq) FROM journal WHERE journal.run_id = runs.id), 0)",
+        transaction);
 
     private static void MigrateFrom1To2(SqliteConnection connection, SqliteTransaction transaction, string path)
     {

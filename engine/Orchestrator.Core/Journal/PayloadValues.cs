@@ -127,6 +127,26 @@ internal static class PayloadValues
         return (preview.ToString(), length);
     }
 
+    /// <summary>Adds the hashes of the stored values that the stored JSON <paramref name="utf8"/> refers to (not those they refer to in turn).</summary>
+    public static void AddReferences(ReadOnlySpan<byte> utf8, List<string> hashes)
+    {
+        var marker = MarkerStartUtf8;
+        var at = 0;
+        while (utf8[at..].IndexOf(marker) is var found and >= 0)
+        {
+            var start = at + found + marker.Length;
+            if (start + 64 > utf8.Length)
+            {
+                break;
+            }
+
+            hashes.Add(Encoding.ASCII.GetString(utf8.Slice(start, 64)));
+            at = start + 64;
+        }
+    }
+
+    private static ReadOnlySpan<byte> MarkerStartUtf8 => "{\"\\u0000v\":\""u8;
+
     /// <summary>Whether the JSON of <paramref name="node"/> is surely shorter than <paramref name="budget"/>, judged without serializing it.</summary>
     private static bool IsSmall(JsonNode? node, int budget) => Estimate(node, budget) < budget;
 

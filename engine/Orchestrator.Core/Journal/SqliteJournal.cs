@@ -16,7 +16,7 @@ namespace Orchestrator.Core.Journal;
 internal sealed class SqliteJournal : IJournal
 {
     /// <summary>The journal's format; bump it with a migration in <see cref="JournalSchema"/>.</summary>
-    public const int FormatVersion = 5;
+    public const int FormatVersion = 6;
 
     private static readonly string[] EventNames = Enum.GetNames<StepEvent>();
 
@@ -32,6 +32,12 @@ internal sealed class SqliteJournal : IJournal
     private sqlite3_stmt? _append;
     private sqlite3_stmt? _storeValue;
     private sqlite3_stmt? _referValue;
+    private sqlite3_stmt? _readTail;
+    private sqlite3_stmt? _setFinalHash;
+
+    // Where each run's hash chain stands, and the buffer its next entry is hashed in (writer loop only).
+    private readonly Dictionary<string, ChainTail> _tails = new(StringComparer.Ordinal);
+    private readonly JournalChain _chain = new();
 
     private readonly SemaphoreSlim _payloadGate = new(1, 1);
     private SqliteConnection? _payloadReader;
@@ -172,19 +178,26 @@ internal sealed class SqliteJournal : IJournal
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
         {
-            entries.Add(new JournalEntry(
-                runId,
-                reader.GetInt64(0),
-                reader.GetString(1),
-                Enum.Parse<StepEvent>(reader.GetString(2)),
-                reader.IsDBNull(3) ? null : reader.GetString(3),
-                reader.GetString(4),
-                reader.GetString(5),
-                reader.IsDBNull(6) ? null : reader.GetString(6),
-                reader.GetInt32(7),
-                Decode(connection, reader, 8),
-                reader.IsDBNull(9) ? null : reader.GetString(9),
-                FromUnixMs(reader.GetInt64(10))));
+            try
+            {
+                entries.Add(new JournalEntry(
+                    runId,
+                    reader.GetInt64(0),
+                    reader.GetString(1),
+                    Enum.Parse<StepEvent>(reader.GetString(2)),
+                    reader.IsDBNull(3) ? null : reader.GetString(3),
+                    reader.GetString(4),
+                    reader.GetString(5),
+                    reader.IsDBNull(6) ? null : reader.GetString(6),
+                    reader.GetInt32(7),
+                    Decode(connection, reader, 8),
+                    reader.IsDBNull(9) ? null : reader.GetString(9),
+                    FromUnixMs(reader.GetInt64(10))));
+            }
+            catch (Exception ex) when (JournalRowException.IsRowProblem(ex))
+            {
+                throw JournalRowException.Entry(runId, reader.GetInt64(0), ex);
+            }
         }
 
         return entries;
@@ -215,35 +228,50 @@ internal sealed class SqliteJournal : IJournal
                     Check(rc, db);
                 }
 
-                var entry = ReadEntry(new SqliteRow(statement), runId, words, out var chars);
-                var truncated = false;
-                if (chars > 0)
-                {
-                    var wanted = payloads(entry.StepId, entry.Event, entry.Kind);
-                    var text = wanted == PayloadRead.Skip ? null : new SqliteRow(statement).Text(11);
-                    if (wanted == PayloadRead.Preview && PayloadValues.MayReferToValues(text!))
-                    {
-                        // What the row refers to counts, but a preview reads of each value only its start.
-                        (text, chars) = PayloadValues.Preview(text!, JournalRow.PreviewChars, (hash, count) => ValueStart(connection, hash, count));
-                    }
-
-                    if (wanted == PayloadRead.Full || (wanted == PayloadRead.Preview && chars <= JournalRow.PreviewChars))
-                    {
-                        entry = entry with { Payload = PayloadValues.Decode(text!, hash => LookupValue(connection, hash)) };
-                    }
-                    else if (wanted == PayloadRead.Preview)
-                    {
-                        entry = entry with { Payload = JsonValue.Create(text!.Length > JournalRow.PreviewChars ? text[..JournalRow.PreviewChars] : text) };
-                        truncated = true;
-                    }
-                }
-
-                yield return new JournalRow(entry, chars, truncated);
+                yield return ReadRow(connection, statement, runId, words, payloads);
             }
         }
         finally
         {
             statement.Dispose();
+        }
+    }
+
+    /// <summary>The current row of the journal query, with as much of its payload as <paramref name="payloads"/> asks for.</summary>
+    private static JournalRow ReadRow(SqliteConnection connection, sqlite3_stmt statement, string runId, Utf8Words words, PayloadSelector payloads)
+    {
+        try
+        {
+            var entry = ReadEntry(new SqliteRow(statement), runId, words, out var chars);
+            var truncated = false;
+            if (chars > 0)
+            {
+                var wanted = payloads(entry.StepId, entry.Event, entry.Kind);
+                var stored = wanted == PayloadRead.Skip ? null : new SqliteRow(statement).Text(11);
+                var text = stored;
+                if (wanted == PayloadRead.Preview && PayloadValues.MayReferToValues(stored!))
+                {
+                    // What the row refers to counts, but a preview reads of each value only its start.
+                    (text, chars) = PayloadValues.Preview(stored!, JournalRow.PreviewChars, (hash, count) => ValueStart(connection, hash, count));
+                }
+
+                if (wanted == PayloadRead.Full || (wanted == PayloadRead.Preview && chars <= JournalRow.PreviewChars))
+                {
+                    // From the row as stored, not the preview: a value's recorded size only decides how much to read.
+                    entry = entry with { Payload = PayloadValues.Decode(stored!, hash => LookupValue(connection, hash)) };
+                }
+                else if (wanted == PayloadRead.Preview)
+                {
+                    entry = entry with { Payload = JsonValue.Create(text!.Length > JournalRow.PreviewChars ? text[..JournalRow.PreviewChars] : text) };
+                    truncated = true;
+                }
+            }
+
+            return new JournalRow(entry, chars, truncated);
+        }
+        catch (Exception ex) when (JournalRowException.IsRowProblem(ex))
+        {
+            throw JournalRowException.Entry(runId, new SqliteRow(statement).Int64(0), ex);
         }
     }
 
@@ -330,7 +358,14 @@ internal sealed class SqliteJournal : IJournal
             _payloadQuery!.Parameters[0].Value = runId;
             _payloadQuery.Parameters[1].Value = seq;
             using var reader = _payloadQuery.ExecuteReader();
-            return reader.Read() ? Decode(_payloadReader, reader, 0) : null;
+            try
+            {
+                return reader.Read() ? Decode(_payloadReader, reader, 0) : null;
+            }
+            catch (Exception ex) when (JournalRowException.IsRowProblem(ex))
+            {
+                throw JournalRowException.Entry(runId, seq, ex);
+            }
         }
         finally
         {
@@ -352,6 +387,9 @@ internal sealed class SqliteJournal : IJournal
         _payloadGate.Dispose();
         _storeValue?.Dispose();
         _referValue?.Dispose();
+        _readTail?.Dispose();
+        _setFinalHash?.Dispose();
+        _chain.Dispose();
 
         await _writer.DisposeAsync().ConfigureAwait(false);
         _active.Clear();
@@ -362,7 +400,7 @@ internal sealed class SqliteJournal : IJournal
     }
 
     private const string RunColumns =
-        "id, script, script_hash, language, engine_version, status, input, result, error, started_at, ended_at, report, host, pid, report_error";
+        "id, script, script_hash, language, engine_version, status, input, result, error, started_at, ended_at, report, host, pid, report_error, final_hash";
 
     private async ValueTask EnqueueAsync(Write write, CancellationToken cancellationToken)
     {
@@ -413,8 +451,9 @@ internal sealed class SqliteJournal : IJournal
             {
                 _damageSeen |= StoreIntegrity.FindDamage(ex) is not null;
 
-                // The batch rolled back, values with it: none may be taken as stored any more.
+                // The batch rolled back, values and chain links with it: none may be taken as stored any more.
                 _storedRecently.Clear();
+                _tails.Clear();
                 foreach (var write in batch)
                 {
                     write.Done.TrySetException(ex);
@@ -457,15 +496,19 @@ internal sealed class SqliteJournal : IJournal
                 command.Parameters.AddWithValue("$started", r.StartedAt.ToUnixTimeMilliseconds());
                 command.Parameters.AddWithValue("$host", (object?)r.Host ?? DBNull.Value);
                 command.Parameters.AddWithValue("$pid", (object?)r.Pid ?? DBNull.Value);
+                _tails[r.Id] = new ChainTail(JournalChain.Genesis(r.Id));
                 break;
             case Write.EndRun(var id, var status, var result, var error, var ended):
                 command.CommandText =
-                    "UPDATE runs SET status = $status, result = $result, error = $error, ended_at = $ended WHERE id = $id";
+                    "UPDATE runs SET status = $status, result = $result, error = $error, ended_at = $ended, final_hash = $final WHERE id = $id";
                 command.Parameters.AddWithValue("$id", id);
                 command.Parameters.AddWithValue("$status", status.ToString());
                 command.Parameters.AddWithValue("$result", (object?)Encode(id, result) ?? DBNull.Value);
                 command.Parameters.AddWithValue("$error", (object?)_secrets.RedactOrNull(error) ?? DBNull.Value);
                 command.Parameters.AddWithValue("$ended", ended.ToUnixTimeMilliseconds());
+                var tail = TailOf(id);
+                command.Parameters.AddWithValue("$final", tail.Hash);
+                tail.Ended = true;
                 break;
             case Write.SetReport(var id, var report, var reportError):
                 command.CommandText = "UPDATE runs SET report = $report, report_error = $error WHERE id = $id";
@@ -475,11 +518,12 @@ internal sealed class SqliteJournal : IJournal
                 break;
             case Write.ReopenRun(var id, var host, var pid):
                 command.CommandText =
-                    "UPDATE runs SET status = $status, ended_at = NULL, error = NULL, result = NULL, report_error = NULL, host = $host, pid = $pid WHERE id = $id";
+                    "UPDATE runs SET status = $status, ended_at = NULL, error = NULL, result = NULL, report_error = NULL, final_hash = NULL, host = $host, pid = $pid WHERE id = $id";
                 command.Parameters.AddWithValue("$id", id);
                 command.Parameters.AddWithValue("$status", nameof(RunStatus.Running));
                 command.Parameters.AddWithValue("$host", host);
                 command.Parameters.AddWithValue("$pid", pid);
+                _tails.Remove(id);
                 break;
         }
 
@@ -498,27 +542,43 @@ internal sealed class SqliteJournal : IJournal
         {
             Check(raw.sqlite3_prepare_v2(
                 db,
-                "INSERT INTO journal (run_id, seq, step_id, event, parent_id, name, kind, agent, attempt, payload, error, at) " +
-                "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                "INSERT INTO journal (run_id, seq, step_id, event, parent_id, name, kind, agent, attempt, payload, error, at, chain) " +
+                "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
                 out var prepared), db);
             _append = prepared;
         }
 
+        // The row's fields go into the chain's canonical bytes as UTF-8, and are bound from there: encoded once for both.
+        var tail = TailOf(e.RunId);
+        var chain = _chain;
+        var at = e.At.ToUnixTimeMilliseconds();
+        chain.Begin(tail.Hash, e.Seq, e.Attempt, at);
         var statement = _append;
+        Span<byte> hash = stackalloc byte[JournalChain.HashSize];
         try
         {
             BindText(statement, 1, e.RunId);
             raw.sqlite3_bind_int64(statement, 2, e.Seq);
-            BindText(statement, 3, _secrets.Redact(e.StepId));
-            BindText(statement, 4, EventNames[(int)e.Event]);
-            BindText(statement, 5, _secrets.RedactOrNull(e.ParentId));
-            BindText(statement, 6, _secrets.Redact(e.Name));
-            BindText(statement, 7, e.Kind);
-            BindText(statement, 8, e.Agent);
+            chain.Add(EventNameBytes[(int)e.Event]);
+            BindLast(statement, 4, chain);
+            chain.Add(_secrets.Redact(e.StepId));
+            BindLast(statement, 3, chain);
+            chain.Add(_secrets.RedactOrNull(e.ParentId));
+            BindLast(statement, 5, chain);
+            chain.Add(_secrets.Redact(e.Name));
+            BindLast(statement, 6, chain);
+            chain.Add(e.Kind);
+            BindLast(statement, 7, chain);
+            chain.Add(e.Agent);
+            BindLast(statement, 8, chain);
             raw.sqlite3_bind_int(statement, 9, e.Attempt);
-            BindText(statement, 10, Encode(e.RunId, e.Payload));
-            BindText(statement, 11, _secrets.RedactOrNull(e.Error));
-            raw.sqlite3_bind_int64(statement, 12, e.At.ToUnixTimeMilliseconds());
+            chain.Add(Encode(e.RunId, e.Payload));
+            BindLast(statement, 10, chain);
+            chain.Add(_secrets.RedactOrNull(e.Error));
+            BindLast(statement, 11, chain);
+            raw.sqlite3_bind_int64(statement, 12, at);
+            chain.Hash(hash);
+            raw.sqlite3_bind_blob(statement, 13, hash);
             var rc = raw.sqlite3_step(statement);
             if (rc != raw.SQLITE_DONE)
             {
@@ -529,6 +589,87 @@ internal sealed class SqliteJournal : IJournal
         {
             raw.sqlite3_reset(statement);
         }
+
+        hash.CopyTo(tail.Hash);
+        if (tail.Ended)
+        {
+            // A step that journaled after its run ended (one that ignored cancellation): the run's final hash follows it.
+            SetFinalHash(e.RunId, tail.Hash);
+        }
+    }
+
+    private static void BindLast(sqlite3_stmt statement, int index, JournalChain chain)
+    {
+        if (chain.LastIsNull)
+        {
+            raw.sqlite3_bind_null(statement, index);
+        }
+        else
+        {
+            raw.sqlite3_bind_text(statement, index, chain.Last);
+        }
+    }
+
+    /// <summary>Where the run's chain stands: known to this writer, or read from its last row (a run resumed, or begun by another process).</summary>
+    private ChainTail TailOf(string runId)
+    {
+        if (_tails.TryGetValue(runId, out var tail))
+        {
+            return tail;
+        }
+
+        var db = _writer.Handle!;
+        _readTail ??= Prepare(db, "SELECT (SELECT chain FROM journal WHERE run_id = ?1 ORDER BY seq DESC LIMIT 1), (SELECT ended_at IS NOT NULL FROM runs WHERE id = ?1)");
+        tail = new ChainTail(JournalChain.Genesis(runId));
+        try
+        {
+            BindText(_readTail, 1, runId);
+            var rc = raw.sqlite3_step(_readTail);
+            if (rc != raw.SQLITE_ROW)
+            {
+                Check(rc, db);
+            }
+
+            // A run migrated from before format 6 ends in unchained rows: what it appends now chains from its genesis.
+            if (raw.sqlite3_column_blob(_readTail, 0) is { Length: JournalChain.HashSize } last)
+            {
+                last.CopyTo(tail.Hash);
+            }
+
+            tail.Ended = raw.sqlite3_column_int(_readTail, 1) == 1;
+        }
+        finally
+        {
+            raw.sqlite3_reset(_readTail);
+        }
+
+        if (_tails.Count >= 4096)
+        {
+            // Ended runs' tails are kept only while there are few: any can be read again from its last row.
+            _tails.Clear();
+        }
+
+        _tails[runId] = tail;
+        return tail;
+    }
+
+    private void SetFinalHash(string runId, byte[] hash)
+    {
+        var db = _writer.Handle!;
+        _setFinalHash ??= Prepare(db, "UPDATE runs SET final_hash = ?2 WHERE id = ?1");
+        Run(_setFinalHash, db, s =>
+        {
+            BindText(s, 1, runId);
+            raw.sqlite3_bind_blob(s, 2, hash);
+        });
+    }
+
+    /// <summary>The last chain hash of a run this writer appends to, and whether the run has ended (its final hash then follows each append).</summary>
+    private sealed class ChainTail(byte[] hash)
+    {
+        public byte[] Hash { get; } = hash;
+
+        public bool Ended { get; set; }
     }
 
     /// <summary>A payload as the journal stores it: redacted, with its large parts stored once in <c>payload_values</c> (see <see cref="PayloadValues"/>).</summary>
@@ -653,6 +794,7 @@ internal sealed class SqliteJournal : IJournal
             deleteRefs.ExecuteNonQuery();
             runId.Value = run.Id;
             deleteRun.ExecuteNonQuery();
+            _tails.Remove(run.Id);
         }
 
         if (pruned.Count > 0)
@@ -681,7 +823,14 @@ internal sealed class SqliteJournal : IJournal
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
         {
-            runs.Add(ReadRun(reader, hash => LookupValue(connection, hash)));
+            try
+            {
+                runs.Add(ReadRun(reader, hash => LookupValue(connection, hash)));
+            }
+            catch (Exception ex) when (JournalRowException.IsRowProblem(ex))
+            {
+                throw JournalRowException.Run(reader.IsDBNull(0) ? "?" : reader.GetString(0), ex);
+            }
         }
 
         return runs;
@@ -705,6 +854,7 @@ internal sealed class SqliteJournal : IJournal
         Host = reader.IsDBNull(12) ? null : reader.GetString(12),
         Pid = reader.IsDBNull(13) ? null : reader.GetInt32(13),
         ReportError = reader.IsDBNull(14) ? null : reader.GetString(14),
+        FinalHash = reader.IsDBNull(15) ? null : Convert.ToHexStringLower(reader.GetFieldValue<byte[]>(15)),
     };
 
     private static JsonNode? ParseJson(SqliteDataReader reader, int ordinal) =>

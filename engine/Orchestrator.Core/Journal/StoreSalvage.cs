@@ -97,6 +97,7 @@ internal sealed class StoreSalvage : IDisposable
         using var transaction = target.BeginTransaction();
         RowInsert? runInsert = null;
         RowInsert? rowInsert = null;
+        var unchained = false;
         try
         {
             // Read again run by run rather than kept from the probe: a store's runs need not fit in memory.
@@ -118,6 +119,13 @@ internal sealed class StoreSalvage : IDisposable
                 runInsert.Write(run);
                 rowInsert.Write(journal);
                 copied.Add(id);
+                unchained = !run.Columns.Contains("chain_from", StringComparer.OrdinalIgnoreCase);
+            }
+
+            if (unchained)
+            {
+                // From a file older than format 6: its runs are unchained, as a migration would leave them.
+                JournalSchema.MarkUnchained(target, transaction);
             }
         }
         finally

@@ -200,6 +200,7 @@ internal static class ReportModel
         ["ended_at"] = run.EndedAt is { } ended ? Timestamp(ended) : null,
         ["duration_ms"] = run.DurationMs,
         ["report"] = run.Report,
+        ["final_hash"] = run.FinalHash,
     };
 
     private static ScriptObject Step(StepRecord step, int depth, bool isRootCause) => new()

@@ -18,6 +18,10 @@ internal sealed class WorkflowRun
     private readonly ReplayIndex _previous;
     private readonly List<Compensation> _compensations = [];
     private long _seq;
+
+    // Numbers an event and hands it to the journal in one step, so the journal takes each run's events in seq order and
+    // can chain them as numbered (see JournalChain); concurrent steps would otherwise hand them over in either order.
+    private readonly Lock _append = new();
     private int _events;
     private int _newSteps;
 
@@ -170,7 +174,16 @@ internal sealed class WorkflowRun
     /// <summary>Journals one event of a step; an end gives <paramref name="startedAt"/>, the <see cref="TimeProvider.GetTimestamp"/> of its start, for the metrics.</summary>
     public ValueTask AppendAsync(string stepId, StepEvent kind, string? parentId, string name, string stepKind, string? agent, int attempt, JsonNode? payload, string? error, long startedAt = 0)
     {
-        var entry = new JournalEntry(Id, Interlocked.Increment(ref _seq), stepId, kind, parentId, name, stepKind, agent, attempt, payload, error, Time.GetUtcNow());
+        JournalEntry entry;
+        ValueTask appended;
+        lock (_append)
+        {
+            entry = new JournalEntry(Id, ++_seq, stepId, kind, parentId, name, stepKind, agent, attempt, payload, error, Time.GetUtcNow());
+
+            // Appends are not cancellable: a step that ran is recorded even when the run is being cancelled.
+            appended = Journal.AppendAsync(entry, CancellationToken.None);
+        }
+
         Metrics.Observe(in entry, startedAt);
         if (kind == StepEvent.Started && (_previous.Steps == 0 || !_previous.Contains(stepId)))
         {
@@ -178,9 +191,7 @@ internal sealed class WorkflowRun
         }
 
         OnEvent?.Invoke(entry);
-
-        // Appends are not cancellable: a step that ran is recorded even when the run is being cancelled.
-        return Journal.AppendAsync(entry, CancellationToken.None);
+        return appended;
     }
 }
 

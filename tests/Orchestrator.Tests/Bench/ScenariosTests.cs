@@ -12,7 +12,7 @@ public sealed class ScenariosTests : IDisposable
 {
     private static readonly string[] Fields =
     [
-        "raw_async_us_per_step", "inmem_us_per_step", "durable_us_per_step", "js_us_per_step", "csx_cold_ms", "csx_warm_ms", "host_run_ms",
+        "raw_async_us_per_step", "inmem_us_per_step", "durable_us_per_step", "chain_ns_per_step", "js_us_per_step", "csx_cold_ms", "csx_warm_ms", "host_run_ms",
         "plugin_load_first_ms", "plugin_load_ms", "memory_growth_mb", "steps_1m_peak_rss_mb", "steps_1m_us_per_step", "steps_10k_us_per_step",
         "report_1m_ms", "report_1m_kb", "steps_1m_js_peak_rss_mb", "steps_1m_js_us_per_step", "steps_10k_js_us_per_step", "fanout_outputs_journal_ratio", "fanout_peak_rss_mb",
     ];
@@ -43,7 +43,8 @@ public sealed class ScenariosTests : IDisposable
             json[field]!.GetValue<double>().Should().BeGreaterThanOrEqualTo(0, field);
         }
 
-        Fields.Where(f => f != "memory_growth_mb").Should().OnlyContain(f => json[f]!.GetValue<double>() > 0, "every timing is measured: {0}", line);
+        // Growth may be none, and the chain's cost is a difference of processor times that so short a run cannot resolve.
+        Fields.Except(["memory_growth_mb", "chain_ns_per_step"]).Should().OnlyContain(f => json[f]!.GetValue<double>() > 0, "every timing is measured: {0}", line);
         progress.ToString().Should().Contain("csx: cold").And.Contain("scale: 12 steps in one run");
         json["steps_1m_steps"]!.GetValue<int>().Should().Be(12);
     }

@@ -74,6 +74,15 @@ internal static class ResumeCommand
             throw new CliException($"run {id} is still running in process {run.Pid}; stop it first");
         }
 
+        // Replay trusts the journal: one altered outside the engine is refused before anything is written.
+        using (var verifier = JournalVerifier.Open(Path.Combine(Path.GetFullPath(store), StoreIntegrity.JournalFileName)))
+        {
+            if (verifier.Verify(id, cancellationToken) is { Intact: false } verdict)
+            {
+                throw new CliException($"{Runs.RunsVerifyCommand.Describe(verdict)}; it is not resumed");
+            }
+        }
+
         await using var host = WorkflowHost.Open(console, run.Script, store, plugins, mcpConfig, verbose, useCache, cancellationToken, connectorFiles, watchPlugins, oneRunProcess: console.OwnsProcess);
         try
         {

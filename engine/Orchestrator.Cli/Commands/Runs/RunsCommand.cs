@@ -6,7 +6,7 @@ using Orchestrator.Core.Reporting;
 
 namespace Orchestrator.Cli.Commands.Runs;
 
-/// <summary><c>orchestrator runs</c>, <c>runs show &lt;id&gt;</c> and <c>runs prune</c>: what the journal holds.</summary>
+/// <summary><c>orchestrator runs</c>, <c>runs show &lt;id&gt;</c>, <c>runs prune</c> and <c>runs verify</c>: what the journal holds.</summary>
 internal static class RunsCommand
 {
     public static Command Create(CliConsole console)
@@ -24,6 +24,7 @@ internal static class RunsCommand
             : ShowAsync(console, parse.GetValue(showStore)!, parse.GetValue(id)!, ct));
         command.Subcommands.Add(show);
         command.Subcommands.Add(CreatePrune(console));
+        command.Subcommands.Add(RunsVerifyCommand.Create(console));
         return command;
     }
 
@@ -88,6 +89,11 @@ internal static class RunsCommand
         }
 
         console.Line($"duration {Duration(run.DurationMs)}");
+        if (run.FinalHash is not null)
+        {
+            console.Line($"journal  final hash {run.FinalHash} (check it with 'orchestrator runs verify {run.Id}')");
+        }
+
         if (run.Error is not null)
         {
             console.Line($"error    {run.Error}");
