@@ -15,6 +15,13 @@ public interface IAgent
     /// <summary>The most calls the agent takes at once; the engine queues the rest. Zero or less for no limit.</summary>
     int MaxConcurrency => 0;
 
+    /// <summary>
+    /// What <paramref name="task"/> calls on (the shell agent: its command; http: the host), so that the engine keeps one
+    /// circuit breaker per agent and target and one failing command does not cut the agent off; null (the default) for
+    /// the agent as a whole. Called before every call: keep it cheap, and never throw.
+    /// </summary>
+    string? TargetOf(AgentTask task) => null;
+
     /// <summary>Runs <paramref name="task"/>; a failure is a result, not an exception.</summary>
     ValueTask<AgentResult> RunAsync(AgentTask task, CancellationToken cancellationToken);
 

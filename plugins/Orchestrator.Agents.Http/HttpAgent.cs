@@ -23,6 +23,11 @@ public sealed class HttpAgent : IAgent
 
     public string Kind => "http";
 
+    /// <summary>One circuit per host: a server that is down does not cut off the others.</summary>
+    public string? TargetOf(AgentTask task) =>
+        task.Input is JsonObject o && o["url"] is JsonValue v && v.TryGetValue<string>(out var url)
+            && Uri.TryCreate(url, UriKind.Absolute, out var uri) ? uri.Authority : null;
+
     public async ValueTask<AgentResult> RunAsync(AgentTask task, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();

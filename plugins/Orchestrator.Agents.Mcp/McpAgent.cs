@@ -14,6 +14,12 @@ public sealed class McpAgent : IAgent
 
     public string Kind => "mcp";
 
+    /// <summary>One circuit per server and tool (the tool alone when the engine picks the server).</summary>
+    public string? TargetOf(AgentTask task) =>
+        task.Input is JsonObject o && o["tool"] is JsonValue t && t.TryGetValue<string>(out var tool)
+            ? o["server"] is JsonValue s && s.TryGetValue<string>(out var server) ? server + "/" + tool : tool
+            : null;
+
     public async ValueTask<AgentResult> RunAsync(AgentTask task, CancellationToken cancellationToken)
     {
         if (task.Input is not JsonObject input || input["tool"] is not JsonValue toolValue || !toolValue.TryGetValue<string>(out var tool) || tool.Length == 0)

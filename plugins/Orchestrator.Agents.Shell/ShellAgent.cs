@@ -20,6 +20,17 @@ public sealed class ShellAgent : IAgent
 
     public string Kind => "shell";
 
+    /// <summary>One circuit per command, and per script: a command or script that keeps failing does not cut off the others.</summary>
+    public string? TargetOf(AgentTask task) => task.Input switch
+    {
+        JsonObject o when o["command"] is JsonValue v && v.TryGetValue<string>(out var command) => command,
+
+        // A long script is named by its start and a hash of the whole (circuits live in one process, so the hash may too).
+        JsonObject o when o["script"] is JsonValue v && v.TryGetValue<string>(out var script) =>
+            script.Length <= 80 ? script : $"{script[..60]}…{(uint)script.GetHashCode():x8}",
+        _ => null,
+    };
+
     public async ValueTask<AgentResult> RunAsync(AgentTask task, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();

@@ -13,6 +13,13 @@ public sealed class HttpAgentTests
     public void Kind_is_http() => _agent.Kind.Should().Be("http");
 
     [Fact]
+    public void Each_host_is_a_circuit_target_of_its_own()
+    {
+        _agent.TargetOf(TestSupport.TaskOf("""{"url":"https://api.example.com:8443/v1/items"}""")).Should().Be("api.example.com:8443");
+        _agent.TargetOf(TestSupport.TaskOf("""{"url":"not a url"}""")).Should().BeNull();
+    }
+
+    [Fact]
     public async Task Get_is_the_default_and_returns_status_headers_and_body()
     {
         await using var server = new LoopbackServer(async (ctx, _) =>

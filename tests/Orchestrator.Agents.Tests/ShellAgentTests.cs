@@ -17,6 +17,16 @@ public sealed class ShellAgentTests
     public void Kind_is_shell() => _agent.Kind.Should().Be("shell");
 
     [Fact]
+    public void Each_command_and_each_script_is_a_circuit_target_of_its_own()
+    {
+        _agent.TargetOf(TaskOf(new JsonObject { ["command"] = "git", ["args"] = Args("status") })).Should().Be("git");
+        _agent.TargetOf(TaskOf(new JsonObject { ["script"] = "make test" })).Should().Be("make test");
+        var longScript = new string('x', 200);
+        _agent.TargetOf(TaskOf(new JsonObject { ["script"] = longScript })).Should().StartWith(new string('x', 60) + "…").And.HaveLength(69);
+        _agent.TargetOf(TaskOf((JsonNode?)null)).Should().BeNull("a task without a command is the agent's as a whole");
+    }
+
+    [Fact]
     public async Task Successful_command_reports_exit_code_zero_stdout_stderr_and_duration()
     {
         var result = await _agent.RunAsync(TaskOf(new JsonObject { ["script"] = "echo out; echo err 1>&2" }), default);

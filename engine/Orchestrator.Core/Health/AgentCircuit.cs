@@ -159,6 +159,11 @@ internal sealed class AgentCircuit
         return Task.CompletedTask;
     }
 
+    /// <summary>How long an open circuit still fails calls fast before its trial call; null when it is not open.</summary>
+    public TimeSpan? BreakRemaining => Volatile.Read(ref _state) == Open
+        ? _options.BreakDuration - _time.GetElapsedTime(Interlocked.Read(ref _openedAt))
+        : null;
+
     private bool BreakIsOver() => _time.GetElapsedTime(Interlocked.Read(ref _openedAt)) >= _options.BreakDuration;
 
     /// <summary>The bucket for <paramref name="timestamp"/>, emptied first if it last counted an older slice of time.</summary>
@@ -220,7 +225,11 @@ internal sealed class AgentCircuit
     }
 
     /// <summary>Whether a call may be made, and whether it is the trial call of a half-open circuit.</summary>
-    internal readonly record struct Permit(bool Allowed, bool Trial);
+    internal readonly record struct Permit(bool Allowed, bool Trial)
+    {
+        /// <summary>A call made whatever the circuit says (a compensation); its outcome counts like any other.</summary>
+        public static Permit Bypass => new(Allowed: true, Trial: false);
+    }
 
     private sealed class Bucket
     {

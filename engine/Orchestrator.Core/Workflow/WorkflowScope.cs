@@ -18,12 +18,17 @@ public sealed partial class WorkflowScope
 {
     private readonly WorkflowRun _run;
     private readonly string? _path;
+
+    // Inside a rollback's compensation: its agent calls go through even an open circuit, or a failed publish would
+    // never be undone because the agent it must undo with had failed before.
+    private readonly bool _compensating;
     private Dictionary<string, int>? _ordinals;
 
-    internal WorkflowScope(WorkflowRun run, string? path)
+    internal WorkflowScope(WorkflowRun run, string? path, bool compensating = false)
     {
         _run = run;
         _path = path;
+        _compensating = compensating;
     }
 
     /// <summary>The id of the run this scope belongs to.</summary>
@@ -268,7 +273,7 @@ public sealed partial class WorkflowScope
         try
         {
             ct.ThrowIfCancellationRequested();
-            output = await body(new WorkflowScope(_run, id), id, state, ct).ConfigureAwait(false);
+            output = await body(new WorkflowScope(_run, id, _compensating || kind == "compensation"), id, state, ct).ConfigureAwait(false);
         }
         catch (Exception ex)
         {
@@ -491,7 +496,7 @@ public sealed partial class WorkflowScope
     {
         var candidate = _run.Agents.FindProviders(kind)
             .Where(p => !failedOn.Contains(p.Id))
-            .FirstOrDefault(p => _run.Health.StateOf(p.Id) != AgentHealthState.Unhealthy);
+            .FirstOrDefault(p => _run.Health.StateOf(CircuitId(p, attempt)) != AgentHealthState.Unhealthy);
         if (candidate is null)
         {
             return null;
@@ -508,7 +513,7 @@ public sealed partial class WorkflowScope
         {
             var output = await RunStepAsync(stepName ?? kind, "attempt", kind, attempt.Input, async (_, _, t) =>
             {
-                var (result, _, _) = await TryAgentAsync(kind, attempt, timeout, exclude, t).ConfigureAwait(false);
+                var (result, _, _) = await TryAgentAsync(kind, attempt, timeout, exclude, t, waitForTrial: true).ConfigureAwait(false);
                 return result.Success ? result.Output : throw new AgentFailedException(result.Error ?? "failed", result.Output, result.Severity);
             }, ct).ConfigureAwait(false);
             return AgentResult.Ok(output);
@@ -524,8 +529,12 @@ public sealed partial class WorkflowScope
     /// Runs an agent of the kind once, through its circuit breaker, on the first provider whose circuit is not
     /// open (and not excluded). Every failure is a result; only the run's own cancellation throws.
     /// </summary>
+    /// <param name="waitForTrial">
+    /// A recovery attempt that meets an open circuit on every provider waits for the break to end and makes the trial
+    /// call, instead of spending its attempt in no time on a circuit that cannot answer yet.
+    /// </param>
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    private async ValueTask<(AgentResult Result, string ErrorType, string? ProviderId)> TryAgentAsync(string kind, AgentTask task, TimeSpan? timeout, IReadOnlySet<string>? exclude, CancellationToken ct)
+    private async ValueTask<(AgentResult Result, string ErrorType, string? ProviderId)> TryAgentAsync(string kind, AgentTask task, TimeSpan? timeout, IReadOnlySet<string>? exclude, CancellationToken ct, bool waitForTrial = false)
     {
         var providers = _run.Agents.FindProviders(kind);
         if (providers.Count == 0)
@@ -533,11 +542,11 @@ public sealed partial class WorkflowScope
             return (AgentResult.Fail(new UnknownAgentException(kind, _run.Agents.AgentKinds, _run.Agents.LoadErrors).Message), "unknown-agent", null);
         }
 
-        var provider = Choose(providers, exclude);
+        var provider = Choose(providers, exclude, task);
         if (provider?.Calls?.TryEnter() == false)
         {
             // Retired by a hot reload since the providers were read: the new version takes the call.
-            provider = Choose(_run.Agents.FindProviders(kind), exclude);
+            provider = Choose(_run.Agents.FindProviders(kind), exclude, task);
             provider = provider?.Calls?.TryEnter() == false ? null : provider;
         }
 
@@ -551,11 +560,23 @@ public sealed partial class WorkflowScope
         try
         {
             using var slot = await _run.Gates.EnterAsync(provider, ct).ConfigureAwait(false);
-            var circuit = _run.Health.For(provider.Id);
+            var circuit = _run.Health.For(CircuitId(provider, task));
             var permit = circuit.Enter();
+            if (!permit.Allowed && waitForTrial && circuit.BreakRemaining is { } wait && wait > TimeSpan.Zero)
+            {
+                _run.Log.Information("Step {StepId}: circuit {Circuit} is open; the recovery attempt waits {Wait} for its trial call", task.StepId, circuit.Id, wait);
+                await Task.Delay(wait, _run.Time, ct).ConfigureAwait(false);
+                permit = circuit.Enter();
+            }
+
+            if (!permit.Allowed && _compensating)
+            {
+                permit = AgentCircuit.Permit.Bypass;
+            }
+
             if (!permit.Allowed)
             {
-                return (AgentResult.Fail($"agent {provider.Id} is unavailable: its circuit is open after repeated failures"), "agent", provider.Id);
+                return (AgentResult.Fail($"agent {circuit.Id} is unavailable: its circuit is open after repeated failures"), "agent", provider.Id);
             }
 
             AgentResult result;
@@ -607,7 +628,7 @@ public sealed partial class WorkflowScope
     }
 
     /// <summary>The first eligible provider whose circuit is not open; with every circuit open, the first eligible (its circuit answers at once that it is unavailable).</summary>
-    private AgentProvider? Choose(IReadOnlyList<AgentProvider> providers, IReadOnlySet<string>? exclude)
+    private AgentProvider? Choose(IReadOnlyList<AgentProvider> providers, IReadOnlySet<string>? exclude, AgentTask task)
     {
         AgentProvider? first = null;
         for (var i = 0; i < providers.Count; i++)
@@ -618,7 +639,7 @@ public sealed partial class WorkflowScope
                 continue;
             }
 
-            if (_run.Health.StateOf(provider.Id) != AgentHealthState.Unhealthy)
+            if (_run.Health.StateOf(CircuitId(provider, task)) != AgentHealthState.Unhealthy)
             {
                 return provider;
             }
@@ -627,6 +648,23 @@ public sealed partial class WorkflowScope
         }
 
         return first;
+    }
+
+    /// <summary>The circuit a call of <paramref name="task"/> on <paramref name="provider"/> goes through: the agent's own, or its circuit for the task's target.</summary>
+    private static string CircuitId(AgentProvider provider, AgentTask task)
+    {
+        string? target;
+        try
+        {
+            target = provider.Agent.TargetOf(task);
+        }
+        catch (Exception)
+        {
+            // A plugin that cannot name a target still gets its calls made, under the agent's own circuit.
+            target = null;
+        }
+
+        return string.IsNullOrEmpty(target) ? provider.Id : string.Concat(provider.Id, " ", target);
     }
 
     /// <summary>
