@@ -562,7 +562,8 @@ public sealed partial class WorkflowScope
             using var slot = await _run.Gates.EnterAsync(provider, ct).ConfigureAwait(false);
             var circuit = _run.Health.For(CircuitId(provider, task));
             var permit = circuit.Enter();
-            if (!permit.Allowed && waitForTrial && circuit.BreakRemaining is { } wait && wait > TimeSpan.Zero)
+            // An attempt with a time limit never waits longer than the limit it would have had for the call itself.
+            if (!permit.Allowed && waitForTrial && circuit.BreakRemaining is { } wait && wait > TimeSpan.Zero && (timeout is null || wait <= timeout))
             {
                 _run.Log.Information("Step {StepId}: circuit {Circuit} is open; the recovery attempt waits {Wait} for its trial call", task.StepId, circuit.Id, wait);
                 await Task.Delay(wait, _run.Time, ct).ConfigureAwait(false);

@@ -14,12 +14,12 @@ internal sealed class EngineHarness
     {
     }
 
-    public EngineHarness(TimeProvider time, string? reportDirectory, IEnumerable<IAgent> agents, IEnumerable<IRecoveryStrategy> strategies)
+    public EngineHarness(TimeProvider time, string? reportDirectory, IEnumerable<IAgent> agents, IEnumerable<IRecoveryStrategy> strategies, Orchestrator.Core.Health.AgentHealthBook? health = null)
     {
         var list = agents.ToList();
         Registry = new AgentRegistry(list.Count > 0 ? list : [new EchoAgent(), new FailAgent(), new GateAgent(), new CountingAgent()], strategies);
         Reports = reportDirectory is null ? null : new Orchestrator.Core.Reporting.ReportWriter(reportDirectory);
-        Engine = new WorkflowEngine(Journal, Registry, Reports, time, Logger.None);
+        Engine = new WorkflowEngine(Journal, Registry, Reports, time, Logger.None, health);
     }
 
     public Orchestrator.Core.Reporting.ReportWriter? Reports { get; }

@@ -80,7 +80,10 @@ public sealed class RecoveryChainTests : IDisposable
     {
         async Task<string> RunOnceAsync()
         {
-            var harness = new EngineHarness(TimeProvider.System, null, [new RandomFailureAgent(seed: 7, failureRate: 0.5)], [new AgainStrategy()]);
+            // On the wall clock an open circuit would make the outcome depend on timing (a recovery attempt waits for its
+            // trial call): this test is about the seed, so the circuit never opens.
+            var neverOpens = new Orchestrator.Core.Health.AgentHealthBook(TimeProvider.System, new Orchestrator.Core.Health.CircuitOptions { MinimumThroughput = int.MaxValue });
+            var harness = new EngineHarness(TimeProvider.System, null, [new RandomFailureAgent(seed: 7, failureRate: 0.5)], [new AgainStrategy()], neverOpens);
             var script = _dir.Write($"random-{Guid.NewGuid():N}.csx", """
                 var attempts = new List<string>();
                 for (var i = 0; i < 10; i++)
