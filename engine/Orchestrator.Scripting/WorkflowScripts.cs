@@ -12,28 +12,25 @@ internal static class WorkflowScripts
 {
     public static IReadOnlyList<string> Extensions { get; } = [".csx", ".js"];
 
-    /// <summary>
-    /// Compiles <paramref name="path"/>, a .csx through <paramref name="cache"/> when given; throws
-    /// <see cref="ScriptCompilationException"/> naming file, line and column on errors.
-    /// </summary>
     /// <summary>The largest script the engine reads: far beyond any hand-written workflow, far below what stalls a compiler.</summary>
     public const long MaxScriptBytes = 8 * 1024 * 1024;
 
-    public static IWorkflowProgram Compile(string path, JavaScriptOptions javaScript, ILogger log, ScriptCompileCache? cache = null, CancellationToken cancellationToken = default)
-    {
-        Check(path);
-        return string.Equals(Path.GetExtension(path), ".csx", StringComparison.OrdinalIgnoreCase)
+    /// <summary>
+    /// Compiles <paramref name="path"/>, which <see cref="Check"/> has passed, a .csx through <paramref name="cache"/> when
+    /// given; throws <see cref="ScriptCompilationException"/> naming file, line and column on errors.
+    /// </summary>
+    public static IWorkflowProgram Compile(string path, JavaScriptOptions javaScript, ILogger log, ScriptCompileCache? cache = null, CancellationToken cancellationToken = default) =>
+        string.Equals(Path.GetExtension(path), ".csx", StringComparison.OrdinalIgnoreCase)
             ? CSharpWorkflow.Load(path, cache, log, cancellationToken)
             : CompileJavaScript(path, javaScript, log);
-    }
 
     /// <summary>
     /// Refuses in one line, before anything is compiled or stored, a file that is not a script: an unknown extension, a
     /// FIFO or device, one over <see cref="MaxScriptBytes"/>, one that is not text (a NUL byte, or not UTF-8), or one that
     /// holds no code (only comments and blank space), which a compiler would turn into hundreds of errors or into an
-    /// assembly with nothing to run.
+    /// assembly with nothing to run. Returns the script's bytes, for a caller that keys on them.
     /// </summary>
-    public static void Check(string path)
+    public static byte[] Check(string path)
     {
         var extension = Path.GetExtension(path).ToLowerInvariant();
         if (!Extensions.Contains(extension))
@@ -70,6 +67,8 @@ internal static class WorkflowScripts
         {
             throw new ScriptCompilationException($"{path}: the script is empty: it has no code, only comments or blank space");
         }
+
+        return bytes;
     }
 
     /// <summary>Anything but blank space, <c>//</c> and <c>/* */</c> comments, and a leading BOM is code.</summary>

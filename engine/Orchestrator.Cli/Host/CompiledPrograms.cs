@@ -27,7 +27,8 @@ internal sealed class CompiledPrograms(ScriptCompileCache? cache, ILogger log) :
         // One compilation per script at a time: fifty submissions of a new script compile it once.
         lock (entry)
         {
-            var hash = Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(path)));
+            // Checked first: a FIFO or a huge file submitted as a script must not block or flood the host.
+            var hash = Convert.ToHexStringLower(SHA256.HashData(WorkflowScripts.Check(path)));
             if (entry.Program is { } warm && string.Equals(warm.ScriptHash, hash, StringComparison.Ordinal))
             {
                 return warm;

@@ -71,12 +71,9 @@ public sealed partial class WorkflowScope
     public Task<JsonNode?> RunAgentAsync(string kind, JsonNode? input, StepOptions? options = null, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(kind);
-
-        // Between steps, so that no step sees a plugin change under it; the journal notes each new version.
-        var reloads = _run.Agents.ReloadChanged();
-        if (reloads.Count > 0 || options?.Compensation is not null)
+        if (options?.Compensation is not null)
         {
-            return RunAgentWithReloadsOrUndoAsync(kind, input, options, reloads, cancellationToken);
+            return RunAgentWithUndoAsync(kind, input, options, cancellationToken);
         }
 
         return RunStepCoreAsync(options?.Name ?? kind, "agent", kind, input, (kind, input, options), AgentBody, note: null, cancellationToken);
@@ -85,15 +82,14 @@ public sealed partial class WorkflowScope
     private static Task<JsonNode?> AgentBody(WorkflowScope scope, string id, (string Kind, JsonNode? Input, StepOptions? Options) step, CancellationToken ct) =>
         scope.ExecuteAgentAsync(step.Kind, id, step.Input, step.Options, ct);
 
-    private async Task<JsonNode?> RunAgentWithReloadsOrUndoAsync(string kind, JsonNode? input, StepOptions? options, IReadOnlyList<Plugins.PluginReload> reloads, CancellationToken cancellationToken)
+    private async Task<JsonNode?> RunAgentWithUndoAsync(string kind, JsonNode? input, StepOptions options, CancellationToken cancellationToken)
     {
-        await RecordReloadsAsync(reloads).ConfigureAwait(false);
-        var name = options?.Name ?? kind;
+        var name = options.Name ?? kind;
         var note = new StepNote();
-        var output = await RunStepCoreAsync(name, "agent", kind, input, (kind, input, options), AgentBody, note, cancellationToken).ConfigureAwait(false);
+        var output = await RunStepCoreAsync(name, "agent", kind, input, (kind, input, (StepOptions?)options), AgentBody, note, cancellationToken).ConfigureAwait(false);
 
         // Registered on replay too, so that a resumed run can still roll back what it did before the crash.
-        if (options?.Compensation is { } undo && !note.Degraded)
+        if (options.Compensation is { } undo && !note.Degraded)
         {
             _run.RegisterCompensation(new Compensation(note.Id!, _path, name, "agent", kind, undo));
         }
@@ -384,7 +380,8 @@ public sealed partial class WorkflowScope
     /// <summary>The body of an agent step: the first attempt, then, if it failed, <see cref="RecoverOrFailAsync"/>.</summary>
     private async Task<JsonNode?> ExecuteAgentAsync(string kind, string stepId, JsonNode? input, StepOptions? options, CancellationToken ct)
     {
-        // Phase items, subtasks and peers call agents without RunAgentAsync: they see reloads here, between calls.
+        // Every agent call (agent steps, phase items, subtasks, peers) looks for replaced plugins here, before it
+        // starts, so that no call sees a plugin change under it; the journal notes each reload.
         var reloads = _run.Agents.ReloadChanged();
         if (reloads.Count > 0)
         {
@@ -631,6 +628,12 @@ public sealed partial class WorkflowScope
     /// <summary>The first eligible provider whose circuit is not open; with every circuit open, the first eligible (its circuit answers at once that it is unavailable).</summary>
     private AgentProvider? Choose(IReadOnlyList<AgentProvider> providers, IReadOnlySet<string>? exclude, AgentTask task)
     {
+        // One agent of the kind is the choice whatever its circuit says: no need to ask it for its target twice.
+        if (providers.Count == 1 && exclude is null)
+        {
+            return providers[0];
+        }
+
         AgentProvider? first = null;
         for (var i = 0; i < providers.Count; i++)
         {
