@@ -298,6 +298,7 @@ internal static class HostApi
             ["connectors"] = new JsonArray([.. host.Connectors.Names.Select(n => (JsonNode)n)]),
             ["runsInFlight"] = new JsonArray([.. host.Runs.InFlight.Select(r => (JsonNode)new JsonObject { ["id"] = r.Id, ["script"] = r.Record.Script, ["startedAt"] = r.Record.StartedAt })]),
             ["scripts"] = host.Scripts.Directory,
+            ["monitor"] = new JsonObject { ["watching"] = host.Runs.Monitor.Watched, ["wakeups"] = host.Runs.Monitor.Wakeups },
         });
     }
 

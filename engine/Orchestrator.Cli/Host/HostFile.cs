@@ -29,7 +29,7 @@ internal sealed record HostFile(
 
         using (var stream = new FileStream(temporary, options))
         {
-            JsonSerializer.Serialize(stream, this);
+            JsonSerializer.Serialize(stream, this, HostFileJson.Default.HostFile);
         }
 
         File.Move(temporary, path, overwrite: true);
@@ -41,7 +41,7 @@ internal sealed record HostFile(
         try
         {
             using var stream = File.OpenRead(PathIn(storeDirectory));
-            return JsonSerializer.Deserialize<HostFile>(stream);
+            return JsonSerializer.Deserialize(stream, HostFileJson.Default.HostFile);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or JsonException)
         {
@@ -58,3 +58,7 @@ internal sealed record HostFile(
         }
     }
 }
+
+/// <summary>Generated (de)serialization: <c>run</c> reads the host file on every start, and reflection costs it tens of milliseconds.</summary>
+[JsonSerializable(typeof(HostFile))]
+internal sealed partial class HostFileJson : JsonSerializerContext;

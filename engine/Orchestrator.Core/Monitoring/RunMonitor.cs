@@ -12,7 +12,7 @@ namespace Orchestrator.Core.Monitoring;
 internal delegate Task<JsonNode?> AnomalyHandler(JsonObject anomaly, CancellationToken cancellationToken);
 
 /// <summary>
-/// Watches a run while it goes: on every interval (a <see cref="TimeProvider"/> timer) it samples real metrics —
+/// Watches a run while it goes: on every interval (woken by the engine's <see cref="MonitorLoop"/>) it samples real metrics —
 /// agent-step latency, throughput, error rate, queue depth, unhealthy agents, process CPU and memory — judges them
 /// against baselines from earlier runs, and journals each anomaly with what its handlers did. On a longer interval it
 /// runs the optimization loop. Ticks never overlap, and a tick that fails is logged; the next one runs as usual.
@@ -24,33 +24,80 @@ internal sealed class RunMonitor : IAsyncDisposable
     private readonly Optimizer _optimizer;
     private readonly SemaphoreSlim _tick = new(1, 1);
     private readonly List<Task> _pending = [];
-    private readonly ITimer _monitorTimer;
-    private readonly ITimer _optimizeTimer;
+    private readonly MonitorLoop _loop;
+    private DateTimeOffset _nextSample;
+    private DateTimeOffset _nextOptimize;
     private MetricsSnapshot _previous;
     private TimeSpan _previousCpu = Process.GetCurrentProcess().TotalProcessorTime;
     private bool _stopped;
 
-    private RunMonitor(WorkflowRun run, MonitorOptions options)
+    private RunMonitor(WorkflowRun run, MonitorOptions options, MonitorLoop loop)
     {
         _run = run;
+        _loop = loop;
         Options = options;
         _optimizer = new Optimizer(run);
         _previous = MetricsSnapshot.Empty(run.Time.GetTimestamp());
-        _monitorTimer = run.Time.CreateTimer(_ => Schedule(SampleAsync), null, options.Interval, options.Interval);
-        _optimizeTimer = run.Time.CreateTimer(_ => Schedule(_optimizer.TickAsync), null, options.OptimizeInterval, options.OptimizeInterval);
+        var now = run.Time.GetUtcNow();
+        _nextSample = now + options.Interval;
+        _nextOptimize = now + options.OptimizeInterval;
     }
 
     public MonitorOptions Options { get; private set; }
 
-    /// <summary>Starts the timers; the store's baselines are read at the first sample, so a run shorter than one interval costs no store access.</summary>
-    public static RunMonitor Start(WorkflowRun run, MonitorOptions options) => new(run, options.Validate());
+    /// <summary>When the loop next has work for this run.</summary>
+    internal DateTimeOffset NextDue => _nextSample < _nextOptimize ? _nextSample : _nextOptimize;
+
+    /// <summary>
+    /// Starts watching the run on <paramref name="loop"/>; the store's baselines are read at the first sample, so a run
+    /// shorter than one interval costs no store access.
+    /// </summary>
+    public static RunMonitor Start(WorkflowRun run, MonitorOptions options, MonitorLoop loop)
+    {
+        var monitor = new RunMonitor(run, options.Validate(), loop);
+        loop.Watch(monitor);
+        return monitor;
+    }
 
     /// <summary>Changes the intervals (from the script); the next tick comes one new interval from now.</summary>
     public void Reconfigure(MonitorOptions options)
     {
         Options = options.Validate();
-        _monitorTimer.Change(options.Interval, options.Interval);
-        _optimizeTimer.Change(options.OptimizeInterval, options.OptimizeInterval);
+        _loop.Reschedule(() =>
+        {
+            var now = _run.Time.GetUtcNow();
+            _nextSample = now + options.Interval;
+            _nextOptimize = now + options.OptimizeInterval;
+        });
+    }
+
+    /// <summary>
+    /// Called by the loop (under its lock): adds this run's due ticks to <paramref name="due"/> and moves its due times
+    /// on by whole intervals, so ticks keep their cadence and one that was missed is skipped, not made up.
+    /// </summary>
+    internal void TakeDue(DateTimeOffset now, List<Action> due)
+    {
+        if (now >= _nextSample)
+        {
+            due.Add(() => Schedule(SampleAsync));
+            _nextSample = After(_nextSample, Options.Interval, now);
+        }
+
+        if (now >= _nextOptimize)
+        {
+            due.Add(() => Schedule(_optimizer.TickAsync));
+            _nextOptimize = After(_nextOptimize, Options.OptimizeInterval, now);
+        }
+    }
+
+    private static DateTimeOffset After(DateTimeOffset due, TimeSpan interval, DateTimeOffset now)
+    {
+        do
+        {
+            due += interval;
+        }
+        while (due <= now);
+        return due;
     }
 
     /// <summary>Stops the timers, lets a running tick finish, and keeps the baselines for later runs.</summary>
@@ -63,8 +110,7 @@ internal sealed class RunMonitor : IAsyncDisposable
             pending = [.. _pending];
         }
 
-        await _monitorTimer.DisposeAsync().ConfigureAwait(false);
-        await _optimizeTimer.DisposeAsync().ConfigureAwait(false);
+        _loop.Forget(this);
         await Task.WhenAll(pending).ConfigureAwait(false);
         try
         {

@@ -16,6 +16,9 @@ internal sealed class RunManager(WorkflowEngine engine, IJournal journal, IProgr
     private readonly ConcurrentDictionary<string, ActiveRun> _active = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource _stopping = new();
 
+    /// <summary>The one monitor and optimization loop watching every run in flight here.</summary>
+    public Monitoring.MonitorLoop Monitor => engine.Monitor;
+
     /// <summary>What every run's stream tells as it goes (telemetry, the host's counters); a factory may decline a run by returning null.</summary>
     public IReadOnlyList<Func<RunStart, IRunObserver?>> Observers { get; init; } = [];
 

@@ -44,6 +44,7 @@ internal sealed class WorkflowEngine(IJournal journal, IAgentRegistry agents, IR
 {
     private readonly AgentHealthBook _health = health ?? new AgentHealthBook(time);
     private readonly AgentGates _gates = new();
+    private readonly MonitorLoop _monitor = new(time);
     private ConnectorSet? _connectors;
 
     /// <summary>The connectors scripts reach with <c>Connector("name")</c>; by default none, with secrets resolved from the environment.</summary>
@@ -57,6 +58,9 @@ internal sealed class WorkflowEngine(IJournal journal, IAgentRegistry agents, IR
     public Mcp.McpCoordinator? Mcp { get; init; }
 
     /// <summary>How long a cancelled run waits for its script to wind down before it ends anyway.</summary>
+    /// <summary>The one monitor and optimization loop of every run this engine drives.</summary>
+    public MonitorLoop Monitor => _monitor;
+
     public static TimeSpan CancellationGrace { get; } = TimeSpan.FromSeconds(2);
 
     public static string EngineVersion { get; } = typeof(WorkflowEngine).Assembly.GetName().Version?.ToString(3) ?? "0.0.0";
@@ -117,7 +121,7 @@ internal sealed class WorkflowEngine(IJournal journal, IAgentRegistry agents, IR
         string? error = null;
         var badInput = false;
         RunStatus status;
-        var monitor = run.Monitor = RunMonitor.Start(run, options.Monitor);
+        var monitor = run.Monitor = RunMonitor.Start(run, options.Monitor, _monitor);
         // Started on a pool thread: a script whose first call blocks (an agent that blocks its thread before returning)
         // would otherwise never hand back its task, and neither the run's timeout nor Ctrl+C could end the run.
         var execution = Task.Run(() => program.ExecuteAsync(run.Root, runCts.Token), CancellationToken.None);

@@ -211,6 +211,7 @@ public sealed class HostApiTests
         system["agents"]!.AsArray().Select(a => a!["kind"]!.GetValue<string>()).Should().Contain("shell");
         system["agents"]!.AsArray().Should().OnlyContain(a => a!["circuit"]!.GetValue<string>() == "healthy" && a["inFlight"]!.GetValue<int>() == 0);
         system["mcpServers"]!.AsArray().Should().BeEmpty();
+        system["monitor"]!["watching"]!.GetValue<int>().Should().Be(0, "the host's one monitor loop watches only runs in flight");
 
         var stats = await host.GetJsonAsync("/api/stats");
         stats["outcomes"]!.AsArray().Should().BeEmpty();

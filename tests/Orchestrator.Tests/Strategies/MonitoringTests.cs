@@ -48,6 +48,42 @@ public sealed class MonitoringTests : IDisposable
     }
 
     [Fact]
+    public async Task Runs_in_flight_together_share_the_engines_one_monitor_loop()
+    {
+        var gate = new GateAgent();
+        var harness = new EngineHarness(_time, null, [gate], []);
+        var script = _dir.Write("held.csx", """
+            await Agent("gate").RunAsync(new { wait = "go" });
+            return "done";
+            """);
+        using var program = Orchestrator.Scripting.CSharp.CSharpWorkflow.Compile(script, Serilog.Core.Logger.None);
+        var monitor = harness.Engine.Monitor;
+
+        var runs = Enumerable.Range(0, 3).Select(_ => harness.Engine.RunAsync(program, null, CancellationToken.None)).ToList();
+        var started = Task.Run(async () =>
+        {
+            while (monitor.Watched < 3)
+            {
+                await Task.Delay(5);
+            }
+        });
+        await started.WaitAsync(TimeSpan.FromSeconds(30));
+        var (wakeups, ticks) = (monitor.Wakeups, monitor.Ticks);
+
+        _time.Advance(Orchestrator.Core.Monitoring.MonitorOptions.Default.Interval);
+
+        monitor.Wakeups.Should().Be(wakeups + 1, "one timer serves every run in flight");
+        monitor.Ticks.Should().Be(ticks + 3, "each of the three runs got its sample from that one wake-up");
+        await gate.RunAsync(new Orchestrator.Abstractions.AgentTask("test", "open", new System.Text.Json.Nodes.JsonObject { ["signal"] = "go" }), CancellationToken.None);
+        foreach (var outcome in await Task.WhenAll(runs))
+        {
+            outcome.Run.Status.Should().Be(RunStatus.Succeeded, outcome.Run.Error);
+        }
+
+        monitor.Watched.Should().Be(0, "a run leaves the loop when it ends");
+    }
+
+    [Fact]
     public async Task A_steady_run_has_no_anomaly()
     {
         var work = new ClockAgent("work", _time, TimeSpan.FromSeconds(1));

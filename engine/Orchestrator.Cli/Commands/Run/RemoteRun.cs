@@ -2,7 +2,6 @@ using System.CommandLine;
 using System.Globalization;
 using System.Net;
 using System.Net.Http.Headers;
-using System.Net.Http.Json;
 using System.Text.Json.Nodes;
 using Orchestrator.Cli.Host;
 using Orchestrator.Cli.Progress;
@@ -102,7 +101,8 @@ internal sealed class RemoteRun(HttpClient client, bool explicitHost)
         HttpResponseMessage response;
         try
         {
-            response = await client.PostAsJsonAsync(path, body, cancellationToken);
+            var content = new StringContent(body.ToJsonString(), System.Text.Encoding.UTF8, "application/json");
+            response = await client.PostAsync(path, content, cancellationToken);
         }
         catch (HttpRequestException ex)
         {
