@@ -134,6 +134,41 @@ internal static class PluginDiscovery
         ? $"{Path.GetFileName(path)} could not be read: {reason}"
         : $"{Path.GetFileName(path)} is not a valid .NET assembly: {reason}";
 
+    /// <summary>The version of the plugin contract this engine provides (the contract assembly's version).</summary>
+    public static Version ContractVersion { get; } = typeof(Abstractions.IAgent).Assembly.GetName().Version!;
+
+    /// <summary>
+    /// Why the plugin at <paramref name="path"/> cannot run on this engine's contract, or null when it can: a plugin built
+    /// against the same major version and the same or an older minor loads (minor versions only add, with defaults);
+    /// another major, or a newer minor whose additions this engine lacks, is refused before anything is loaded.
+    /// </summary>
+    public static string? CheckContract(string path)
+    {
+        try
+        {
+            using var stream = File.OpenRead(path);
+            using var pe = new PEReader(stream);
+            var metadata = pe.GetMetadataReader();
+            foreach (var handle in metadata.AssemblyReferences)
+            {
+                var reference = metadata.GetAssemblyReference(handle);
+                if (metadata.StringComparer.Equals(reference.Name, ContractAssemblyName)
+                    && (reference.Version.Major != ContractVersion.Major || reference.Version.Minor > ContractVersion.Minor))
+                {
+                    return $"{Path.GetFileName(path)} was built against plugin contract {reference.Version.ToString(2)}, and this engine has {ContractVersion.ToString(2)}: "
+                        + $"rebuild it against {ContractAssemblyName} {ContractVersion.Major}.x, at most {ContractVersion.ToString(2)}";
+                }
+            }
+
+            return null;
+        }
+        catch (Exception ex) when (ex is BadImageFormatException or InvalidOperationException or IOException or UnauthorizedAccessException)
+        {
+            // Said by the load itself, in its own words.
+            return null;
+        }
+    }
+
     /// <summary>Errors are one line each in logs and listings, whatever the exception text looks like.</summary>
     public static string OneLine(string text) =>
         string.Join(' ', text.Split(['\r', '\n'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));

@@ -365,6 +365,12 @@ internal sealed partial class PluginHost : IAgentRegistry, IDisposable
     private Staged Stage(string path)
     {
         var staged = new Staged();
+        if (PluginDiscovery.CheckContract(path) is { } incompatible)
+        {
+            staged.Errors.Add(incompatible);
+            return staged;
+        }
+
         try
         {
             staged.Loader = TakeLoader(path);
