@@ -8,6 +8,7 @@ using Microsoft.CodeAnalysis.Emit;
 using Microsoft.CodeAnalysis.Scripting;
 using Orchestrator.Core.Workflow;
 using Orchestrator.Scripting.CompileCache;
+using Orchestrator.Scripting.Packages;
 
 namespace Orchestrator.Scripting.CSharp;
 
@@ -23,7 +24,11 @@ internal static class CSharpCompiler
         "System.Text.Json", "System.Text.Json.Nodes", "Orchestrator.Abstractions", "Orchestrator.Core.Workflow", "Orchestrator.Scripting.CSharp",
     ];
 
-    /// <summary>The references, imports and resolvers every C# script gets, the REPL's included; paths resolve from <paramref name="directory"/>.</summary>
+    /// <summary>
+    /// The references, imports and resolvers every C# script gets, the REPL's included; paths resolve from
+    /// <paramref name="directory"/>; <c>#r "nuget: …"</c> directives are answered here and restored by
+    /// <see cref="PackageReferenceResolver.AddPackages"/>.
+    /// </summary>
     internal static ScriptOptions DefaultOptions(string directory) =>
         ScriptOptions.Default
             .WithFileEncoding(Encoding.UTF8)
@@ -42,14 +47,18 @@ internal static class CSharpCompiler
                 Assembly.Load("System.Collections"))
             .WithImports(Imports)
             .WithSourceResolver(new SourceFileResolver(ImmutableArray<string>.Empty, directory))
-            .WithMetadataResolver(ScriptMetadataResolver.Default.WithBaseDirectory(directory));
+            .WithMetadataResolver(new PackageReferenceResolver(ScriptMetadataResolver.Default.WithBaseDirectory(directory)));
 
     /// <summary>Compiles <paramref name="source"/> (the text of <paramref name="path"/>); throws <see cref="ScriptCompilationException"/> listing every error as <c>file(line,col): error CSxxxx: …</c>.</summary>
-    public static CompiledScript Compile(string path, string source, CancellationToken cancellationToken)
+    public static CompiledScript Compile(string path, string source, string? packagesFolder, CancellationToken cancellationToken)
     {
-        var options = DefaultOptions(Path.GetDirectoryName(path)!).WithFilePath(path);
+        var directory = Path.GetDirectoryName(path)!;
+        var options = DefaultOptions(directory).WithFilePath(path);
 
-        var compilation = CSharpScript.Create<object>(source, options, typeof(WorkflowGlobals)).GetCompilation();
+        var compilation = PackageReferenceResolver.AddPackages(
+            CSharpScript.Create<object>(source, options, typeof(WorkflowGlobals)).GetCompilation(),
+            packagesFolder ?? PackageRestorer.DefaultFolder(directory),
+            cancellationToken);
         ThrowOnErrors(compilation.GetDiagnostics(cancellationToken));
 
         using var pe = new MemoryStream();

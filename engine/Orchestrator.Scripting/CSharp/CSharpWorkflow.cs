@@ -73,7 +73,7 @@ internal sealed class CSharpWorkflow : IWorkflowProgram, IDisposable
             }
         }
 
-        var compiled = CompileWithRoslyn(path, bytes, cancellationToken);
+        var compiled = CompileWithRoslyn(path, bytes, cache?.PackagesFolder, cancellationToken);
         cache?.Store(path, bytes, compiled);
         var outcome = cache is null ? CompileCacheOutcome.Disabled : corrupt ? CompileCacheOutcome.Rebuilt : CompileCacheOutcome.Miss;
         return FromCompiled(path, hash, compiled, outcome, log);
@@ -106,8 +106,8 @@ internal sealed class CSharpWorkflow : IWorkflowProgram, IDisposable
 
     // Kept out of line so that jitting Load does not resolve the compiler: a cache hit never loads Roslyn.
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static CompiledScript CompileWithRoslyn(string path, byte[] bytes, CancellationToken cancellationToken) =>
-        CSharpCompiler.Compile(path, Encoding.UTF8.GetString(bytes), cancellationToken);
+    private static CompiledScript CompileWithRoslyn(string path, byte[] bytes, string? packagesFolder, CancellationToken cancellationToken) =>
+        CSharpCompiler.Compile(path, Encoding.UTF8.GetString(bytes), packagesFolder, cancellationToken);
 
     private static CSharpWorkflow FromCompiled(string path, string hash, CompiledScript compiled, CompileCacheOutcome outcome, ILogger log)
     {

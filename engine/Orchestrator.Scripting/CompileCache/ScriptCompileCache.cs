@@ -19,6 +19,12 @@ internal sealed class ScriptCompileCache(string directory, ILogger log)
     /// <summary>The cache folder, e.g. <c>.orchestrator/cache</c>.</summary>
     public string Directory { get; } = Path.GetFullPath(directory);
 
+    /// <summary>Where <c>#r "nuget: …"</c> packages are restored for the scripts cached here: beside them, in the store.</summary>
+    public string PackagesFolder => PackagesFolderIn(Directory);
+
+    /// <summary>The packages folder of the compile cache in <paramref name="cacheDirectory"/> (the REPL restores there too).</summary>
+    public static string PackagesFolderIn(string cacheDirectory) => Path.Combine(cacheDirectory, "nuget");
+
     /// <summary>The cached compilation of <paramref name="scriptPath"/> if it is current and intact; <paramref name="corrupt"/> says a damaged entry was found.</summary>
     public CompiledScript? Find(string scriptPath, byte[] script, out bool corrupt)
     {

@@ -12,11 +12,11 @@ namespace Orchestrator.Scripting.Repl;
 /// what the ones before defined. Unlike a workflow, submissions load into the default context: a session is
 /// one process's interactive work, not a host running thousands of scripts.
 /// </summary>
-internal sealed class CSharpRepl(WorkflowGlobals globals, string directory) : IReplLanguage
+internal sealed class CSharpRepl(WorkflowGlobals globals, string directory, string packagesFolder) : IReplLanguage
 {
     private static readonly CSharpParseOptions ParseOptions = CSharpParseOptions.Default.WithKind(SourceCodeKind.Script);
 
-    private readonly ScriptOptions _options = CSharpCompiler.DefaultOptions(directory);
+    private ScriptOptions _options = CSharpCompiler.DefaultOptions(directory);
     private ScriptState<object>? _state;
 
     public string Name => "C#";
@@ -28,10 +28,17 @@ internal sealed class CSharpRepl(WorkflowGlobals globals, string directory) : IR
     {
         // The verbs of this submission are cancelled with it (Ctrl+C), not with the session.
         globals.CancellationToken = cancellationToken;
-        var options = _options.WithFilePath(source);
         ScriptState<object> state;
         try
         {
+            // #r "nuget: …" in a submission: its packages are restored now and stay referenced for the rest of the session.
+            var packages = Packages.PackageReferenceResolver.Restore([SyntaxFactory.ParseSyntaxTree(code, ParseOptions, Path.GetFullPath(source, directory), cancellationToken: cancellationToken)], packagesFolder, cancellationToken);
+            if (packages.Count > 0)
+            {
+                _options = _options.AddReferences(packages);
+            }
+
+            var options = _options.WithFilePath(source);
             var run = _state is null
                 ? CSharpScript.Create<object>(code, options, typeof(WorkflowGlobals)).RunAsync(globals, _ => true, cancellationToken)
                 : _state.ContinueWithAsync<object>(code, options, _ => true, cancellationToken);
@@ -42,6 +49,10 @@ internal sealed class CSharpRepl(WorkflowGlobals globals, string directory) : IR
         catch (CompilationErrorException ex)
         {
             return ReplOutput.Failure(Describe(ex.Diagnostics));
+        }
+        catch (ScriptCompilationException ex)
+        {
+            return ReplOutput.Failure(ex.Message);
         }
 
         // A submission that failed still defined its variables: keep them, as a script would.

@@ -29,6 +29,9 @@ internal sealed class ReplProgram : IWorkflowProgram
         ScriptHash = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes("repl:" + Language)));
     }
 
+    /// <summary>Where <c>#r "nuget: …"</c> packages go: the store's cache, as for workflows; NuGet's global packages folder when null.</summary>
+    public string? PackagesFolder { get; init; }
+
     public string ScriptPath => ReplSession.SourceName;
 
     public string Language { get; }
@@ -43,7 +46,7 @@ internal sealed class ReplProgram : IWorkflowProgram
         }
 
         var globals = new WorkflowGlobals(root, _directory, _log, cancellationToken);
-        await _session.RunAsync(new CSharpRepl(globals, _directory), root, cancellationToken).ConfigureAwait(false);
+        await _session.RunAsync(new CSharpRepl(globals, _directory, PackagesFolder ?? Packages.PackageRestorer.DefaultFolder(_directory)), root, cancellationToken).ConfigureAwait(false);
         return null;
     }
 

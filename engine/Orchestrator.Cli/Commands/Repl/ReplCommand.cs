@@ -46,7 +46,10 @@ internal static class ReplCommand
         var history = new ReplHistory(Path.Combine(session.Directory, "repl-history"));
         ILineReader input = Console.IsInputRedirected ? new TextLineReader(Console.In) : new TerminalLineReader(history, console.Out);
         var repl = new ReplSession(input, console.Out, history);
-        var program = new ReplProgram(repl, javaScript, Directory.GetCurrentDirectory(), new JavaScriptOptions(), session.Log);
+        var program = new ReplProgram(repl, javaScript, Directory.GetCurrentDirectory(), new JavaScriptOptions(), session.Log)
+        {
+            PackagesFolder = Scripting.CompileCache.ScriptCompileCache.PackagesFolderIn(Path.Combine(session.Directory, WorkflowHost.CacheFolder)),
+        };
 
         using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, context =>
         {
