@@ -5,14 +5,19 @@ namespace Orchestrator.Core.Monitoring;
 /// <summary>
 /// Flags a metric sample that strays from the metric's exponentially weighted moving average by more than
 /// <see cref="MonitorOptions.Threshold"/> standard deviations (a z-score), after a warm-up. Seeded from the baselines
-/// of earlier runs, so the first samples of a run are already judged against history.
+/// of earlier runs, so the first samples of a run are already judged against history. An anomalous sample is not folded
+/// into the baseline, so one slow spell does not teach the baseline that slow is normal and hide the next one; only
+/// when <see cref="AcceptAfter"/> samples in a row are anomalous does the level count as the new normal.
 /// </summary>
 internal sealed class AnomalyDetector(MonitorOptions options, IReadOnlyDictionary<string, Baseline> history)
 {
+    /// <summary>Anomalous samples in a row after which the baseline moves to them (a lasting change, not a spike).</summary>
+    public const int AcceptAfter = 3;
+
     private readonly Dictionary<string, Ewma> _metrics = new(StringComparer.Ordinal);
 
-    /// <summary>Folds in a sample; returns the z-score if the sample is an anomaly (above the baseline), else null.</summary>
-    public double? Observe(string metric, double value)
+    /// <summary>Judges a sample against the metric's baseline, then folds it in unless it is an anomaly.</summary>
+    public Judgement Observe(string metric, double value)
     {
         if (!_metrics.TryGetValue(metric, out var ewma))
         {
@@ -20,6 +25,7 @@ internal sealed class AnomalyDetector(MonitorOptions options, IReadOnlyDictionar
             _metrics[metric] = ewma;
         }
 
+        double? mean = ewma.Count > 0 ? ewma.Mean : null;
         double? anomaly = null;
         if (ewma.Count >= options.WarmUp)
         {
@@ -32,19 +38,28 @@ internal sealed class AnomalyDetector(MonitorOptions options, IReadOnlyDictionar
             }
         }
 
-        ewma.Add(value, options.Alpha);
-        return anomaly;
-    }
+        if (anomaly is null || ++ewma.Anomalies >= AcceptAfter)
+        {
+            ewma.Add(value, options.Alpha);
+            ewma.Anomalies = anomaly is null ? 0 : ewma.Anomalies;
+        }
 
-    public double? MeanOf(string metric) => _metrics.TryGetValue(metric, out var e) && e.Count > 0 ? e.Mean : null;
+        return new Judgement(anomaly, mean);
+    }
 
     /// <summary>The baselines to keep for later runs.</summary>
     public IReadOnlyDictionary<string, Baseline> Baselines() =>
         _metrics.ToDictionary(m => m.Key, m => new Baseline(m.Value.Count, m.Value.Mean, m.Value.Variance), StringComparer.Ordinal);
 
+    /// <summary>A sample's z-score when it is an anomaly (else null), and the baseline's mean it was judged against (null before any).</summary>
+    public readonly record struct Judgement(double? Z, double? Baseline);
+
     private sealed class Ewma(long count, double mean, double variance)
     {
         public long Count { get; private set; } = count;
+
+        /// <summary>Anomalous samples in a row, kept out of the mean so far.</summary>
+        public int Anomalies { get; set; }
 
         public double Mean { get; private set; } = mean;
 

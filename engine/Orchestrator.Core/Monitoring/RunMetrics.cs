@@ -32,7 +32,8 @@ internal sealed class RunMetrics(TimeProvider time)
 
         Interlocked.Decrement(ref _inFlight);
         var ms = time.GetElapsedTime(startedAt).TotalMilliseconds;
-        _agents.GetOrAdd(entry.Agent, static _ => new AgentTotals()).Add(ms, failed: entry.Event == StepEvent.Failed);
+        // A failure the run absorbed (degraded, or minor and journaled as succeeded with its error) is still a failure of the agent.
+        _agents.GetOrAdd(entry.Agent, static _ => new AgentTotals()).Add(ms, failed: entry.Event is StepEvent.Failed or StepEvent.Degraded || entry.Error is not null);
     }
 
     public MetricsSnapshot Snapshot() => new(

@@ -114,6 +114,11 @@ internal sealed class RunMonitor : IAsyncDisposable
         await Task.WhenAll(pending).ConfigureAwait(false);
         try
         {
+            if (_run.Metrics.Snapshot().Since(_previous).Values.Any(a => a.Finished > 0))
+            {
+                await SampleAsync(final: true, CancellationToken.None).ConfigureAwait(false);
+            }
+
             if (_detector is not null)
             {
                 await _run.Learning.SaveBaselinesAsync(_detector.Baselines(), _run.Time.GetUtcNow(), CancellationToken.None).ConfigureAwait(false);
@@ -158,7 +163,14 @@ internal sealed class RunMonitor : IAsyncDisposable
         }
     }
 
-    private async Task SampleAsync(CancellationToken ct)
+    private Task SampleAsync(CancellationToken ct) => SampleAsync(final: false, ct);
+
+    /// <summary>
+    /// One sample. The last one, taken as the run ends, covers what happened since the one before (so a run shorter than
+    /// an interval is still measured and feeds the baselines); its anomalies are journaled, but no handler runs: the
+    /// script is over, and there is nothing left to redistribute or degrade.
+    /// </summary>
+    private async Task SampleAsync(bool final, CancellationToken ct)
     {
         _detector ??= new AnomalyDetector(Options, await _run.Learning.GetBaselinesAsync(ct).ConfigureAwait(false));
         var now = _run.Metrics.Snapshot();
@@ -194,15 +206,15 @@ internal sealed class RunMonitor : IAsyncDisposable
         {
             // Every metric gets a baseline; only latency and errors, the run's own doing, raise anomalies:
             // CPU, memory and throughput depend as much on the machine and on what else it runs.
-            var mean = _detector.MeanOf(metric);
-            if (_detector.Observe(metric, value) is { } z && (metric.EndsWith("latency_ms", StringComparison.Ordinal) || metric == "error_rate"))
+            var judged = _detector.Observe(metric, value);
+            if (judged.Z is { } z && (metric.EndsWith("latency_ms", StringComparison.Ordinal) || metric == "error_rate"))
             {
-                await RaiseAsync(metric, value, mean ?? 0, z, ct).ConfigureAwait(false);
+                await RaiseAsync(metric, value, judged.Baseline ?? 0, z, final, ct).ConfigureAwait(false);
             }
         }
     }
 
-    private async Task RaiseAsync(string metric, double value, double mean, double z, CancellationToken ct)
+    private async Task RaiseAsync(string metric, double value, double mean, double z, bool final, CancellationToken ct)
     {
         var agent = metric.StartsWith("agent:", StringComparison.Ordinal) ? metric[6..metric.LastIndexOf(':')] : null;
         var anomaly = new JsonObject
@@ -220,7 +232,12 @@ internal sealed class RunMonitor : IAsyncDisposable
         AnomalyHandler[] handlers;
         lock (_run.AnomalyHandlers)
         {
-            handlers = _run.AnomalyHandlers.Count > 0 ? [.. _run.AnomalyHandlers] : [DefaultHandlerAsync];
+            handlers = final ? [] : _run.AnomalyHandlers.Count > 0 ? [.. _run.AnomalyHandlers] : [DefaultHandlerAsync];
+        }
+
+        if (final)
+        {
+            handled.Add(new JsonObject { ["action"] = "none", ["reason"] = "found by the run's last sample, as it ended" });
         }
 
         foreach (var handler in handlers)

@@ -35,7 +35,8 @@ public sealed class MonitoringTests : IDisposable
         outcome.Run.Status.Should().Be(RunStatus.Succeeded, outcome.Run.Error);
         var anomalies = steps.Where(s => s.Kind == "anomaly").ToList();
         anomalies.Should().NotBeEmpty();
-        var run = anomalies.Should().Contain(a => a.Name == "latency_ms").Subject;
+        anomalies.Should().Contain(a => a.Name == "latency_ms");
+        var run = anomalies.First(a => a.Name == "latency_ms");
         run.Id.Should().StartWith("@monitor/anomaly-");
         run.Output!["value"]!.GetValue<double>().Should().BeGreaterThan(1000);
         run.Output["baseline"]!.GetValue<double>().Should().BeApproximately(1000, 1);
@@ -165,5 +166,63 @@ public sealed class MonitoringTests : IDisposable
 
         var stats = await CliRunner.RunAsync("stats", "--store", store);
         stats.Stdout.Should().Contain("latency_ms").And.Contain("memory_mb");
+    }
+
+    [Fact]
+    public async Task A_failure_the_run_absorbs_as_degraded_still_raises_an_error_rate_anomaly()
+    {
+        // Ten calls per interval, all succeeding, then call 35 fails: moderate severity, so the run goes on with a fallback.
+        var work = new ClockAgent("work", _time, TimeSpan.FromSeconds(1)) { FailOnCall = 35 };
+        var script = _dir.Write("degraded.csx", FiftyCalls.Replace("""new { i }, name: "call")""", """new { i }, name: "call", severity: Severity.Moderate, fallback: "skipped")""", StringComparison.Ordinal));
+
+        var (outcome, steps) = await new EngineHarness(_time, null, [work], []).RunCsxAsync(script);
+
+        outcome.Run.Status.Should().Be(RunStatus.Succeeded, outcome.Run.Error);
+        steps.Should().Contain(s => s.Status == RunStatus.Degraded, "the failure was absorbed");
+        steps.Should().Contain(s => s.Kind == "anomaly" && s.Name == "error_rate", "an absorbed failure is still a failure of the agent");
+    }
+
+    [Fact]
+    public async Task A_second_slowdown_after_a_first_is_flagged_because_the_first_does_not_become_the_baseline()
+    {
+        var store = Path.Combine(_dir.Path, "store");
+        var script = _dir.Write("thrice.csx", FiftyCalls);
+        using var program = Orchestrator.Scripting.CSharp.CSharpWorkflow.Compile(script, Serilog.Core.Logger.None);
+        await using var journal = SqliteJournal.Open(store);
+        async Task<List<StepRecord>> RunAsync(ClockAgent agent)
+        {
+            var outcome = await new Orchestrator.Core.Workflow.WorkflowEngine(journal, new Orchestrator.Core.Workflow.AgentRegistry([agent]), null, _time, Serilog.Core.Logger.None).RunAsync(program, null, CancellationToken.None);
+            outcome.Run.Status.Should().Be(RunStatus.Succeeded, outcome.Run.Error);
+            return [.. StepFolding.Fold(await journal.GetEntriesAsync(outcome.Run.Id, CancellationToken.None)).Where(s => s.Kind == "anomaly" && s.Name == "latency_ms")];
+        }
+
+        (await RunAsync(new ClockAgent("work", _time, TimeSpan.FromSeconds(1)))).Should().BeEmpty("a steady run sets the baseline");
+        TenfoldSpike().Should().NotBeNull();
+        (await RunAsync(TenfoldSpike())).Should().NotBeEmpty("a tenfold slowdown is an anomaly");
+        var baseline = (await journal.Learning.GetBaselinesAsync(CancellationToken.None))["latency_ms"];
+        baseline.Mean.Should().BeLessThan(1500, "the spike was not folded into the baseline the next run starts from");
+
+        var second = await RunAsync(TenfoldSpike());
+
+        second.Should().NotBeEmpty("the second slowdown is judged against the steady baseline, not one that absorbed the first");
+        second[0].Output!["baseline"]!.GetValue<double>().Should().BeApproximately(1000, 100, "the report shows the baseline the sample was judged against");
+
+        ClockAgent TenfoldSpike() => new("work", _time, TimeSpan.FromSeconds(1)) { SlowFromCall = 2, SlowUntilCall = 4, SlowLatency = TimeSpan.FromSeconds(10) };
+    }
+
+    [Fact]
+    public async Task A_run_shorter_than_one_interval_is_sampled_as_it_ends_and_feeds_the_baselines()
+    {
+        await using var journal = SqliteJournal.Open(Path.Combine(_dir.Path, "store"));
+        var script = _dir.Write("short.csx", FiftyCalls.Replace("i < 50", "i < 3", StringComparison.Ordinal));
+        using var program = Orchestrator.Scripting.CSharp.CSharpWorkflow.Compile(script, Serilog.Core.Logger.None);
+        var work = new ClockAgent("work", _time, TimeSpan.FromSeconds(1));
+
+        var outcome = await new Orchestrator.Core.Workflow.WorkflowEngine(journal, new Orchestrator.Core.Workflow.AgentRegistry([work]), null, _time, Serilog.Core.Logger.None).RunAsync(program, null, CancellationToken.None);
+
+        outcome.Run.Status.Should().Be(RunStatus.Succeeded, outcome.Run.Error);
+        work.Calls.Should().Be(3, "three seconds of work, well inside the 10-second interval");
+        var baselines = await journal.Learning.GetBaselinesAsync(CancellationToken.None);
+        baselines.Should().ContainKey("latency_ms").WhoseValue.Mean.Should().BeApproximately(1000, 1);
     }
 }
