@@ -24,6 +24,11 @@ internal sealed class CSharpRepl(WorkflowGlobals globals, string directory, stri
     public bool IsComplete(string code) =>
         SyntaxFactory.IsCompleteSubmission(SyntaxFactory.ParseSyntaxTree(code, ParseOptions));
 
+    public string? Hint(string code) =>
+        !code.TrimEnd().EndsWith(';') && IsComplete(code.TrimEnd() + ";") && !SyntaxFactory.ParseSyntaxTree(code.TrimEnd() + ";", ParseOptions).GetDiagnostics().Any()
+            ? "';' expected: the statement goes on until it ends with ';'"
+            : null;
+
     public async Task<ReplOutput> EvaluateAsync(string code, string source, CancellationToken cancellationToken)
     {
         // The verbs of this submission are cancelled with it (Ctrl+C), not with the session.

@@ -9,6 +9,9 @@ internal interface IReplLanguage
     /// <summary>False while the code so far is a statement left open (a brace, a parenthesis, an operator): the REPL then reads another line.</summary>
     bool IsComplete(string code);
 
+    /// <summary>For unfinished <paramref name="code"/> that is one token short of complete (a C# statement without its <c>;</c>), what is missing; else null.</summary>
+    string? Hint(string code) => null;
+
     /// <summary>Runs one submission; <paramref name="source"/> names it in error messages (<c>repl</c> or a loaded file's path).</summary>
     Task<ReplOutput> EvaluateAsync(string code, string source, CancellationToken cancellationToken);
 

@@ -42,14 +42,25 @@ internal sealed class ReplProgram : IWorkflowProgram
     {
         if (_javaScript is not null)
         {
-            return await new JavaScriptRun(_javaScript, root, _session, cancellationToken).RunAsync().ConfigureAwait(false);
+            await new JavaScriptRun(_javaScript, root, _session, cancellationToken).RunAsync().ConfigureAwait(false);
+            return Outcome(_session);
         }
 
         var globals = new WorkflowGlobals(root, _directory, _log, cancellationToken);
         await _session.RunAsync(new CSharpRepl(globals, _directory, PackagesFolder ?? Packages.PackageRestorer.DefaultFolder(_directory)), root, cancellationToken).ConfigureAwait(false);
-        return null;
+        return Outcome(_session);
+    }
+
+    /// <summary>The session's own result: it failed if any of its submissions did, as a script with a failed step would.</summary>
+    internal static JsonNode? Outcome(ReplSession session)
+    {
+        var (run, failed) = session.Submissions;
+        return failed == 0 ? null : throw new ReplSessionFailedException($"{failed} of {run} submissions failed");
     }
 
     public string DescribeFailure(Exception error) =>
-        _javaScript?.DescribeFailure(error) ?? ScriptFailure.Describe(error, ScriptPath);
+        error is ReplSessionFailedException ? error.Message : _javaScript?.DescribeFailure(error) ?? ScriptFailure.Describe(error, ScriptPath);
 }
+
+/// <summary>A session in which some submissions failed: its run ends failed, saying how many.</summary>
+internal sealed class ReplSessionFailedException(string message) : Exception(message);

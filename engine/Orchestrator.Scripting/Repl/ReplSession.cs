@@ -6,7 +6,9 @@ namespace Orchestrator.Scripting.Repl;
 /// <summary>
 /// The read-eval-print loop, whatever the language: read lines until the submission is complete, run it,
 /// print its value or its error, and go on. Lines starting with a meta-command (<c>#help</c>, <c>#load</c> …)
-/// are the session's own. <see cref="Interrupt"/> (Ctrl+C) cancels the running submission, not the session.
+/// are the session's own, also in the middle of a submission (the submission goes on after it). A C# statement
+/// that only lacks its <c>;</c> gets a hint saying so instead of a silent <c>*</c> prompt. <see cref="Interrupt"/> (Ctrl+C) cancels the
+/// running submission, not the session. The session counts the submissions that failed: its run ends failed if any did.
 /// </summary>
 internal sealed class ReplSession(ILineReader input, TextWriter output, ReplHistory history)
 {
@@ -19,6 +21,9 @@ internal sealed class ReplSession(ILineReader input, TextWriter output, ReplHist
     public ReplHistory History { get; } = history;
 
     public TextWriter Output { get; } = output;
+
+    /// <summary>Submissions run so far, and how many of them ended in an error.</summary>
+    public (int Run, int Failed) Submissions { get; private set; }
 
     /// <summary>Cancels the running submission; between submissions, says how to leave.</summary>
     public void Interrupt()
@@ -54,7 +59,7 @@ internal sealed class ReplSession(ILineReader input, TextWriter output, ReplHist
                 break;
             }
 
-            if (buffer.Length == 0 && MetaCommands.Find(line) is { } meta)
+            if (MetaCommands.Find(line) is { } meta)
             {
                 if (!await meta.Command.ExecuteAsync(new MetaContext(this, language, root, meta.Argument), cancellationToken).ConfigureAwait(false))
                 {
@@ -74,6 +79,11 @@ internal sealed class ReplSession(ILineReader input, TextWriter output, ReplHist
 
             if (!language.IsComplete(code))
             {
+                if (language.Hint(code) is { } hint)
+                {
+                    Output.WriteLine($"({hint})");
+                }
+
                 continue;
             }
 
@@ -95,6 +105,7 @@ internal sealed class ReplSession(ILineReader input, TextWriter output, ReplHist
         try
         {
             var result = await language.EvaluateAsync(code, source, running.Token).ConfigureAwait(false);
+            Submissions = (Submissions.Run + 1, Submissions.Failed + (result.Error is null ? 0 : 1));
             if (result.Error is not null)
             {
                 Output.WriteLine("error: " + result.Error);
@@ -106,6 +117,7 @@ internal sealed class ReplSession(ILineReader input, TextWriter output, ReplHist
         }
         catch (OperationCanceledException) when (running.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
         {
+            Submissions = (Submissions.Run + 1, Submissions.Failed);
             Output.WriteLine("cancelled");
         }
         finally

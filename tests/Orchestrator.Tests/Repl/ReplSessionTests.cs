@@ -55,14 +55,15 @@ public sealed class ReplSessionTests
         """;
 
     [Fact]
-    public async Task A_piped_CSharp_session_keeps_state_runs_agents_loads_scripts_and_goes_on_after_errors()
+    public async Task A_piped_CSharp_session_keeps_state_runs_agents_loads_scripts_goes_on_after_errors_and_ends_failed()
     {
         using var dir = new TempDirectory();
         dir.Write("lib.csx", "int Twice(int n) => n * 2;\nvar loaded = \"yes\";\n");
 
         var (result, steps) = await RunSessionAsync(dir, CSharpSession);
 
-        result.ExitCode.Should().Be(0, result.ToString());
+        result.ExitCode.Should().Be(1, "three submissions failed, so the session's run failed: " + result);
+        result.Stderr.Should().MatchRegex(@"run \S+ failed: 3 of 1\d submissions failed");
         Lines(result.Stdout).Should().ContainInOrder(
             "\"hello, world\"",
             "49",
@@ -78,14 +79,15 @@ public sealed class ReplSessionTests
     }
 
     [Fact]
-    public async Task A_piped_JavaScript_session_keeps_state_runs_agents_loads_scripts_and_goes_on_after_errors()
+    public async Task A_piped_JavaScript_session_keeps_state_runs_agents_loads_scripts_goes_on_after_errors_and_ends_failed()
     {
         using var dir = new TempDirectory();
         dir.Write("lib.js", "function twice(n) { return n * 2; }\nconst loaded = \"yes\";\n");
 
         var (result, steps) = await RunSessionAsync(dir, JavaScriptSession, "--js");
 
-        result.ExitCode.Should().Be(0, result.ToString());
+        result.ExitCode.Should().Be(1, "two submissions failed, so the session's run failed: " + result);
+        result.Stderr.Should().MatchRegex(@"run \S+ failed: 2 of 1\d submissions failed");
         Lines(result.Stdout).Should().ContainInOrder(
             "\"hello, world\"",
             "49",
@@ -162,6 +164,42 @@ public sealed class ReplSessionTests
         Lines(result.Stdout).Should().ContainInOrder("   1  var first = 1;", "   2  var second =", "          2;");
     }
 
+    [Theory]
+    [InlineData("", "var numbers = new[] {\n#agents\n1, 2 };\nnumbers.Length\n", "2")]
+    [InlineData("--js", "const numbers = [\n#agents\n1, 2];\nnumbers.length\n", "2")]
+    public async Task A_meta_command_on_a_continuation_line_runs_and_the_submission_goes_on(string language, string input, string value)
+    {
+        using var dir = new TempDirectory();
+
+        var (result, _) = await RunSessionAsync(dir, input, language);
+
+        result.ExitCode.Should().Be(0, result.ToString());
+        Lines(result.Stdout).Should().ContainInOrder("agents: http, llm, mcp, shell", value);
+        result.Stdout.Should().NotContain("error");
+    }
+
+    [Fact]
+    public async Task A_statement_without_its_semicolon_gets_a_hint_instead_of_a_silent_prompt()
+    {
+        using var dir = new TempDirectory();
+
+        var (result, _) = await RunSessionAsync(dir, "var total = 40 + 2\n;\ntotal\n");
+
+        result.ExitCode.Should().Be(0, result.ToString());
+        Lines(result.Stdout).Should().ContainInOrder("(';' expected: the statement goes on until it ends with ';')", "42");
+    }
+
+    [Fact]
+    public async Task A_session_whose_submissions_all_succeed_ends_succeeded()
+    {
+        using var dir = new TempDirectory();
+
+        var (result, _) = await RunSessionAsync(dir, "var a = 1;\na + 1\n");
+
+        result.ExitCode.Should().Be(0, result.ToString());
+        result.Stdout.Should().MatchRegex(@"run \S+ succeeded");
+    }
+
     private static async Task<(CliResult Result, string Steps)> RunSessionAsync(TempDirectory dir, string input, string language = "")
     {
         var store = Path.Combine(dir.Path, "store");
@@ -175,7 +213,7 @@ public sealed class ReplSessionTests
         var result = await repl.WaitForExitAsync();
 
         // The session is a run like any other: its steps are in the journal.
-        var runId = Regex.Match(result.Stdout, @"^run (\S+) succeeded", RegexOptions.Multiline).Groups[1].Value;
+        var runId = Regex.Match(result.Stdout, @"^run (\S+) (succeeded|failed)", RegexOptions.Multiline).Groups[1].Value;
         var show = runId.Length == 0 ? new CliResult(1, "", "") : await CliRunner.RunAsync("runs", "show", runId, "--store", store);
         return (result, show.Stdout);
     }
