@@ -117,7 +117,7 @@ public sealed class JournalChainTests : IDisposable
         Scalar("SELECT chain_from FROM runs WHERE id = 'old'").Should().Be(3L);
         Scalar("SELECT COUNT(*) FROM journal WHERE chain IS NULL").Should().Be(2L);
 
-        // An edit among the chained rows shows; among the unchained ones it cannot, and the README says so.
+        // An edit among the chained rows shows; among the unchained ones it cannot, and docs/reference/journal-format.md says so.
         Execute("UPDATE journal SET payload = '\"three\"' WHERE seq = 4");
         using (var verifier = JournalVerifier.Open(JournalPath))
         {

@@ -37,7 +37,8 @@ Log($"summary ready for {who}");
 await Handoff("{{name}}", summary);
 
 // More verbs: Sequence(...) for stages that pass a context on, Checkpoint(...) and SetRecovery(...) for
-// recovery, MasterWorker(...), Consensus(...), Validate(...), Qa(...). See the README's DSL table.
+// recovery, MasterWorker(...), Consensus(...), Validate(...), Qa(...). Every verb, in both
+// languages: docs/reference/dsl.md in the OrchestratorEngine repository.
 
 // What the script returns is the run's result.
 return summary;

@@ -37,7 +37,8 @@ log(`summary ready for ${who}`);
 await handoff("{{name}}", summary);
 
 // More verbs: sequence(...) for stages that pass a context on, checkpoint(...) and setRecovery(...) for
-// recovery, masterWorker(...), consensus(...), validate(...), qa(...). See the README's DSL table.
+// recovery, masterWorker(...), consensus(...), validate(...), qa(...). Every verb, in both
+// languages: docs/reference/dsl.md in the OrchestratorEngine repository.
 
 // What the script returns is the run's result.
 return summary;
