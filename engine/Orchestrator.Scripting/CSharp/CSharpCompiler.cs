@@ -18,7 +18,7 @@ namespace Orchestrator.Scripting.CSharp;
 /// </summary>
 internal static class CSharpCompiler
 {
-    private static readonly string[] Imports =
+    internal static readonly string[] Imports =
     [
         "System", "System.IO", "System.Linq", "System.Collections.Generic", "System.Threading", "System.Threading.Tasks",
         "System.Text.Json", "System.Text.Json.Nodes", "Orchestrator.Abstractions", "Orchestrator.Core.Workflow", "Orchestrator.Scripting.CSharp",

@@ -17,12 +17,17 @@ internal sealed class CSharpRepl(WorkflowGlobals globals, string directory, stri
     private static readonly CSharpParseOptions ParseOptions = CSharpParseOptions.Default.WithKind(SourceCodeKind.Script);
 
     private ScriptOptions _options = CSharpCompiler.DefaultOptions(directory);
+    private readonly CSharpCompletion _completion = new();
+    private readonly System.Text.StringBuilder _submitted = new();
     private ScriptState<object>? _state;
 
     public string Name => "C#";
 
     public bool IsComplete(string code) =>
         SyntaxFactory.IsCompleteSubmission(SyntaxFactory.ParseSyntaxTree(code, ParseOptions));
+
+    public Task<IReadOnlyList<string>> CompleteAsync(string code, int position, CancellationToken cancellationToken) =>
+        _completion.CompleteAsync(_submitted.ToString(), code, position, cancellationToken);
 
     public string? Hint(string code) =>
         !code.TrimEnd().EndsWith(';') && IsComplete(code.TrimEnd() + ";") && !SyntaxFactory.ParseSyntaxTree(code.TrimEnd() + ";", ParseOptions).GetDiagnostics().Any()
@@ -62,6 +67,7 @@ internal sealed class CSharpRepl(WorkflowGlobals globals, string directory, stri
 
         // A submission that failed still defined its variables: keep them, as a script would.
         _state = state;
+        _submitted.AppendLine(code);
         if (state.Exception is { } error)
         {
             if (error is OperationCanceledException && cancellationToken.IsCancellationRequested)
@@ -79,7 +85,11 @@ internal sealed class CSharpRepl(WorkflowGlobals globals, string directory, stri
             : ReplOutput.Nothing;
     }
 
-    public void Reset() => _state = null;
+    public void Reset()
+    {
+        _state = null;
+        _submitted.Clear();
+    }
 
     /// <summary>A final expression without a semicolon is the submission's value, printed even when null.</summary>
     private static bool EndsWithExpression(string code) =>

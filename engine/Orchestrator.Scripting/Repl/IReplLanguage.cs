@@ -12,6 +12,9 @@ internal interface IReplLanguage
     /// <summary>For unfinished <paramref name="code"/> that is one token short of complete (a C# statement without its <c>;</c>), what is missing; else null.</summary>
     string? Hint(string code) => null;
 
+    /// <summary>Tab completion: the words that can stand where the identifier ending at <paramref name="position"/> of <paramref name="code"/> is.</summary>
+    Task<IReadOnlyList<string>> CompleteAsync(string code, int position, CancellationToken cancellationToken) => Task.FromResult<IReadOnlyList<string>>([]);
+
     /// <summary>Runs one submission; <paramref name="source"/> names it in error messages (<c>repl</c> or a loaded file's path).</summary>
     Task<ReplOutput> EvaluateAsync(string code, string source, CancellationToken cancellationToken);
 

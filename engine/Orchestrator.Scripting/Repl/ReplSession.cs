@@ -45,6 +45,9 @@ internal sealed class ReplSession(ILineReader input, TextWriter output, ReplHist
     {
         Output.WriteLine($"orchestrator repl ({language.Name}), run {root.RunId}. #help for help, #exit to leave.");
         var buffer = new StringBuilder();
+
+        // Tab completes within the whole submission so far: the lines already entered, then this one.
+        input.Completer = (line, position, ct) => language.CompleteAsync(buffer + line, buffer.Length + position, ct);
         while (!cancellationToken.IsCancellationRequested)
         {
             var line = await input.ReadLineAsync(buffer.Length == 0 ? "> " : "* ", cancellationToken).ConfigureAwait(false);

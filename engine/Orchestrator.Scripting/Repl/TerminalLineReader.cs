@@ -3,12 +3,18 @@ using System.Text;
 namespace Orchestrator.Scripting.Repl;
 
 /// <summary>
-/// Line editing at a terminal: a prompt, the cursor keys, Home/End, Backspace/Delete, and Up/Down to recall
-/// earlier submissions (of this session and the ones before, from <see cref="ReplHistory"/>). Ctrl+D on an
-/// empty line ends the input.
+/// Line editing at a terminal: a prompt, the cursor keys, Home/End, Backspace/Delete, Up/Down to recall
+/// earlier submissions (of this session and the ones before, from <see cref="ReplHistory"/>), and Tab to complete
+/// the word before the cursor (one candidate: inserted; several: their common start, else listed). Ctrl+D on an
+/// empty line ends the input. Keys come from the console, or from <paramref name="readKey"/> in tests.
 /// </summary>
-internal sealed class TerminalLineReader(ReplHistory history, TextWriter output) : ILineReader
+internal sealed class TerminalLineReader(ReplHistory history, TextWriter output, Func<ConsoleKeyInfo>? readKey = null) : ILineReader
 {
+    /// <summary>Candidates listed at most when Tab finds several.</summary>
+    private const int Listed = 30;
+
+    public Func<string, int, CancellationToken, Task<IReadOnlyList<string>>>? Completer { get; set; }
+
     // ReadKey blocks; keep it off the caller's thread (the JavaScript session calls from its own loop's tasks).
     public Task<string?> ReadLineAsync(string prompt, CancellationToken cancellationToken) =>
         Task.Run(() => ReadLine(prompt), cancellationToken);
@@ -22,7 +28,7 @@ internal sealed class TerminalLineReader(ReplHistory history, TextWriter output)
         output.Flush();
         while (true)
         {
-            var key = Console.ReadKey(intercept: true);
+            var key = readKey?.Invoke() ?? Console.ReadKey(intercept: true);
             switch (key.Key)
             {
                 case ConsoleKey.Enter:
@@ -55,6 +61,9 @@ internal sealed class TerminalLineReader(ReplHistory history, TextWriter output)
                 case ConsoleKey.DownArrow when recalled < history.Entries.Count:
                     Recall(line, ++recalled, out cursor);
                     break;
+                case ConsoleKey.Tab when Completer is not null:
+                    cursor = Complete(prompt, line, cursor);
+                    break;
                 default:
                     if (!char.IsControl(key.KeyChar))
                     {
@@ -66,6 +75,48 @@ internal sealed class TerminalLineReader(ReplHistory history, TextWriter output)
 
             Redraw(prompt, line, cursor);
         }
+    }
+
+    private int Complete(string prompt, StringBuilder line, int cursor)
+    {
+        IReadOnlyList<string> candidates;
+        try
+        {
+            candidates = Completer!(line.ToString(), cursor, CancellationToken.None).GetAwaiter().GetResult();
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            // Completion is a convenience: a failure of it costs the Tab, never the session.
+            return cursor;
+        }
+
+        var word = CSharpCompletion.WordBefore(line.ToString(), cursor);
+        var common = candidates.Count == 0 ? word : candidates.Aggregate((a, b) => a[..CommonLength(a, b)]);
+        if (common.Length > word.Length || (candidates.Count == 1 && !string.Equals(common, word, StringComparison.Ordinal)))
+        {
+            line.Remove(cursor - word.Length, word.Length).Insert(cursor - word.Length, common);
+            return cursor - word.Length + common.Length;
+        }
+
+        if (candidates.Count > 1)
+        {
+            output.WriteLine();
+            output.WriteLine(string.Join("  ", candidates.Take(Listed)) + (candidates.Count > Listed ? $"  … ({candidates.Count - Listed} more)" : ""));
+            output.Write(prompt);
+        }
+
+        return cursor;
+    }
+
+    private static int CommonLength(string a, string b)
+    {
+        var length = 0;
+        while (length < a.Length && length < b.Length && char.ToLowerInvariant(a[length]) == char.ToLowerInvariant(b[length]))
+        {
+            length++;
+        }
+
+        return length;
     }
 
     private void Recall(StringBuilder line, int index, out int cursor)

@@ -1,0 +1,76 @@
+using System.Reflection;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.Completion;
+using Microsoft.CodeAnalysis.CSharp;
+using Microsoft.CodeAnalysis.Host.Mef;
+using Microsoft.CodeAnalysis.Text;
+using Orchestrator.Scripting.CSharp;
+
+namespace Orchestrator.Scripting.Repl;
+
+/// <summary>
+/// Tab completion for C# submissions from Roslyn's completion service, as csharprepl does: the submission is a script
+/// document over the workflow globals (so <c>Agent("shell").Ru</c> completes to <c>RunAsync</c>), after the session's
+/// earlier submissions (so their variables complete too). The workspace is made on the first Tab, not before.
+/// </summary>
+internal sealed class CSharpCompletion
+{
+    private readonly Lazy<Project> _project = new(CreateProject);
+
+    /// <summary>The words that can stand where the identifier before <paramref name="position"/> is, in order; empty when none.</summary>
+    public async Task<IReadOnlyList<string>> CompleteAsync(string earlier, string code, int position, CancellationToken cancellationToken)
+    {
+        var text = earlier + code;
+        var at = earlier.Length + position;
+        var document = _project.Value.AddDocument("repl.csx", SourceText.From(text));
+        var service = CompletionService.GetService(document);
+        if (service is null)
+        {
+            return [];
+        }
+
+        var completions = await service.GetCompletionsAsync(document, at, cancellationToken: cancellationToken).ConfigureAwait(false);
+        var word = WordBefore(text, at);
+        return [.. completions.ItemsList
+            .Select(item => item.FilterText)
+            .Where(candidate => candidate.StartsWith(word, StringComparison.OrdinalIgnoreCase))
+            .Distinct(StringComparer.Ordinal)
+            .Order(StringComparer.OrdinalIgnoreCase)];
+    }
+
+    /// <summary>The identifier the cursor is at the end of (what a completion replaces).</summary>
+    public static string WordBefore(string text, int position)
+    {
+        var start = position;
+        while (start > 0 && (char.IsLetterOrDigit(text[start - 1]) || text[start - 1] == '_'))
+        {
+            start--;
+        }
+
+        return text[start..position];
+    }
+
+    private static Project CreateProject()
+    {
+        var workspace = new AdhocWorkspace(MefHostServices.Create(MefHostServices.DefaultAssemblies));
+        var runtime = Path.GetDirectoryName(typeof(object).Assembly.Location)!;
+        var references = ((string?)AppContext.GetData("TRUSTED_PLATFORM_ASSEMBLIES") ?? "")
+            .Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries)
+            .Where(path => path.StartsWith(runtime, StringComparison.Ordinal))
+            .Concat(new[] { typeof(WorkflowGlobals), typeof(Core.Workflow.WorkflowScope), typeof(Abstractions.IAgent) }.Select(t => t.Assembly.Location))
+            .Distinct(StringComparer.Ordinal)
+            .Select(path => (MetadataReference)MetadataReference.CreateFromFile(path));
+        var info = ProjectInfo.Create(
+            ProjectId.CreateNewId(),
+            VersionStamp.Create(),
+            "repl",
+            "repl",
+            LanguageNames.CSharp,
+            compilationOptions: new CSharpCompilationOptions(OutputKind.DynamicallyLinkedLibrary, usings: CSharpCompiler.Imports),
+            parseOptions: new CSharpParseOptions(kind: SourceCodeKind.Script),
+            metadataReferences: references,
+            isSubmission: true,
+            hostObjectType: typeof(WorkflowGlobals));
+        return workspace.AddProject(info);
+    }
+}
