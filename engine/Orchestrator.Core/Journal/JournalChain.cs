@@ -118,3 +118,11 @@ internal sealed class JournalChain : IDisposable
         }
     }
 }
+
+/// <summary>The last chain hash of a run a writer appends to, and whether the run has ended (its final hash then follows each append).</summary>
+internal sealed class ChainTail(byte[] hash)
+{
+    public byte[] Hash { get; } = hash;
+
+    public bool Ended { get; set; }
+}
