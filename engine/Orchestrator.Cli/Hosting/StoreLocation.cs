@@ -5,7 +5,7 @@ namespace Orchestrator.Cli.Hosting;
 /// <summary>
 /// What a <c>--store</c> names: a store folder, or a PostgreSQL database (a connection string or a <c>postgres://</c> URL).
 /// A PostgreSQL store's files that are not data — reports, logs, the compile cache, the host file — stay on this machine,
-/// in <c>.orchestrator/postgres/HOST_PORT_DATABASE</c> under the working folder.
+/// in <c>.orchestrator/postgres/HOST_PORT_DATABASE</c> (and <c>_SEARCHPATH</c> when it names one) under the working folder.
 /// </summary>
 internal static class StoreLocation
 {
@@ -20,7 +20,7 @@ internal static class StoreLocation
         try
         {
             var builder = PostgresConnection.Parse(store);
-            var name = string.Join('_', builder.Host, builder.Port, builder.Database ?? builder.Username ?? "postgres");
+            var name = string.Join('_', new[] { builder.Host, builder.Port.ToString(System.Globalization.CultureInfo.InvariantCulture), builder.Database ?? builder.Username ?? "postgres", builder.SearchPath }.Where(p => !string.IsNullOrEmpty(p)));
             var safe = string.Concat(name.Select(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '-' or '_' ? c : '-'));
             return Path.GetFullPath(Path.Combine(CommonOptions.DefaultStore, "postgres", safe));
         }

@@ -88,9 +88,7 @@ internal sealed class StoreSession : IAsyncDisposable
     {
         var directory = StoreLocation.Folder(storeDirectory);
         var secrets = new SecretRegistry();
-        var opening = PostgresConnection.IsPostgres(storeDirectory)
-            ? Task.Run(IStoreJournal () => PostgresJournal.Open(storeDirectory, secrets, createPostgres))
-            : Task.Run(IStoreJournal () => SqliteJournal.Open(directory, secrets));
+        var opening = Task.Run(() => StoreJournals.Open(storeDirectory, secrets, createPostgres));
 
         // Every sink sits behind the redacting wrapper, so no secret reaches a log file or the console.
         var config = new LoggerConfiguration()

@@ -83,7 +83,10 @@ internal static class PostgresConnection
         }
     }
 
-    /// <summary><c>postgres://user:password@host:port/database?key=value</c>: user and password URL-decoded, query keys as connection string keywords.</summary>
+    /// <summary>
+    /// <c>postgres://user:password@host:port/database?key=value</c>: user and password URL-decoded, query keys as connection
+    /// string keywords (and libpq's <c>sslmode</c> and <c>search_path</c>).
+    /// </summary>
     private static NpgsqlConnectionStringBuilder FromUrl(string store)
     {
         if (!Uri.TryCreate(store, UriKind.Absolute, out var uri) || (uri.Scheme != "postgres" && uri.Scheme != "postgresql"))
@@ -118,7 +121,7 @@ internal static class PostgresConnection
             var (key, value) = pair.Split('=', 2) is [var k, var v] ? (k, v) : (pair, "");
             try
             {
-                builder[Uri.UnescapeDataString(key) switch { "sslmode" => "SSL Mode", var other => other }] = Uri.UnescapeDataString(value);
+                builder[Uri.UnescapeDataString(key) switch { "sslmode" => "SSL Mode", "search_path" => "Search Path", var other => other }] = Uri.UnescapeDataString(value);
             }
             catch (Exception ex) when (ex is ArgumentException or FormatException or KeyNotFoundException)
             {
