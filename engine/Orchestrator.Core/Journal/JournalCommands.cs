@@ -136,7 +136,7 @@ internal static class JournalCommands
         {
             try
             {
-                entries.Add(ReadEntry(reader, runId, lookup));
+                entries.Add(ReadEntry(reader, runId) with { Payload = Decode(reader, 8, lookup) });
             }
             catch (Exception ex) when (JournalRowException.IsRowProblem(ex))
             {
@@ -147,8 +147,8 @@ internal static class JournalCommands
         return entries;
     }
 
-    /// <summary>A row of <see cref="EntryColumns"/>, its payload's stored values fetched with <paramref name="lookup"/>.</summary>
-    public static JournalEntry ReadEntry(DbDataReader reader, string runId, Func<string, string> lookup) => new(
+    /// <summary>A row of <see cref="EntryColumns"/> without its payload (column 8, which a reader may take as stored or only measure).</summary>
+    public static JournalEntry ReadEntry(DbDataReader reader, string runId) => new(
         runId,
         reader.GetInt64(0),
         reader.GetString(1),
@@ -158,7 +158,7 @@ internal static class JournalCommands
         reader.GetString(5),
         reader.IsDBNull(6) ? null : reader.GetString(6),
         reader.GetInt32(7),
-        Decode(reader, 8, lookup),
+        null,
         reader.IsDBNull(9) ? null : reader.GetString(9),
         FromUnixMs(reader.GetInt64(10)));
 

@@ -34,7 +34,7 @@ internal sealed class SqliteJournal : IStoreJournal
     private sqlite3_stmt? _setFinalHash;
 
     // Where each run's hash chain stands, and the buffer its next entry is hashed in (writer loop only).
-    private readonly Dictionary<string, ChainTail> _tails = new(StringComparer.Ordinal);
+    private readonly ChainTails _tails;
     private readonly JournalChain _chain = new();
 
     private readonly SemaphoreSlim _payloadGate = new(1, 1);
@@ -53,6 +53,7 @@ internal sealed class SqliteJournal : IStoreJournal
         _secrets = secrets;
         _connectionString = connectionString;
         _writer = writer;
+        _tails = new ChainTails(ReadTail);
         _queue = new GroupCommitQueue(Commit, RolledBack);
         Learning = new DbLearningStore(async ct => await OpenReaderAsync(ct));
     }
@@ -355,29 +356,14 @@ internal sealed class SqliteJournal : IStoreJournal
         switch (write)
         {
             case JournalWrite.Prune prune:
-                JournalCommands.Prune(_writer, transaction, prune, id => _tails.Remove(id));
+                JournalCommands.Prune(_writer, transaction, prune, _tails.Forget);
                 return;
             case JournalWrite.Append(var e):
                 ApplyAppend(e);
                 return;
         }
 
-        byte[]? finalHash = null;
-        switch (write)
-        {
-            case JournalWrite.StartRun(var r):
-                _tails[r.Id] = new ChainTail(JournalChain.Genesis(r.Id));
-                break;
-            case JournalWrite.EndRun(var id, _, _, _, _):
-                var tail = TailOf(id);
-                finalHash = tail.Hash;
-                tail.Ended = true;
-                break;
-            case JournalWrite.ReopenRun(var id, _, _):
-                _tails.Remove(id);
-                break;
-        }
-
+        var finalHash = _tails.Apply(write);
         using var command = _writer.CreateCommand();
         command.Transaction = transaction;
         JournalCommands.Prepare(command, write, _secrets, Encode, finalHash);
@@ -402,7 +388,7 @@ internal sealed class SqliteJournal : IStoreJournal
         }
 
         // The row's fields go into the chain's canonical bytes as UTF-8, and are bound from there: encoded once for both.
-        var tail = TailOf(e.RunId);
+        var tail = _tails.Of(e.RunId);
         var chain = _chain;
         var at = e.At.ToUnixTimeMilliseconds();
         chain.Begin(tail.Hash, e.Seq, e.Attempt, at);
@@ -463,17 +449,11 @@ internal sealed class SqliteJournal : IStoreJournal
         }
     }
 
-    /// <summary>Where the run's chain stands: known to this writer, or read from its last row (a run resumed, or begun by another process).</summary>
-    private ChainTail TailOf(string runId)
+    /// <summary>The run's last row's chain, and whether the run has ended: where a run this writer has not met stands.</summary>
+    private (byte[]? Last, bool Ended) ReadTail(string runId)
     {
-        if (_tails.TryGetValue(runId, out var tail))
-        {
-            return tail;
-        }
-
         var db = _writer.Handle!;
         _readTail ??= Prepare(db, "SELECT (SELECT chain FROM journal WHERE run_id = ?1 ORDER BY seq DESC LIMIT 1), (SELECT ended_at IS NOT NULL FROM runs WHERE id = ?1)");
-        tail = new ChainTail(JournalChain.Genesis(runId));
         try
         {
             BindText(_readTail, 1, runId);
@@ -483,27 +463,12 @@ internal sealed class SqliteJournal : IStoreJournal
                 Check(rc, db);
             }
 
-            // A run migrated from before format 6 ends in unchained rows: what it appends now chains from its genesis.
-            if (raw.sqlite3_column_blob(_readTail, 0) is { Length: JournalChain.HashSize } last)
-            {
-                last.CopyTo(tail.Hash);
-            }
-
-            tail.Ended = raw.sqlite3_column_int(_readTail, 1) == 1;
+            return (raw.sqlite3_column_blob(_readTail, 0).ToArray(), raw.sqlite3_column_int(_readTail, 1) == 1);
         }
         finally
         {
             raw.sqlite3_reset(_readTail);
         }
-
-        if (_tails.Count >= 4096)
-        {
-            // Ended runs' tails are kept only while there are few: any can be read again from its last row.
-            _tails.Clear();
-        }
-
-        _tails[runId] = tail;
-        return tail;
     }
 
     private void SetFinalHash(string runId, byte[] hash)

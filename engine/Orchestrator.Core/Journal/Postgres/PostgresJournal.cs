@@ -35,7 +35,7 @@ internal sealed class PostgresJournal : IStoreJournal
     private readonly SecretRegistry _secrets;
 
     // Where each run's hash chain stands, and the buffer its next entry is hashed in (writer only).
-    private readonly Dictionary<string, ChainTail> _tails = new(StringComparer.Ordinal);
+    private readonly ChainTails _tails;
     private readonly JournalChain _chain = new();
 
     // The parts of the payload being written that are stored once, by hash, and the hashes lately stored (writer only).
@@ -54,6 +54,7 @@ internal sealed class PostgresJournal : IStoreJournal
         _secrets = secrets;
         Location = location;
         MigratedFromVersion = migratedFrom;
+        _tails = new ChainTails(ReadTail);
         _queue = new GroupCommitQueue(Commit, RolledBack);
         Learning = new DbLearningStore(async ct => await dataSource.OpenConnectionAsync(ct).ConfigureAwait(false));
     }
@@ -208,19 +209,7 @@ internal sealed class PostgresJournal : IStoreJournal
     {
         try
         {
-            var entry = new JournalEntry(
-                runId,
-                reader.GetInt64(0),
-                reader.GetString(1),
-                Enum.Parse<StepEvent>(reader.GetString(2)),
-                reader.IsDBNull(3) ? null : reader.GetString(3),
-                reader.GetString(4),
-                reader.GetString(5),
-                reader.IsDBNull(6) ? null : reader.GetString(6),
-                reader.GetInt32(7),
-                null,
-                reader.IsDBNull(9) ? null : reader.GetString(9),
-                JournalCommands.FromUnixMs(reader.GetInt64(10)));
+            var entry = JournalCommands.ReadEntry(reader, runId);
             return JournalRow.Read(entry, reader.GetInt32(8), () => reader.GetString(11), payloads, ValueStart, LookupValue);
         }
         catch (Exception ex) when (JournalRowException.IsRowProblem(ex))
@@ -303,25 +292,13 @@ internal sealed class PostgresJournal : IStoreJournal
 
     private void Apply(JournalWrite write, NpgsqlTransaction transaction)
     {
-        byte[]? finalHash = null;
-        switch (write)
+        if (write is JournalWrite.Prune prune)
         {
-            case JournalWrite.Prune prune:
-                JournalCommands.Prune(_writer, transaction, prune, id => _tails.Remove(id));
-                return;
-            case JournalWrite.StartRun(var r):
-                _tails[r.Id] = new ChainTail(JournalChain.Genesis(r.Id));
-                break;
-            case JournalWrite.EndRun(var id, _, _, _, _):
-                var tail = TailOf(id, transaction);
-                finalHash = tail.Hash;
-                tail.Ended = true;
-                break;
-            case JournalWrite.ReopenRun(var id, _, _):
-                _tails.Remove(id);
-                break;
+            JournalCommands.Prune(_writer, transaction, prune, _tails.Forget);
+            return;
         }
 
+        var finalHash = _tails.Apply(write);
         using var command = _writer.CreateCommand();
         command.Transaction = transaction;
         JournalCommands.Prepare(command, write, _secrets, (runId, payload) => Encode(runId, payload), finalHash);
@@ -341,7 +318,7 @@ internal sealed class PostgresJournal : IStoreJournal
     /// <summary>Queues the entry's insert, hashed into its run's chain from the same redacted texts it stores.</summary>
     private void AddAppend(JournalEntry e)
     {
-        var tail = TailOf(e.RunId, null);
+        var tail = _tails.Of(e.RunId);
         var at = e.At.ToUnixTimeMilliseconds();
         var chain = _chain;
         chain.Begin(tail.Hash, e.Seq, e.Attempt, at);
@@ -399,36 +376,14 @@ internal sealed class PostgresJournal : IStoreJournal
         return text;
     }
 
-    /// <summary>Where the run's chain stands: known to this writer, or read from its last row (a run resumed, or begun by another process).</summary>
-    private ChainTail TailOf(string runId, NpgsqlTransaction? transaction)
+    /// <summary>The run's last row's chain, and whether the run has ended: where a run this writer has not met stands.</summary>
+    private (byte[]? Last, bool Ended) ReadTail(string runId)
     {
-        if (_tails.TryGetValue(runId, out var tail))
-        {
-            return tail;
-        }
-
-        tail = new ChainTail(JournalChain.Genesis(runId));
-        using (var read = new NpgsqlCommand(ReadTailSql, _writer, transaction))
-        {
-            read.Parameters.Add(Text(runId));
-            using var reader = read.ExecuteReader();
-            reader.Read();
-            if (!reader.IsDBNull(0) && reader.GetFieldValue<byte[]>(0) is { Length: JournalChain.HashSize } last)
-            {
-                last.CopyTo(tail.Hash, 0);
-            }
-
-            tail.Ended = !reader.IsDBNull(1) && reader.GetBoolean(1);
-        }
-
-        if (_tails.Count >= 4096)
-        {
-            // Ended runs' tails are kept only while there are few: any can be read again from its last row.
-            _tails.Clear();
-        }
-
-        _tails[runId] = tail;
-        return tail;
+        using var read = new NpgsqlCommand(ReadTailSql, _writer);
+        read.Parameters.Add(Text(runId));
+        using var reader = read.ExecuteReader();
+        reader.Read();
+        return (reader.IsDBNull(0) ? null : reader.GetFieldValue<byte[]>(0), !reader.IsDBNull(1) && reader.GetBoolean(1));
     }
 
     private void Queue(string sql, params NpgsqlParameter[] parameters)
