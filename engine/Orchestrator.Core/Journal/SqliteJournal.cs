@@ -357,6 +357,9 @@ internal sealed class SqliteJournal : IStoreJournal
         {
             case JournalWrite.Prune prune:
                 JournalCommands.Prune(_writer, transaction, prune, _tails.Forget);
+
+                // A value the pruned runs alone referred to is gone: the next run that holds it stores it again.
+                _storedRecently.Clear();
                 return;
             case JournalWrite.Append(var e):
                 ApplyAppend(e);

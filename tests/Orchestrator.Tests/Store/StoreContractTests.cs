@@ -140,6 +140,12 @@ public abstract class StoreContractTests : IDisposable
         Convert.ToInt64(await SqlAsync("SELECT count(*) FROM journal"), System.Globalization.CultureInfo.InvariantCulture).Should().Be(2);
         Convert.ToInt64(await SqlAsync("SELECT count(*) FROM payload_values"), System.Globalization.CultureInfo.InvariantCulture).Should().Be(2, "p2's own value and the shared one stay");
         (await journal.GetPayloadAsync("p2", 2, default))!.ToJsonString().Should().Be(shared.ToJsonString());
+
+        // A value the prune dropped with its runs is stored again by the next run that holds it.
+        var dropped = new JsonObject { ["text"] = new string('a', 6000) };
+        await journal.StartRunAsync(Run("p3", T0.AddMinutes(5)), default);
+        await journal.AppendAsync(Entry("p3", 1, "own", StepEvent.Succeeded, dropped), default);
+        (await journal.GetPayloadAsync("p3", 1, default))!.ToJsonString().Should().Be(dropped.ToJsonString());
     }
 
     [Fact]

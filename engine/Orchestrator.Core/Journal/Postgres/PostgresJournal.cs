@@ -294,7 +294,17 @@ internal sealed class PostgresJournal : IStoreJournal
     {
         if (write is JournalWrite.Prune prune)
         {
+            // Another process's writer may be storing a value the prune finds unreferenced: its reference goes in first
+            // (see Encode), and this lock waits for those in flight and holds new ones back until the prune commits.
+            using (var lockRefs = new NpgsqlCommand("LOCK TABLE run_values IN SHARE ROW EXCLUSIVE MODE", _writer, transaction))
+            {
+                lockRefs.ExecuteNonQuery();
+            }
+
             JournalCommands.Prune(_writer, transaction, prune, _tails.Forget);
+
+            // A value the pruned runs alone referred to is gone: the next run that holds it stores it again.
+            _storedRecently.Clear();
             return;
         }
 
@@ -358,13 +368,14 @@ internal sealed class PostgresJournal : IStoreJournal
         var text = PayloadValues.Encode(payload, _secrets.IsEmpty ? null : _secrets.RedactJson, _values);
         foreach (var value in _values)
         {
-            // A value nested in its parents' outputs comes again with each of them: stored the first time only.
+            // The reference before the value, so that a prune in another process (which locks run_values) either sees it or
+            // finishes first, in which case this insert stores the value again. A value nested in its parents' outputs
+            // comes again with each of them: stored the first time only.
+            Queue(ReferValueSql, Text(runId), Text(value.Hash));
             if (_storedRecently.Add(value.Hash))
             {
                 Queue(StoreValueSql, Text(value.Hash), new NpgsqlParameter<long> { TypedValue = value.Size }, Text(value.Json));
             }
-
-            Queue(ReferValueSql, Text(runId), Text(value.Hash));
         }
 
         PayloadValues.Release(_values);
