@@ -152,7 +152,7 @@ internal static class CliApp
 
     /// <summary>The store folder the parsed verb works on: its <c>--store</c>, or the default.</summary>
     private static string StoreOf(ParseResult parsed) =>
-        Path.GetFullPath(parsed.CommandResult.Command.Options.OfType<Option<string>>().FirstOrDefault(o => o.Name == "--store") is { } store
+        StoreLocation.Describe(parsed.CommandResult.Command.Options.OfType<Option<string>>().FirstOrDefault(o => o.Name == "--store") is { } store
             ? parsed.GetValue(store) ?? CommonOptions.DefaultStore
             : CommonOptions.DefaultStore);
 }

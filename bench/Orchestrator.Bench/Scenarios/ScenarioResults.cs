@@ -20,6 +20,12 @@ internal sealed record ScenarioResults(
     /// <summary>The journal hash chain's cost per step, in ns; null when it was left out.</summary>
     public double? ChainNsPerStep { get; init; }
 
+    /// <summary>The durable scenario journaled to PostgreSQL, in µs per step; null when it was left out or there was no server.</summary>
+    public double? PgDurableUsPerStep { get; init; }
+
+    /// <summary>Why <see cref="PgDurableUsPerStep"/> is null though the scenario was asked for: no server was named.</summary>
+    public string? PgDurableNote { get; init; }
+
     /// <summary>The scale scenario's figures; null when it was left out.</summary>
     public ScaleScenarios.Figures? Scale { get; init; }
 
@@ -29,6 +35,7 @@ internal sealed record ScenarioResults(
         ("raw_async_us_per_step", RawAsyncUsPerStep),
         ("inmem_us_per_step", InMemoryUsPerStep),
         ("durable_us_per_step", DurableUsPerStep),
+        ("pg_durable_us_per_step", PgDurableUsPerStep),
         ("chain_ns_per_step", ChainNsPerStep),
         ("js_us_per_step", JsUsPerStep),
         ("csx_cold_ms", CsxColdMs),
@@ -59,6 +66,12 @@ internal sealed record ScenarioResults(
             {
                 json[name] = Math.Round(measured, 3);
             }
+        }
+
+        if (PgDurableNote is { } note)
+        {
+            json["pg_durable_us_per_step"] = null;
+            json["pg_durable_note"] = note;
         }
 
         if (InMemoryUsPerStep is { } engine && RawAsyncUsPerStep is { } floor)

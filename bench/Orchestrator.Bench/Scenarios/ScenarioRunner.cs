@@ -1,5 +1,7 @@
 using System.Diagnostics;
+using Npgsql;
 using Orchestrator.Core.Journal;
+using Orchestrator.Core.Journal.Postgres;
 using Orchestrator.Core.Plugins;
 using Orchestrator.Core.Workflow;
 using Orchestrator.Scripting.JavaScript;
@@ -28,10 +30,19 @@ internal sealed class ScenarioRunner(ScenarioSettings settings, string workDirec
         var raw = await PerStepAsync("raw", "raw async", RawChainsAsync, chainSteps, cancellationToken);
         var inMemory = await PerStepAsync("inmem", "in-memory journal", ct => EngineChainsAsync(new InMemoryJournal(), ct), chainSteps, cancellationToken);
         var durable = await PerStepAsync("durable", "SQLite journal", DurableChainsAsync, chainSteps, cancellationToken);
+        var pgDurable = settings.Postgres is null ? null : await PerStepAsync("pgdurable", "PostgreSQL journal", PostgresChainsAsync, chainSteps, cancellationToken);
         var chain = settings.Includes("chain") ? ChainScenario.NanosecondsPerStep(settings, progress) : default(double?);
         var js = await PerStepAsync("js", "JavaScript", JavaScriptStepsAsync, settings.JsSteps, cancellationToken);
         var memory = settings.Includes("memory") ? await MemoryGrowthAsync(cancellationToken) : default(double?);
-        return new ScenarioResults(raw, inMemory, durable, js, cold, warm, hosted, pluginFirst, pluginLater, memory) { Scale = scale, ChainNsPerStep = chain };
+        return new ScenarioResults(raw, inMemory, durable, js, cold, warm, hosted, pluginFirst, pluginLater, memory)
+        {
+            Scale = scale,
+            ChainNsPerStep = chain,
+            PgDurableUsPerStep = pgDurable,
+            PgDurableNote = settings.Postgres is null && settings.Includes("pgdurable")
+                ? $"no PostgreSQL server: set {ScenarioSettings.PostgresVariable} or pass --postgres CONNECTION (build/start-test-postgres.sh starts one)"
+                : null,
+        };
     }
 
     /// <summary>The floor: the same chains of awaited no-op calls, no engine.</summary>
@@ -70,6 +81,29 @@ internal sealed class ScenarioRunner(ScenarioSettings settings, string workDirec
         }
 
         Directory.Delete(store, recursive: true);
+    }
+
+    /// <summary>The durable scenario on PostgreSQL: a fresh schema per run, dropped after, so every run starts from empty tables as SQLite's does.</summary>
+    private async Task PostgresChainsAsync(CancellationToken cancellationToken)
+    {
+        var schema = "bench_" + Guid.NewGuid().ToString("N")[..12];
+        await using var admin = NpgsqlDataSource.Create(settings.Postgres!);
+        await using (var create = admin.CreateCommand($"CREATE SCHEMA {schema}"))
+        {
+            await create.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        try
+        {
+            var store = new NpgsqlConnectionStringBuilder(settings.Postgres) { SearchPath = schema }.ConnectionString;
+            await using var journal = await Task.Run(() => PostgresJournal.Open(store), cancellationToken).ConfigureAwait(false);
+            await EngineChainsAsync(journal, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            await using var drop = admin.CreateCommand($"DROP SCHEMA {schema} CASCADE");
+            await drop.ExecuteNonQueryAsync(CancellationToken.None).ConfigureAwait(false);
+        }
     }
 
     private async Task JavaScriptStepsAsync(CancellationToken cancellationToken)

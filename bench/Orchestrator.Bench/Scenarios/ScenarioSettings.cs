@@ -67,7 +67,13 @@ internal sealed record ScenarioSettings
     public string CsxScript { get; init; } = "scripts/hello.csx";
 
     /// <summary>The scenarios <c>--only</c> accepts, in the order they run.</summary>
-    public static IReadOnlyList<string> Names { get; } = ["plugin", "csx", "scale", "raw", "inmem", "durable", "chain", "js", "memory"];
+    public static IReadOnlyList<string> Names { get; } = ["plugin", "csx", "scale", "raw", "inmem", "durable", "pgdurable", "chain", "js", "memory"];
+
+    /// <summary>The variable the PostgreSQL server's connection string is read from when <c>--postgres</c> is not given.</summary>
+    public const string PostgresVariable = "ORCHESTRATOR_TEST_POSTGRES";
+
+    /// <summary>The PostgreSQL server the pgdurable scenario journals to (each run in a schema of its own, dropped after); null for none.</summary>
+    public string? Postgres { get; init; } = Environment.GetEnvironmentVariable(PostgresVariable) is { Length: > 0 } server ? server : null;
 
     /// <summary>The scenarios to measure (<c>--only</c>, for profiling one of them); null for all.</summary>
     public IReadOnlySet<string>? Only { get; init; }

@@ -2,7 +2,7 @@ using System.Diagnostics;
 
 namespace Orchestrator.Bench.Scenarios;
 
-/// <summary><c>scenarios [--json] [--quick] [--only SCENARIO,...] [--script FILE]</c>: measure the whole scenarios and print them.</summary>
+/// <summary><c>scenarios [--json] [--quick] [--only SCENARIO,...] [--script FILE] [--postgres CONNECTION]</c>: measure the whole scenarios and print them.</summary>
 internal static class ScenariosCommand
 {
     public static async Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken)
@@ -10,6 +10,7 @@ internal static class ScenariosCommand
         var json = false;
         var quick = false;
         string? script = null;
+        string? postgres = null;
         IReadOnlySet<string>? only = null;
         for (var i = 0; i < args.Length; i++)
         {
@@ -24,11 +25,14 @@ internal static class ScenariosCommand
                 case "--script" when i + 1 < args.Length:
                     script = args[++i];
                     break;
+                case "--postgres" when i + 1 < args.Length:
+                    postgres = args[++i];
+                    break;
                 case "--only" when i + 1 < args.Length:
                     only = args[++i].Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToHashSet(StringComparer.Ordinal);
                     break;
                 default:
-                    stderr.WriteLine($"orchestrator-bench: unknown argument '{args[i]}'; usage: scenarios [--json] [--quick] [--only SCENARIO,...] [--script FILE]");
+                    stderr.WriteLine($"orchestrator-bench: unknown argument '{args[i]}'; usage: scenarios [--json] [--quick] [--only SCENARIO,...] [--script FILE] [--postgres CONNECTION]");
                     return 2;
             }
         }
@@ -39,7 +43,7 @@ internal static class ScenariosCommand
             settings = settings with { CsxScript = script };
         }
 
-        settings = settings with { Only = only };
+        settings = settings with { Only = only, Postgres = postgres ?? settings.Postgres };
         try
         {
             settings = settings.Validated();

@@ -66,7 +66,7 @@ internal sealed class HostServer : IAsyncDisposable
         HostServer? server = null;
         try
         {
-            var mcpConfig = WorkflowHost.LoadMcpConfiguration(scripts.Directory, settings.Store, settings.McpConfig);
+            var mcpConfig = WorkflowHost.LoadMcpConfiguration(scripts.Directory, session.Directory, settings.McpConfig);
             connectors = ConnectorFiles.Load(settings.Connectors, scriptPath: null, session.Directory, session.Secrets);
             plugins = PluginHost.Load([PluginHost.DefaultDirectory, .. settings.PluginDirectories], session.Log, manifestPath: Path.Combine(session.Directory, WorkflowHost.CacheFolder, WorkflowHost.PluginManifestFile), unloadable: false);
             foreach (var error in plugins.Errors)

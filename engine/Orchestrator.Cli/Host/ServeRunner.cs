@@ -11,7 +11,7 @@ internal static class ServeRunner
         var server = await HostServer.StartAsync(settings, console, cancellationToken);
         try
         {
-            console.Line($"serving on {server.Url} (scripts under {server.State.Scripts.Directory}; address and token in {HostFile.PathIn(Path.GetFullPath(settings.Store))})");
+            console.Line($"serving on {server.Url} (scripts under {server.State.Scripts.Directory}; address and token in {HostFile.PathIn(Hosting.StoreLocation.Folder(settings.Store))})");
             console.Line($"dashboard: {server.Url}/ (it asks for the token once; or open {server.Url}/?token=TOKEN)");
             await Task.Delay(Timeout.Infinite, cancellationToken).ContinueWith(_ => { }, TaskScheduler.Default);
             var inFlight = server.State.Runs.InFlight.Count;

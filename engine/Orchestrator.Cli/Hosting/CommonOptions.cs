@@ -9,7 +9,7 @@ internal static class CommonOptions
 
     public static Option<string> Store() => new("--store")
     {
-        Description = "The store folder (journal, reports, logs).",
+        Description = "The store folder (journal, reports, logs), or a PostgreSQL database: postgres://user:pw@host/db or \"Host=…;Database=…\".",
         DefaultValueFactory = _ => DefaultStore,
     };
 

@@ -1,5 +1,7 @@
 using Microsoft.Data.Sqlite;
+using Npgsql;
 using Orchestrator.Core.Journal;
+using Orchestrator.Core.Journal.Postgres;
 using Orchestrator.Core.Secrets;
 using Serilog;
 using Serilog.Configuration;
@@ -9,14 +11,17 @@ using Serilog.Formatting.Compact;
 
 namespace Orchestrator.Cli.Hosting;
 
-/// <summary>An open store folder: its journal and the log that goes with it.</summary>
+/// <summary>
+/// An open store: its journal (SQLite in the store folder, or a PostgreSQL database) and the log that goes with it.
+/// A PostgreSQL store keeps its files (reports, logs, compile cache) in a local folder, <see cref="StoreLocation.Folder"/>.
+/// </summary>
 internal sealed class StoreSession : IAsyncDisposable
 {
-    private readonly Task<SqliteJournal> _opening;
+    private readonly Task<IStoreJournal> _opening;
     private readonly bool _verbose;
-    private SqliteJournal? _journal;
+    private IStoreJournal? _journal;
 
-    private StoreSession(string directory, Task<SqliteJournal> opening, Logger log, SecretRegistry secrets, bool verbose)
+    private StoreSession(string directory, Task<IStoreJournal> opening, Logger log, SecretRegistry secrets, bool verbose)
     {
         Secrets = secrets;
         Directory = directory;
@@ -25,9 +30,10 @@ internal sealed class StoreSession : IAsyncDisposable
         Log = log;
     }
 
+    /// <summary>The store folder, or a PostgreSQL store's local folder.</summary>
     public string Directory { get; }
 
-    public SqliteJournal Journal => _journal ?? throw new InvalidOperationException("The store is still opening: call WaitUntilOpen first.");
+    public IStoreJournal Journal => _journal ?? throw new InvalidOperationException("The store is still opening: call WaitUntilOpen first.");
 
     public Logger Log { get; }
 
@@ -38,30 +44,26 @@ internal sealed class StoreSession : IAsyncDisposable
     /// Opens the store; a journal of an unknown format or an unreadable file is bad input, never misread.
     /// A journal of an older format is migrated, which is logged and, given a <paramref name="console"/>, said on stderr.
     /// </summary>
-    public static StoreSession Open(string storeDirectory, bool verbose, CliConsole? console = null)
-    {
-        var session = Begin(storeDirectory, verbose, console?.JsonLogs ?? false);
-        try
-        {
-            return session.WaitUntilOpen(console);
-        }
-        catch
-        {
-            session.DisposeAsync().AsTask().GetAwaiter().GetResult();
-            throw;
-        }
-    }
+    public static StoreSession Open(string storeDirectory, bool verbose, CliConsole? console = null) =>
+        Begin(storeDirectory, verbose, console?.JsonLogs ?? false).WaitOrDispose(console);
 
     /// <summary>
     /// Opens a store that must already be there: the verbs that only read never create one, so a missing folder or
     /// journal is bad input.
     /// </summary>
     public static StoreSession OpenExisting(string storeDirectory, CliConsole? console = null) =>
-        Open(RequireExisting(storeDirectory), verbose: false, console);
+        PostgresConnection.IsPostgres(storeDirectory)
+            ? Begin(storeDirectory, verbose: false, createPostgres: false).WaitOrDispose(console)
+            : Open(RequireExisting(storeDirectory), verbose: false, console);
 
     /// <summary>The store folder's full path, if it holds a journal; otherwise one line for the user.</summary>
     public static string RequireExisting(string storeDirectory)
     {
+        if (PostgresConnection.IsPostgres(storeDirectory))
+        {
+            throw new CliException($"store '{StoreLocation.Describe(storeDirectory)}' is a PostgreSQL database: this command reads a store folder's SQLite file (PostgreSQL checks and backs up its own data: amcheck, pg_dump)");
+        }
+
         var directory = Path.GetFullPath(storeDirectory);
         if (!System.IO.Directory.Exists(directory))
         {
@@ -81,11 +83,12 @@ internal sealed class StoreSession : IAsyncDisposable
     /// on another thread, so that a caller can read its configuration and load plugins meanwhile; then <see cref="WaitUntilOpen"/>.
     /// </summary>
     /// <param name="jsonLogs">Write the log file and the console log as compact JSON (<c>--log-format json</c>), for log shippers.</param>
-    public static StoreSession Begin(string storeDirectory, bool verbose, bool jsonLogs = false)
+    /// <param name="createPostgres">Whether a PostgreSQL database without a store gets one (the verbs that only read say there is none).</param>
+    public static StoreSession Begin(string storeDirectory, bool verbose, bool jsonLogs = false, bool createPostgres = true)
     {
-        var directory = Path.GetFullPath(storeDirectory);
+        var directory = StoreLocation.Folder(storeDirectory);
         var secrets = new SecretRegistry();
-        var opening = Task.Run(() => SqliteJournal.Open(directory, secrets));
+        var opening = Task.Run(() => StoreJournals.Open(storeDirectory, secrets, createPostgres));
 
         // Every sink sits behind the redacting wrapper, so no secret reaches a log file or the console.
         var config = new LoggerConfiguration()
@@ -120,7 +123,7 @@ internal sealed class StoreSession : IAsyncDisposable
 
         // Also off the caller's thread: the log file's first write opens it and applies its retention.
         _ = opening.ContinueWith(
-            _ => log.Information("Store {Store} opened by process {ProcessId} (journal format {Format})", directory, Environment.ProcessId, SqliteJournal.FormatVersion),
+            _ => log.Information("Store {Store} opened by process {ProcessId} (journal format {Format})", opening.Result.Location, Environment.ProcessId, SqliteJournal.FormatVersion),
             CancellationToken.None,
             TaskContinuationOptions.OnlyOnRanToCompletion,
             TaskScheduler.Default);
@@ -132,13 +135,26 @@ internal sealed class StoreSession : IAsyncDisposable
     /// input, never misread. A journal of an older format is migrated, which is logged and, given a
     /// <paramref name="console"/>, said on stderr.
     /// </summary>
+    private StoreSession WaitOrDispose(CliConsole? console)
+    {
+        try
+        {
+            return WaitUntilOpen(console);
+        }
+        catch
+        {
+            DisposeAsync().AsTask().GetAwaiter().GetResult();
+            throw;
+        }
+    }
+
     public StoreSession WaitUntilOpen(CliConsole? console)
     {
         try
         {
             _journal = _opening.GetAwaiter().GetResult();
         }
-        catch (StoreDamagedException ex)
+        catch (Exception ex) when (ex is StoreDamagedException or StoreUnavailableException)
         {
             throw new CliException(ex.Message);
         }
@@ -166,7 +182,7 @@ internal sealed class StoreSession : IAsyncDisposable
 
     /// <summary>The message a migration on open is reported with, for verbs that print it themselves.</summary>
     public string? MigrationNotice => Journal.MigratedFromVersion is { } from
-        ? $"migrated the journal from format {from} to {SqliteJournal.FormatVersion} ({Journal.DatabasePath})"
+        ? $"migrated the journal from format {from} to {SqliteJournal.FormatVersion} ({Journal.Location})"
         : null;
 
     /// <summary>Closes the journal, also one still opening when its caller gave up, and the log.</summary>
@@ -180,7 +196,7 @@ internal sealed class StoreSession : IAsyncDisposable
         await Log.DisposeAsync();
     }
 
-    private async Task<SqliteJournal?> OpenedOrNullAsync()
+    private async Task<IStoreJournal?> OpenedOrNullAsync()
     {
         try
         {
@@ -195,5 +211,6 @@ internal sealed class StoreSession : IAsyncDisposable
 
     /// <summary>A journal of an unknown format or damaged, or a store folder or file that cannot be read or written.</summary>
     private static bool IsStoreError(Exception ex) =>
-        ex is JournalFormatException or StoreDamagedException or SqliteException or IOException or UnauthorizedAccessException;
+        ex is JournalFormatException or StoreDamagedException or SqliteException or IOException or UnauthorizedAccessException
+            or StoreUnavailableException or NpgsqlException;
 }

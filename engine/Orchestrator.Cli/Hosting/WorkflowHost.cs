@@ -100,7 +100,7 @@ internal sealed class WorkflowHost : IAsyncDisposable
         ConnectorSet? connectors = null;
         try
         {
-            var mcp = LoadMcpConfiguration(Path.GetDirectoryName(scriptPath), store, mcpConfig);
+            var mcp = LoadMcpConfiguration(Path.GetDirectoryName(scriptPath), session.Directory, mcpConfig);
             connectors = ConnectorFiles.Load(connectorFiles ?? ConnectorFiles.None, scriptPath, session.Directory, session.Secrets);
             var manifest = useCache ? Path.Combine(session.Directory, CacheFolder, PluginManifestFile) : null;
             plugins = PluginHost.Load([PluginHost.DefaultDirectory, .. pluginDirectories], session.Log, watchPlugins, manifest, unloadable: !oneRunProcess);

@@ -118,3 +118,78 @@ internal sealed class JournalChain : IDisposable
         }
     }
 }
+
+/// <summary>The last chain hash of a run a writer appends to, and whether the run has ended (its final hash then follows each append).</summary>
+internal sealed class ChainTail(byte[] hash)
+{
+    public byte[] Hash { get; } = hash;
+
+    public bool Ended { get; set; }
+}
+
+/// <summary>
+/// Where each run's hash chain stands, for a journal's one writer: known from what it wrote, or read from the run's last
+/// row (a run resumed, or begun by another process) with <paramref name="read"/>, which gives that row's chain (null for
+/// none) and whether the run has ended.
+/// </summary>
+internal sealed class ChainTails(Func<string, (byte[]? Last, bool Ended)> read)
+{
+    // Ended runs' tails are kept only while there are few: any can be read again from its last row.
+    private const int Kept = 4096;
+
+    private readonly Dictionary<string, ChainTail> _tails = new(StringComparer.Ordinal);
+
+    public ChainTail Of(string runId)
+    {
+        if (_tails.TryGetValue(runId, out var tail))
+        {
+            return tail;
+        }
+
+        tail = new ChainTail(JournalChain.Genesis(runId));
+        var (last, ended) = read(runId);
+
+        // A run migrated from before format 6 ends in unchained rows: what it appends now chains from its genesis.
+        if (last is { Length: JournalChain.HashSize })
+        {
+            last.CopyTo(tail.Hash, 0);
+        }
+
+        tail.Ended = ended;
+        if (_tails.Count >= Kept)
+        {
+            _tails.Clear();
+        }
+
+        _tails[runId] = tail;
+        return tail;
+    }
+
+    /// <summary>
+    /// What a write to a run's record does to its chain: a new run starts from its genesis, an ended run's final hash is its
+    /// last link (returned), a reopened or pruned run is read again when next met.
+    /// </summary>
+    public byte[]? Apply(JournalWrite write)
+    {
+        switch (write)
+        {
+            case JournalWrite.StartRun(var run):
+                _tails[run.Id] = new ChainTail(JournalChain.Genesis(run.Id));
+                return null;
+            case JournalWrite.EndRun(var id, _, _, _, _):
+                var tail = Of(id);
+                tail.Ended = true;
+                return tail.Hash;
+            case JournalWrite.ReopenRun(var id, _, _):
+                _tails.Remove(id);
+                return null;
+            default:
+                return null;
+        }
+    }
+
+    public void Forget(string runId) => _tails.Remove(runId);
+
+    /// <summary>A batch rolled back: none of its links may be taken as written.</summary>
+    public void Clear() => _tails.Clear();
+}

@@ -1,3 +1,5 @@
+using System.Text.Json.Nodes;
+
 namespace Orchestrator.Core.Journal;
 
 /// <summary>How much of an event's payload a reader of the journal wants.</summary>
@@ -25,4 +27,45 @@ internal readonly record struct JournalRow(JournalEntry Entry, long PayloadChars
     public const int PreviewChars = 2000;
 
     public static PayloadSelector All { get; } = static (_, _, _) => PayloadRead.Full;
+
+    /// <summary>
+    /// The row of <paramref name="entry"/> (read without its payload) with as much of its payload as <paramref name="payloads"/>
+    /// asks for: <paramref name="stored"/> gives the payload as stored, <paramref name="valueStart"/> and <paramref name="lookup"/>
+    /// the start of a stored value and the whole of it.
+    /// </summary>
+    public static JournalRow Read(
+        JournalEntry entry,
+        long chars,
+        Func<string> stored,
+        PayloadSelector payloads,
+        Func<string, int, (string Start, long Size)> valueStart,
+        Func<string, string> lookup)
+    {
+        if (chars == 0)
+        {
+            return new JournalRow(entry, chars, false);
+        }
+
+        var wanted = payloads(entry.StepId, entry.Event, entry.Kind);
+        if (wanted == PayloadRead.Skip)
+        {
+            return new JournalRow(entry, chars, false);
+        }
+
+        var text = stored();
+        var preview = text;
+        if (wanted == PayloadRead.Preview && PayloadValues.MayReferToValues(text))
+        {
+            // What the row refers to counts, but a preview reads of each value only its start.
+            (preview, chars) = PayloadValues.Preview(text, PreviewChars, valueStart);
+        }
+
+        if (wanted == PayloadRead.Full || chars <= PreviewChars)
+        {
+            // From the row as stored, not the preview: a value's recorded size only decides how much to read.
+            return new JournalRow(entry with { Payload = PayloadValues.Decode(text, lookup) }, chars, false);
+        }
+
+        return new JournalRow(entry with { Payload = JsonValue.Create(preview.Length > PreviewChars ? preview[..PreviewChars] : preview) }, chars, true);
+    }
 }

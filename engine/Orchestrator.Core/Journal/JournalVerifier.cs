@@ -1,25 +1,37 @@
+using System.Data.Common;
 using System.Globalization;
 using System.Security.Cryptography;
+using System.Text;
 using Microsoft.Data.Sqlite;
-using SQLitePCL;
 
 namespace Orchestrator.Core.Journal;
 
 /// <summary>
-/// Checks runs' journals against their hash chains (<see cref="JournalChain"/>) on a read-only connection: reads each
-/// run's rows once, in seq order, holding one row at a time, and names the first row that does not match.
+/// Checks runs' journals against their hash chains (<see cref="JournalChain"/>): reads each run's rows once, in seq
+/// order, holding one row at a time, and names the first row that does not match. SQLite is read on a read-only
+/// connection; PostgreSQL on two (one reads the rows while the other fetches the values they refer to).
 /// </summary>
 internal sealed class JournalVerifier : IDisposable
 {
     /// <summary>Values checked lately; a value nested in its parents' outputs is met again with each of them.</summary>
     private const int CheckedValuesKept = 4096;
 
-    private readonly SqliteConnection _connection;
+    // The text columns in the order the chain takes them: event, step_id, parent_id, name, kind, agent, payload, error.
+    private static readonly int[] ChainedTexts = [2, 1, 3, 4, 5, 6, 8, 9];
+
+    private readonly DbConnection _connection;
+    private readonly DbConnection _values;
     private readonly JournalChain _chain = new();
     private readonly HashSet<string> _checkedValues = new(StringComparer.Ordinal);
     private readonly List<string> _references = [];
 
-    private JournalVerifier(SqliteConnection connection) => _connection = connection;
+    /// <param name="connection">Reads the runs and their rows.</param>
+    /// <param name="values">Reads the stored values while a run's rows are read: the same connection where the database allows it.</param>
+    public JournalVerifier(DbConnection connection, DbConnection values)
+    {
+        _connection = connection;
+        _values = values;
+    }
 
     /// <summary>Opens the journal at <paramref name="journalPath"/> to read; refuses a file of another format than the current one.</summary>
     public static JournalVerifier Open(string journalPath)
@@ -35,7 +47,7 @@ internal sealed class JournalVerifier : IDisposable
                     : $"{journalPath}: journal format {version} is newer than this engine understands ({SqliteJournal.FormatVersion}); use a newer orchestrator.");
             }
 
-            return new JournalVerifier(connection);
+            return new JournalVerifier(connection, connection);
         }
         catch
         {
@@ -47,8 +59,7 @@ internal sealed class JournalVerifier : IDisposable
     /// <summary>Every run's id, in the order runs are listed (by start).</summary>
     public IReadOnlyList<string> RunIds()
     {
-        using var command = _connection.CreateCommand();
-        command.CommandText = "SELECT id FROM runs ORDER BY started_at, id";
+        using var command = JournalCommands.Command(_connection, null, "SELECT id FROM runs ORDER BY started_at, id");
         using var reader = command.ExecuteReader();
         var ids = new List<string>();
         while (reader.Read())
@@ -64,100 +75,96 @@ internal sealed class JournalVerifier : IDisposable
     {
         long chainFrom;
         byte[]? finalHash;
-        using (var run = _connection.CreateCommand())
+        using (var run = JournalCommands.Command(_connection, null, "SELECT chain_from, final_hash FROM runs WHERE id = @id"))
         {
-            run.CommandText = "SELECT chain_from, final_hash FROM runs WHERE id = $id";
-            run.Parameters.AddWithValue("$id", runId);
-            using var reader = run.ExecuteReader();
-            if (!reader.Read())
+            JournalCommands.Add(run, "@id", runId);
+            using var record = run.ExecuteReader();
+            if (!record.Read())
             {
                 return null;
             }
 
-            chainFrom = reader.GetInt64(0);
-            finalHash = reader.IsDBNull(1) ? null : reader.GetFieldValue<byte[]>(1);
+            chainFrom = record.GetInt64(0);
+            finalHash = record.IsDBNull(1) ? null : record.GetFieldValue<byte[]>(1);
         }
 
-        var db = _connection.Handle!;
-        Check(raw.sqlite3_prepare_v2(db, "SELECT seq, step_id, event, parent_id, name, kind, agent, attempt, payload, error, at, chain FROM journal WHERE run_id = ?1 ORDER BY seq", out var rows), db);
-        using (rows)
+        using var rows = JournalCommands.Command(_connection, null, "SELECT seq, step_id, event, parent_id, name, kind, agent, attempt, payload, error, at, chain FROM journal WHERE run_id = @id ORDER BY seq");
+        JournalCommands.Add(rows, "@id", runId);
+        using var reader = rows.ExecuteReader();
+        var previous = JournalChain.Genesis(runId);
+        Span<byte> hash = stackalloc byte[JournalChain.HashSize];
+        long entries = 0, unchained = 0, expected = 1, last = 0;
+        string? lastStep = null;
+        while (reader.Read())
         {
-            Check(raw.sqlite3_bind_text(rows, 1, runId), db);
-            var previous = JournalChain.Genesis(runId);
-            Span<byte> hash = stackalloc byte[JournalChain.HashSize];
-            long entries = 0, unchained = 0, expected = 1, last = 0;
-            string? lastStep = null;
-            while (Step(rows, db))
+            cancellationToken.ThrowIfCancellationRequested();
+            var seq = reader.GetInt64(0);
+            entries++;
+            if (seq < chainFrom)
             {
-                cancellationToken.ThrowIfCancellationRequested();
-                var row = new SqliteRow(rows);
-                var seq = row.Int64(0);
-                entries++;
-                if (seq < chainFrom)
-                {
-                    // Journaled before format 6: nothing vouches for it (see JournalSchema).
-                    unchained++;
-                    expected = seq + 1;
-                    continue;
-                }
-
-                var stepId = row.Text(1);
-                Link(row, previous, seq, hash);
-                var stored = row.IsNull(11) ? default : raw.sqlite3_column_blob(rows, 11);
-                if (!hash.SequenceEqual(stored))
-                {
-                    return new ChainVerdict(runId, entries, unchained, null, new ChainBreak(seq, stepId, WhyBroken(rows, db, previous, seq, expected, row.IsNull(11))));
-                }
-
-                if (ValueProblem(row) is { } problem)
-                {
-                    return new ChainVerdict(runId, entries, unchained, null, new ChainBreak(seq, stepId, problem));
-                }
-
-                hash.CopyTo(previous);
+                // Journaled before format 6: nothing vouches for it (see JournalSchema).
+                unchained++;
                 expected = seq + 1;
-                last = seq;
-                lastStep = stepId;
+                continue;
             }
 
-            if (finalHash is not null && !previous.AsSpan().SequenceEqual(finalHash))
+            var stepId = reader.IsDBNull(1) ? null : reader.GetString(1);
+            var stored = StoredLink(reader);
+            var payload = reader.IsDBNull(8) ? null : reader.GetString(8);
+            Link(reader, previous, seq, hash);
+            if (!hash.SequenceEqual(stored))
             {
-                var reason = $"the run's final hash {Hex(finalHash)} is not the chain's last link {Hex(previous)}: entries after it were removed, or the final hash was changed";
-                return new ChainVerdict(runId, entries, unchained, null, new ChainBreak(last, lastStep, reason));
+                return new ChainVerdict(runId, entries, unchained, null, new ChainBreak(seq, stepId, WhyBroken(reader, previous, seq, expected, stored is null)));
             }
 
-            // A run migrated unchained that has not journaled since has no chain to name.
-            return new ChainVerdict(runId, entries, unchained, finalHash is null && entries == unchained ? null : Hex(previous), null);
+            if (ValueProblem(payload) is { } problem)
+            {
+                return new ChainVerdict(runId, entries, unchained, null, new ChainBreak(seq, stepId, problem));
+            }
+
+            hash.CopyTo(previous);
+            expected = seq + 1;
+            last = seq;
+            lastStep = stepId;
         }
+
+        if (finalHash is not null && !previous.AsSpan().SequenceEqual(finalHash))
+        {
+            var reason = $"the run's final hash {Hex(finalHash)} is not the chain's last link {Hex(previous)}: entries after it were removed, or the final hash was changed";
+            return new ChainVerdict(runId, entries, unchained, null, new ChainBreak(last, lastStep, reason));
+        }
+
+        // A run migrated unchained that has not journaled since has no chain to name.
+        return new ChainVerdict(runId, entries, unchained, finalHash is null && entries == unchained ? null : Hex(previous), null);
     }
 
     public void Dispose()
     {
         _chain.Dispose();
+        if (!ReferenceEquals(_values, _connection))
+        {
+            _values.Dispose();
+        }
+
         _connection.Dispose();
     }
 
+    private static byte[]? StoredLink(DbDataReader reader) => reader.IsDBNull(11) ? null : reader.GetFieldValue<byte[]>(11);
+
     /// <summary>The chain hash of the current row, as if it followed <paramref name="previous"/> at <paramref name="seq"/>.</summary>
-    private void Link(SqliteRow row, ReadOnlySpan<byte> previous, long seq, Span<byte> hash)
+    private void Link(DbDataReader row, ReadOnlySpan<byte> previous, long seq, Span<byte> hash)
     {
-        _chain.Begin(previous, seq, row.Int32(7), row.Int64(10));
-        foreach (var column in (ReadOnlySpan<int>)[2, 1, 3, 4, 5, 6, 8, 9])
+        _chain.Begin(previous, seq, row.GetInt32(7), row.GetInt64(10));
+        foreach (var column in ChainedTexts)
         {
-            if (row.IsNull(column))
-            {
-                _chain.AddNull();
-            }
-            else
-            {
-                _chain.Add(row.Utf8(column));
-            }
+            _chain.Add(row.IsDBNull(column) ? null : row.GetString(column));
         }
 
         _chain.Hash(hash);
     }
 
     /// <summary>Why the current row breaks the chain: rows missing before it, its hash erased, swapped with the next row, or changed.</summary>
-    private string WhyBroken(sqlite3_stmt rows, sqlite3 db, byte[] previous, long seq, long expected, bool noHash)
+    private string WhyBroken(DbDataReader rows, byte[] previous, long seq, long expected, bool noHash)
     {
         if (seq > expected)
         {
@@ -172,30 +179,30 @@ internal sealed class JournalVerifier : IDisposable
         }
 
         // Two rows that traded places: the next row, put at this row's seq, continues the chain.
-        if (Step(rows, db))
+        if (rows.Read())
         {
-            var next = new SqliteRow(rows);
             Span<byte> hash = stackalloc byte[JournalChain.HashSize];
-            Link(next, previous, seq, hash);
-            if (!next.IsNull(11) && hash.SequenceEqual(raw.sqlite3_column_blob(rows, 11)))
+            var stored = StoredLink(rows);
+            Link(rows, previous, seq, hash);
+            if (stored is not null && hash.SequenceEqual(stored))
             {
-                return $"it was swapped with the entry at seq {next.Int64(0)} (step {next.Text(1)})";
+                return $"it was swapped with the entry at seq {rows.GetInt64(0)} (step {rows.GetString(1)})";
             }
         }
 
         return "it was changed: it does not hash to its link in the chain";
     }
 
-    /// <summary>A stored value the current row refers to that is missing or no longer hashes to its key; null when all are whole.</summary>
-    private string? ValueProblem(SqliteRow row)
+    /// <summary>A stored value the row's payload refers to that is missing or no longer hashes to its key; null when all are whole.</summary>
+    private string? ValueProblem(string? payload)
     {
-        if (row.IsNull(8))
+        if (payload is null)
         {
             return null;
         }
 
         _references.Clear();
-        PayloadValues.AddReferences(row.Utf8(8), _references);
+        PayloadValues.AddReferences(Encoding.UTF8.GetBytes(payload), _references);
         var pending = new Stack<string>(_references);
         while (pending.TryPop(out var hash))
         {
@@ -204,16 +211,14 @@ internal sealed class JournalVerifier : IDisposable
                 continue;
             }
 
-            using var command = _connection.CreateCommand();
-            command.CommandText = "SELECT json FROM payload_values WHERE hash = $hash";
-            command.Parameters.AddWithValue("$hash", hash);
-            using var reader = command.ExecuteReader();
-            if (!reader.Read() || reader.IsDBNull(0))
+            using var command = JournalCommands.Command(_values, null, "SELECT json FROM payload_values WHERE hash = @hash");
+            JournalCommands.Add(command, "@hash", hash);
+            if (command.ExecuteScalar() is not string text)
             {
                 return $"it refers to a stored value ({hash}) that is not in the store";
             }
 
-            var json = reader.GetFieldValue<byte[]>(0);
+            var json = Encoding.UTF8.GetBytes(text);
             if (!string.Equals(Convert.ToHexStringLower(SHA256.HashData(json)), hash, StringComparison.Ordinal))
             {
                 return $"the stored value it refers to ({hash}) was changed: it no longer hashes to its key";
@@ -234,30 +239,6 @@ internal sealed class JournalVerifier : IDisposable
         }
 
         return null;
-    }
-
-    private static bool Step(sqlite3_stmt statement, sqlite3 db)
-    {
-        var rc = raw.sqlite3_step(statement);
-        if (rc == raw.SQLITE_ROW)
-        {
-            return true;
-        }
-
-        if (rc != raw.SQLITE_DONE)
-        {
-            SqliteException.ThrowExceptionForRC(rc, db);
-        }
-
-        return false;
-    }
-
-    private static void Check(int rc, sqlite3 db)
-    {
-        if (rc != raw.SQLITE_OK)
-        {
-            SqliteException.ThrowExceptionForRC(rc, db);
-        }
     }
 
     private static int FormatOf(SqliteConnection connection, string journalPath)

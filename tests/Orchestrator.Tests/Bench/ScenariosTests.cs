@@ -12,7 +12,7 @@ public sealed class ScenariosTests : IDisposable
 {
     private static readonly string[] Fields =
     [
-        "raw_async_us_per_step", "inmem_us_per_step", "durable_us_per_step", "chain_ns_per_step", "js_us_per_step", "csx_cold_ms", "csx_warm_ms", "host_run_ms",
+        "raw_async_us_per_step", "inmem_us_per_step", "durable_us_per_step", "pg_durable_us_per_step", "chain_ns_per_step", "js_us_per_step", "csx_cold_ms", "csx_warm_ms", "host_run_ms",
         "plugin_load_first_ms", "plugin_load_ms", "memory_growth_mb", "steps_1m_peak_rss_mb", "steps_1m_us_per_step", "steps_10k_us_per_step",
         "report_1m_ms", "report_1m_kb", "steps_1m_js_peak_rss_mb", "steps_1m_js_us_per_step", "steps_10k_js_us_per_step", "fanout_outputs_journal_ratio", "fanout_peak_rss_mb",
     ];
@@ -62,6 +62,20 @@ public sealed class ScenariosTests : IDisposable
         json["inmem_us_per_step"]!.GetValue<double>().Should().BePositive();
         json["inmem_over_raw"].Should().NotBeNull();
         Fields.Except(["raw_async_us_per_step", "inmem_us_per_step"]).Should().OnlyContain(f => !json.ContainsKey(f));
+    }
+
+    [Fact]
+    public async Task Without_a_postgres_server_the_pg_durable_figure_is_null_with_a_note_saying_how_to_give_one()
+    {
+        var settings = new ScenarioSettings { Chains = 2, StepsPerChain = 2, Repeats = 1, WarmUp = TimeSpan.Zero, Only = new HashSet<string> { "pgdurable" }, Postgres = null };
+        using var progress = new StringWriter();
+
+        var results = await ScenariosCommand.MeasureAsync(settings.Validated(), progress, CancellationToken.None);
+        var json = JsonNode.Parse(results.ToJsonLine(quick: true, elapsedSeconds: 1))!.AsObject();
+
+        json.ContainsKey("pg_durable_us_per_step").Should().BeTrue();
+        json["pg_durable_us_per_step"].Should().BeNull();
+        json["pg_durable_note"]!.GetValue<string>().Should().Contain("ORCHESTRATOR_TEST_POSTGRES").And.Contain("--postgres");
     }
 
     [Fact]

@@ -62,6 +62,8 @@ public sealed class BadInputSweepTests(SweepStore fixture) : IClassFixture<Sweep
         // Options of run that take paths or values.
         ["--store is a file"] = t => (["run", t.Write("ok1.csx", "return 1;"), "--store", t.Write("afile", "x")], "afile"),
         ["--store under /proc"] = t => (["run", t.Write("ok2.csx", "return 1;"), "--store", "/proc/orchestrator-store"], "/proc/orchestrator-store"),
+        ["--store postgres URL malformed"] = t => (["run", t.Write("ok2pg.csx", "return 1;"), "--store", "postgres://u:secret@h/db?nonsense=1"], "'nonsense'"),
+        ["--store postgres unreachable"] = t => (["runs", "--store", "postgres://u:secret@127.0.0.1:1/db"], "Host=127.0.0.1;Port=1;Username=u;Password=***;Database=db"),
         ["--plugins missing"] = t => (["run", t.Write("ok3.csx", "return 1;"), "--store", t.Store, "--plugins", Path.Combine(t.Dir, "no-plugins")], "no-plugins"),
         ["--plugins is a file"] = t => (["run", t.Write("ok4.csx", "return 1;"), "--store", t.Store, "--plugins", t.Write("plugins.txt", "x")], "plugins.txt"),
         ["--input malformed"] = t => (["run", t.Write("ok5.csx", "return 1;"), "--store", t.Store, "--input", "{\"a\":"], "--input"),

@@ -41,7 +41,7 @@ internal sealed class RemoteRun(HttpClient client, bool explicitHost)
             return null;
         }
 
-        var file = HostFile.Read(Path.GetFullPath(store));
+        var file = HostFile.Read(Hosting.StoreLocation.Folder(store));
         var named = hostOption ?? Environment.GetEnvironmentVariable(HostVariable);
         if (named is null && (inProcessOnly || file is null || !Core.Journal.RunLiveness.IsProcessAlive(file.Pid)))
         {

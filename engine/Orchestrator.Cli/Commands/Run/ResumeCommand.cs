@@ -59,24 +59,21 @@ internal static class ResumeCommand
         RunRecord run;
 
         // A resume never creates a store: with none there, there is no run to resume.
-        if (!File.Exists(Path.Combine(Path.GetFullPath(store), StoreIntegrity.JournalFileName)))
+        if (!Core.Journal.Postgres.PostgresConnection.IsPostgres(store) && !File.Exists(Path.Combine(Path.GetFullPath(store), StoreIntegrity.JournalFileName)))
         {
             throw new CliException($"no run with id '{id}': there is no store at '{Path.GetFullPath(store)}'");
         }
 
-        await using (var session = StoreSession.Open(store, verbose: false, console))
+        await using (var session = StoreSession.OpenExisting(store, console))
         {
-            run = await session.Journal.GetRunAsync(id, cancellationToken) ?? throw new CliException($"no run with id '{id}' in {session.Directory}");
-        }
+            run = await session.Journal.GetRunAsync(id, cancellationToken) ?? throw new CliException($"no run with id '{id}' in {session.Journal.Location}");
+            if (run.Status == RunStatus.Running && !RunLiveness.IsInterrupted(run))
+            {
+                throw new CliException($"run {id} is still running in process {run.Pid}; stop it first");
+            }
 
-        if (run.Status == RunStatus.Running && !RunLiveness.IsInterrupted(run))
-        {
-            throw new CliException($"run {id} is still running in process {run.Pid}; stop it first");
-        }
-
-        // Replay trusts the journal: one altered outside the engine is refused before anything is written.
-        using (var verifier = JournalVerifier.Open(Path.Combine(Path.GetFullPath(store), StoreIntegrity.JournalFileName)))
-        {
+            // Replay trusts the journal: one altered outside the engine is refused before anything is written.
+            using var verifier = session.Journal.OpenVerifier();
             if (verifier.Verify(id, cancellationToken) is { Intact: false } verdict)
             {
                 throw new CliException($"{Runs.RunsVerifyCommand.Describe(verdict)}; it is not resumed");

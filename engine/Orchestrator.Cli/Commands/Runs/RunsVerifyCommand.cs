@@ -19,15 +19,22 @@ internal static class RunsVerifyCommand
         {
             id, all, store,
         };
-        verify.SetAction((parse, ct) => Task.FromResult(Verify(console, parse.GetValue(store)!, parse.GetValue(id), parse.GetValue(all), ct)));
+        verify.SetAction((parse, ct) => VerifyAsync(console, parse.GetValue(store)!, parse.GetValue(id), parse.GetValue(all), ct));
         return verify;
     }
 
-    private static int Verify(CliConsole console, string storeDirectory, string? id, bool all, CancellationToken ct)
+    private static async Task<int> VerifyAsync(CliConsole console, string storeDirectory, string? id, bool all, CancellationToken ct)
     {
         if ((id is null) == !all)
         {
             throw new CliException("runs verify needs a run id or --all, not both.");
+        }
+
+        if (Core.Journal.Postgres.PostgresConnection.IsPostgres(storeDirectory))
+        {
+            await using var session = StoreSession.OpenExisting(storeDirectory, console);
+            using var opened = session.Journal.OpenVerifier();
+            return Verify(console, opened, session.Journal.Location, id, all, ct);
         }
 
         var directory = StoreSession.RequireExisting(storeDirectory);
@@ -43,11 +50,18 @@ internal static class RunsVerifyCommand
 
         using (verifier)
         {
+            return Verify(console, verifier, directory, id, all, ct);
+        }
+    }
+
+    private static int Verify(CliConsole console, JournalVerifier verifier, string store, string? id, bool all, CancellationToken ct)
+    {
+        {
             IReadOnlyList<string> ids = all ? verifier.RunIds() : [id!];
             var altered = 0;
             foreach (var runId in ids)
             {
-                var verdict = verifier.Verify(runId, ct) ?? throw new CliException($"no run with id '{runId}' in {directory}");
+                var verdict = verifier.Verify(runId, ct) ?? throw new CliException($"no run with id '{runId}' in {store}");
                 console.Line(Describe(verdict));
                 altered += verdict.Intact ? 0 : 1;
             }

@@ -32,9 +32,9 @@ internal static class StoreStatsCommand
             throw new CliException($"--top must be 0 or more, not {top}.");
         }
 
-        await using var session = StoreSession.OpenExisting(storeDirectory, console);
+        await using var session = StoreSession.OpenExisting(StoreSession.RequireExisting(storeDirectory), console);
         var runs = (await session.Journal.ListRunsAsync(ct)).ToDictionary(r => r.Id, StringComparer.Ordinal);
-        var path = session.Journal.DatabasePath;
+        var path = session.Journal.Location;
         var fileBytes = new FileInfo(path).Length;
         var walBytes = File.Exists(path + "-wal") ? new FileInfo(path + "-wal").Length : 0;
 

@@ -1,22 +1,23 @@
 using System.Text.Json.Nodes;
-using Microsoft.Data.Sqlite;
+using System.Data.Common;
+using Orchestrator.Core.Journal;
 
 namespace Orchestrator.Core.Learning;
 
 /// <summary>
-/// Learning in the store's SQLite file (tables <c>learning</c>, <c>baselines</c>, <c>recommendations</c>, journal format 3).
-/// Writes are rare — one per finished phase, one per run for baselines — so each opens its own connection
-/// rather than queueing behind the journal's writer.
+/// Learning in the store's database, SQLite or PostgreSQL (tables <c>learning</c>, <c>baselines</c>, <c>recommendations</c>,
+/// journal format 3): the same SQL on both. Writes are rare — one per finished phase, one per run for baselines — so each
+/// opens its own connection rather than queueing behind the journal's writer.
 /// </summary>
-internal sealed class SqliteLearningStore(string connectionString) : ILearningStore
+internal sealed class DbLearningStore(Func<CancellationToken, Task<DbConnection>> open) : ILearningStore
 {
     public async ValueTask<IReadOnlyList<LearnedOutcome>> GetOutcomesAsync(string? phase, CancellationToken cancellationToken)
     {
         await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
         await using var command = connection.CreateCommand();
         command.CommandText = "SELECT phase, strategy, agent, runs, successes, items, failed_items, total_ms, last_at FROM learning" +
-            (phase is null ? "" : " WHERE phase = $phase") + " ORDER BY phase, strategy, agent";
-        command.Parameters.AddWithValue("$phase", (object?)phase ?? DBNull.Value);
+            (phase is null ? "" : " WHERE phase = @phase") + " ORDER BY phase, strategy, agent";
+        JournalCommands.Add(command, "@phase", (object?)phase ?? DBNull.Value);
         var outcomes = new List<LearnedOutcome>();
         await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
@@ -35,19 +36,19 @@ internal sealed class SqliteLearningStore(string connectionString) : ILearningSt
         await using var command = connection.CreateCommand();
         command.CommandText = """
             INSERT INTO learning (phase, strategy, agent, runs, successes, items, failed_items, total_ms, last_at)
-            VALUES ($phase, $strategy, $agent, 1, $ok, $items, $failed, $ms, $at)
+            VALUES (@phase, @strategy, @agent, 1, @ok, @items, @failed, @ms, @at)
             ON CONFLICT (phase, strategy, agent) DO UPDATE SET
-                runs = runs + 1, successes = successes + $ok, items = items + $items,
-                failed_items = failed_items + $failed, total_ms = total_ms + $ms, last_at = $at
+                runs = learning.runs + 1, successes = learning.successes + @ok, items = learning.items + @items,
+                failed_items = learning.failed_items + @failed, total_ms = learning.total_ms + @ms, last_at = @at
             """;
-        command.Parameters.AddWithValue("$phase", outcome.Phase);
-        command.Parameters.AddWithValue("$strategy", outcome.Strategy);
-        command.Parameters.AddWithValue("$agent", outcome.Agent);
-        command.Parameters.AddWithValue("$ok", outcome.Succeeded ? 1 : 0);
-        command.Parameters.AddWithValue("$items", outcome.Items);
-        command.Parameters.AddWithValue("$failed", outcome.FailedItems);
-        command.Parameters.AddWithValue("$ms", outcome.DurationMs);
-        command.Parameters.AddWithValue("$at", outcome.At.ToUnixTimeMilliseconds());
+        JournalCommands.Add(command, "@phase", outcome.Phase);
+        JournalCommands.Add(command, "@strategy", outcome.Strategy);
+        JournalCommands.Add(command, "@agent", outcome.Agent);
+        JournalCommands.Add(command, "@ok", outcome.Succeeded ? 1 : 0);
+        JournalCommands.Add(command, "@items", outcome.Items);
+        JournalCommands.Add(command, "@failed", outcome.FailedItems);
+        JournalCommands.Add(command, "@ms", outcome.DurationMs);
+        JournalCommands.Add(command, "@at", outcome.At.ToUnixTimeMilliseconds());
         await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
     }
 
@@ -69,17 +70,18 @@ internal sealed class SqliteLearningStore(string connectionString) : ILearningSt
     public async ValueTask SaveBaselinesAsync(IReadOnlyDictionary<string, Baseline> baselines, DateTimeOffset at, CancellationToken cancellationToken)
     {
         await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
-        await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
         foreach (var (metric, baseline) in baselines)
         {
             await using var command = connection.CreateCommand();
             command.Transaction = transaction;
-            command.CommandText = "INSERT OR REPLACE INTO baselines (metric, count, mean, variance, updated_at) VALUES ($metric, $count, $mean, $variance, $at)";
-            command.Parameters.AddWithValue("$metric", metric);
-            command.Parameters.AddWithValue("$count", baseline.Count);
-            command.Parameters.AddWithValue("$mean", baseline.Mean);
-            command.Parameters.AddWithValue("$variance", baseline.Variance);
-            command.Parameters.AddWithValue("$at", at.ToUnixTimeMilliseconds());
+            command.CommandText = "INSERT INTO baselines (metric, count, mean, variance, updated_at) VALUES (@metric, @count, @mean, @variance, @at) " +
+                "ON CONFLICT (metric) DO UPDATE SET count = excluded.count, mean = excluded.mean, variance = excluded.variance, updated_at = excluded.updated_at";
+            JournalCommands.Add(command, "@metric", metric);
+            JournalCommands.Add(command, "@count", baseline.Count);
+            JournalCommands.Add(command, "@mean", baseline.Mean);
+            JournalCommands.Add(command, "@variance", baseline.Variance);
+            JournalCommands.Add(command, "@at", at.ToUnixTimeMilliseconds());
             await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         }
 
@@ -92,20 +94,20 @@ internal sealed class SqliteLearningStore(string connectionString) : ILearningSt
         await using var command = connection.CreateCommand();
         command.CommandText = """
             INSERT INTO recommendations (created_at, run_id, phase, strategy, kind, risk, summary, change, status, decided_at)
-            VALUES ($created, $run, $phase, $strategy, $kind, $risk, $summary, $change, $status, $decided)
+            VALUES (@created, @run, @phase, @strategy, @kind, @risk, @summary, @change, @status, @decided)
             RETURNING id
             """;
-        command.Parameters.AddWithValue("$created", recommendation.CreatedAt.ToUnixTimeMilliseconds());
-        command.Parameters.AddWithValue("$run", recommendation.RunId);
-        command.Parameters.AddWithValue("$phase", recommendation.Phase);
-        command.Parameters.AddWithValue("$strategy", recommendation.Strategy);
-        command.Parameters.AddWithValue("$kind", recommendation.Kind);
-        command.Parameters.AddWithValue("$risk", recommendation.Risk.ToString());
-        command.Parameters.AddWithValue("$summary", recommendation.Summary);
-        command.Parameters.AddWithValue("$change", recommendation.Change.ToJsonString());
-        command.Parameters.AddWithValue("$status", recommendation.Status.ToString());
-        command.Parameters.AddWithValue("$decided", (object?)recommendation.DecidedAt?.ToUnixTimeMilliseconds() ?? DBNull.Value);
-        var id = (long)(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
+        JournalCommands.Add(command, "@created", recommendation.CreatedAt.ToUnixTimeMilliseconds());
+        JournalCommands.Add(command, "@run", recommendation.RunId);
+        JournalCommands.Add(command, "@phase", recommendation.Phase);
+        JournalCommands.Add(command, "@strategy", recommendation.Strategy);
+        JournalCommands.Add(command, "@kind", recommendation.Kind);
+        JournalCommands.Add(command, "@risk", recommendation.Risk.ToString());
+        JournalCommands.Add(command, "@summary", recommendation.Summary);
+        JournalCommands.Add(command, "@change", recommendation.Change.ToJsonString());
+        JournalCommands.Add(command, "@status", recommendation.Status.ToString());
+        JournalCommands.Add(command, "@decided", (object?)recommendation.DecidedAt?.ToUnixTimeMilliseconds() ?? DBNull.Value);
+        var id = Convert.ToInt64(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false), System.Globalization.CultureInfo.InvariantCulture);
         return recommendation with { Id = id };
     }
 
@@ -141,17 +143,12 @@ internal sealed class SqliteLearningStore(string connectionString) : ILearningSt
     {
         await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
         await using var command = connection.CreateCommand();
-        command.CommandText = "UPDATE recommendations SET status = $status, decided_at = $at WHERE id = $id AND status = 'Pending'";
-        command.Parameters.AddWithValue("$status", decision.ToString());
-        command.Parameters.AddWithValue("$at", at.ToUnixTimeMilliseconds());
-        command.Parameters.AddWithValue("$id", id);
+        command.CommandText = "UPDATE recommendations SET status = @status, decided_at = @at WHERE id = @id AND status = 'Pending'";
+        JournalCommands.Add(command, "@status", decision.ToString());
+        JournalCommands.Add(command, "@at", at.ToUnixTimeMilliseconds());
+        JournalCommands.Add(command, "@id", id);
         return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 1;
     }
 
-    private async Task<SqliteConnection> OpenAsync(CancellationToken cancellationToken)
-    {
-        var connection = new SqliteConnection(connectionString);
-        await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
-        return connection;
-    }
+    private Task<DbConnection> OpenAsync(CancellationToken cancellationToken) => open(cancellationToken);
 }
