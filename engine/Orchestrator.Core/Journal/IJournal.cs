@@ -12,6 +12,9 @@ internal interface IJournal : IAsyncDisposable
     /// <summary>What the engine learned across runs, kept in the same store.</summary>
     ILearningStore Learning { get; }
 
+    /// <summary>What runs wait for (approvals, events, timers) and the signals sent to them, kept in the same store.</summary>
+    Waits.IWaitStore Waits { get; }
+
     ValueTask StartRunAsync(RunRecord run, CancellationToken cancellationToken);
 
     /// <summary>

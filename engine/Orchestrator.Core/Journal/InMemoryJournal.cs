@@ -16,6 +16,8 @@ internal sealed class InMemoryJournal : IJournal
 
     public ILearningStore Learning { get; } = new InMemoryLearningStore();
 
+    public Waits.IWaitStore Waits { get; } = new Waits.InMemoryWaitStore();
+
     public ValueTask StartRunAsync(RunRecord run, CancellationToken cancellationToken)
     {
         lock (_gate)

@@ -16,7 +16,7 @@ namespace Orchestrator.Core.Journal;
 internal sealed class SqliteJournal : IJournal
 {
     /// <summary>The journal's format; bump it with a migration in <see cref="JournalSchema"/>.</summary>
-    public const int FormatVersion = 6;
+    public const int FormatVersion = 7;
 
     private static readonly string[] EventNames = Enum.GetNames<StepEvent>();
 
@@ -57,9 +57,12 @@ internal sealed class SqliteJournal : IJournal
         _writer = writer;
         _writerLoop = Task.Run(WriteLoopAsync);
         Learning = new SqliteLearningStore(connectionString);
+        Waits = new Waits.SqliteWaitStore(connectionString);
     }
 
     public ILearningStore Learning { get; }
+
+    public Waits.IWaitStore Waits { get; }
 
     public string DatabasePath { get; private init; } = "";
 
@@ -786,8 +789,14 @@ internal sealed class SqliteJournal : IJournal
         deleteRefs.Transaction = transaction;
         deleteRefs.CommandText = "DELETE FROM run_values WHERE run_id = $id";
         var refsId = deleteRefs.Parameters.Add("$id", SqliteType.Text);
+        using var deleteWaits = _writer.CreateCommand();
+        deleteWaits.Transaction = transaction;
+        deleteWaits.CommandText = "DELETE FROM waits WHERE run_id = $id; DELETE FROM signals WHERE run_id = $id";
+        var waitsId = deleteWaits.Parameters.Add("$id", SqliteType.Text);
         foreach (var run in pruned)
         {
+            waitsId.Value = run.Id;
+            deleteWaits.ExecuteNonQuery();
             stepsId.Value = run.Id;
             deleteSteps.ExecuteNonQuery();
             refsId.Value = run.Id;

@@ -248,6 +248,12 @@ public sealed partial class WorkflowScope
             note.Id = id;
         }
 
+        // A parked run starts nothing more: what the script does after a wait it caught runs on the resume.
+        if (_run.Parked is { } parked)
+        {
+            throw new Waits.RunParkedException(parked);
+        }
+
         // A new run has nothing to replay: its steps skip the lookup, every step of every run comes here.
         if (_run.Resumed)
         {
@@ -288,6 +294,12 @@ public sealed partial class WorkflowScope
     private async Task<JsonNode?> EndFailedStepAsync(Exception error, ValueTask started, string id, string name, string kind, string? agent, int attempt, long startedAt, StepNote? note)
     {
         await started.ConfigureAwait(false);
+
+        // Parking is no failure: the step, and every step the wait is in, stays open and runs again on the resume.
+        if (_run.Parked is { } parked)
+        {
+            throw error as Waits.RunParkedException ?? new Waits.RunParkedException(parked);
+        }
         if (error is StepDegradedException degraded)
         {
             var minor = degraded.Severity == Severity.Minor;
