@@ -282,6 +282,12 @@ public sealed partial class WorkflowScope
             return await EndFailedStepAsync(ex, started, id, name, kind, agent, attempt, startedAt, note).ConfigureAwait(false);
         }
 
+        // A step a wait parked inside must not end: its body made do without the wait (a merge that collects failures).
+        if (_run.Parked is { } inside && inside.StepId.StartsWith(id + "/", StringComparison.Ordinal))
+        {
+            return await EndFailedStepAsync(new Waits.RunParkedException(inside), started, id, name, kind, agent, attempt, startedAt, note).ConfigureAwait(false);
+        }
+
         await started.ConfigureAwait(false);
         await _run.AppendAsync(id, StepEvent.Succeeded, _path, name, kind, agent, attempt, output, error: null, startedAt).ConfigureAwait(false);
         return output;
