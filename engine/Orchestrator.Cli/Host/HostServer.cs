@@ -86,6 +86,7 @@ internal sealed class HostServer : IAsyncDisposable
             var activity = new HostActivity();
             var runs = new RunManager(engine, session.Journal, programs, session.Log)
             {
+                MayRun = script => scripts.Contains(Path.GetFullPath(script)),
                 Observers = [RunTelemetry.Factory(new CircuitWatch(health)), activity.Observe],
             };
             var token = settings.Token ?? Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(24));
@@ -94,6 +95,9 @@ internal sealed class HostServer : IAsyncDisposable
             await server._app.StartAsync(cancellationToken);
             server.Url = server._app.Urls.First();
             new HostFile(server.Url, token, Environment.ProcessId).Write(session.Directory);
+
+            // Runs left waiting (by CLI runs, or by this host before it stopped) are the host's to continue.
+            await runs.Parked.LoadAsync(cancellationToken);
             session.Log.Information("Host serving {Store} on {Url} for scripts under {Scripts}", session.Directory, server.Url, scripts.Directory);
             return server;
         }

@@ -25,16 +25,16 @@ internal static class ApproveCommand
         {
             var runId = parse.GetValue(id)!;
             var storeDirectory = parse.GetValue(store)!;
-            await DecideAsync(console, storeDirectory, runId, parse.GetValue(name), !parse.GetValue(reject), options.Read(parse), ct);
-            return parse.GetValue(resume)
+            var continued = await DecideAsync(console, storeDirectory, runId, parse.GetValue(name), !parse.GetValue(reject), options.Read(parse), ct);
+            return parse.GetValue(resume) && !continued
                 ? await ResumeCommand.ResumeHereAsync(console, runId, storeDirectory, parse.GetValue(json), quiet: false, ct)
                 : ExitCodes.Success;
         });
         return command;
     }
 
-    /// <summary>Records the decision and says so; <c>review approve|reject</c> comes here too.</summary>
-    internal static async Task DecideAsync(CliConsole console, string storeDirectory, string runId, string? name, bool approved, (string By, string? Comment) who, CancellationToken ct)
+    /// <summary>Records the decision and says so; <c>review approve|reject</c> comes here too. True when a host serving the store continues the run.</summary>
+    internal static async Task<bool> DecideAsync(CliConsole console, string storeDirectory, string runId, string? name, bool approved, (string By, string? Comment) who, CancellationToken ct)
     {
         await using var session = StoreSession.OpenExisting(storeDirectory, console);
         WaitRecord wait;
@@ -48,7 +48,7 @@ internal static class ApproveCommand
         }
 
         console.Line($"approval '{wait.Name}' of run {runId} {(approved ? "approved" : "rejected")} by {who.By}");
-        console.Line($"continue with: orchestrator resume {runId}");
+        return await HostNotice.WakeAsync(console, storeDirectory, runId, ct);
     }
 }
 

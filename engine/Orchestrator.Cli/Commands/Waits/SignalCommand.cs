@@ -28,17 +28,20 @@ internal static class SignalCommand
             }
 
             var payload = RunCommand.ParseInput(parse.GetValue(data), "--data");
-            await using var session = StoreSession.OpenExisting(parse.GetValue(store)!, console);
-            try
+            await using (var session = StoreSession.OpenExisting(parse.GetValue(store)!, console))
             {
-                await WaitDecisions.SignalAsync(session.Journal, runId, eventName, payload, TimeProvider.System.GetUtcNow(), ct);
-            }
-            catch (WaitRefusedException ex)
-            {
-                throw new CliException(ex.Message);
+                try
+                {
+                    await WaitDecisions.SignalAsync(session.Journal, runId, eventName, payload, TimeProvider.System.GetUtcNow(), ct);
+                }
+                catch (WaitRefusedException ex)
+                {
+                    throw new CliException(ex.Message);
+                }
             }
 
             console.Line($"event '{CliConsole.Printable(eventName)}' sent to run {runId}");
+            await HostNotice.WakeAsync(console, parse.GetValue(store)!, runId, ct);
             return ExitCodes.Success;
         });
         return command;
