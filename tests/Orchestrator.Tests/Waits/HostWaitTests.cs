@@ -4,6 +4,8 @@ using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.Time.Testing;
+using ModelContextProtocol.Client;
+using ModelContextProtocol.Protocol;
 using Orchestrator.Cli.Host;
 using Orchestrator.Core.Journal;
 using Orchestrator.Core.Runs;
@@ -64,6 +66,36 @@ public sealed class HostWaitTests : IDisposable
         approve.ExitCode.Should().Be(0, approve.ToString());
         approve.Stdout.Should().Contain($"continues run {id}");
         (await StatusAsync(host, id, "succeeded"))["result"]!["by"]!.GetValue<string>().Should().Be("frank");
+    }
+
+    [Fact]
+    public async Task A_parked_run_continues_on_a_decision_and_an_event_from_mcp_serve()
+    {
+        await using var host = await HostHarness.StartAsync();
+        host.WriteScript("gated.csx", """
+            await Approval("deploy");
+            return await WaitForEvent("healthy");
+            """);
+        var id = (await host.SubmitAsync("gated.csx"))["id"]!.GetValue<string>();
+        await StatusAsync(host, id, "waiting");
+        await using var client = await McpClient.CreateAsync(new StdioClientTransport(new StdioClientTransportOptions
+        {
+            Name = "orchestrator",
+            Command = "dotnet",
+            Arguments = [OrchestratorProcess.DllPath, "mcp", "serve", "--store", host.StoreDirectory, "--scripts", host.ScriptsDirectory],
+        }));
+
+        var approved = JsonNode.Parse(Text(await client.CallToolAsync("approve_run", new Dictionary<string, object?> { ["id"] = id, ["by"] = "gina" })))!;
+
+        approved["continuedByHost"]!.GetValue<bool>().Should().BeTrue(approved.ToJsonString());
+        approved["decision"]!["by"]!.GetValue<string>().Should().Be("gina");
+        await WaitForStepAsync(host, id, "healthy");
+        var signalled = JsonNode.Parse(Text(await client.CallToolAsync("signal_run", new Dictionary<string, object?> { ["id"] = id, ["name"] = "healthy", ["data"] = """{"ok":true}""" })))!;
+        signalled["continuedByHost"]!.GetValue<bool>().Should().BeTrue(signalled.ToJsonString());
+        (await StatusAsync(host, id, "succeeded"))["result"]!["ok"]!.GetValue<bool>().Should().BeTrue();
+        var late = await client.CallToolAsync("signal_run", new Dictionary<string, object?> { ["id"] = id, ["name"] = "healthy" });
+        late.IsError.Should().BeTrue();
+        Text(late).Should().Contain($"run {id} already succeeded");
     }
 
     [Fact]
@@ -147,6 +179,25 @@ public sealed class HostWaitTests : IDisposable
                 poll.Should().BeLessThan(6000, $"run {id} should park");
                 await Task.Delay(10);
             }
+        }
+    }
+
+    private static string Text(CallToolResult result) => string.Concat(result.Content.OfType<TextContentBlock>().Select(b => b.Text));
+
+    /// <summary>Until the run has parked again, on the wait <paramref name="stepId"/>.</summary>
+    private static async Task WaitForStepAsync(HostHarness host, string id, string stepId)
+    {
+        for (var polls = 0; ; polls++)
+        {
+            var run = await host.GetJsonAsync($"/api/runs/{id}");
+            if (run["status"]!.GetValue<string>() == "waiting" && run["steps"]!.AsArray().Any(s => s!["id"]!.GetValue<string>() == stepId)
+                && host.Server.State.Runs.Parked.Contains(id))
+            {
+                return;
+            }
+
+            polls.Should().BeLessThan(6000, $"run {id} should wait at {stepId}");
+            await Task.Delay(10);
         }
     }
 
