@@ -36,7 +36,7 @@ public sealed class ApprovalCliTests : IDisposable
         var run = await CliRunner.RunAsync("run", script, "--store", Store);
 
         run.ExitCode.Should().Be(3, run.ToString());
-        var runId = RunIdOf(run.Stdout);
+        var runId = WaitingRuns.IdOf(run.Stdout);
         run.Stdout.Should().Contain($"run {runId} waiting")
             .And.Contain("waiting for approval 'deploy'")
             .And.Contain($"orchestrator approve {runId} deploy")
@@ -56,7 +56,7 @@ public sealed class ApprovalCliTests : IDisposable
         var outcome = JsonNode.Parse(resume.LastLine)!;
         outcome["status"]!.GetValue<string>().Should().Be("succeeded");
         outcome["result"]!["by"]!.GetValue<string>().Should().Be("alice");
-        var steps = await StepsAsync(runId);
+        var steps = await WaitingRuns.StepsAsync(Store, runId);
         var decision = steps.Single(s => s.Id == "deploy/decision");
         decision.Status.Should().Be(RunStatus.Succeeded);
         decision.Output!["approved"]!.GetValue<bool>().Should().BeTrue();
@@ -72,7 +72,7 @@ public sealed class ApprovalCliTests : IDisposable
     public async Task Approve_with_resume_continues_the_run_in_process()
     {
         var script = _dir.Write("release.js", Js);
-        var runId = RunIdOf((await CliRunner.RunAsync("run", script, "--store", Store)).Stdout);
+        var runId = WaitingRuns.IdOf((await CliRunner.RunAsync("run", script, "--store", Store)).Stdout);
 
         var approve = await CliRunner.RunAsync("approve", runId, "--by", "bob", "--resume", "--store", Store);
 
@@ -85,7 +85,7 @@ public sealed class ApprovalCliTests : IDisposable
     public async Task A_rejection_fails_the_step_through_severity_and_the_report_shows_it()
     {
         var script = _dir.Write("release.csx", Csx);
-        var runId = RunIdOf((await CliRunner.RunAsync("run", script, "--store", Store)).Stdout);
+        var runId = WaitingRuns.IdOf((await CliRunner.RunAsync("run", script, "--store", Store)).Stdout);
 
         var reject = await CliRunner.RunAsync("review", "reject", runId, "--by", "carol", "--comment", "not on a Friday", "--store", Store);
         reject.ExitCode.Should().Be(0, reject.ToString());
@@ -93,7 +93,7 @@ public sealed class ApprovalCliTests : IDisposable
 
         resume.ExitCode.Should().Be(1, resume.ToString());
         resume.Stderr.Should().Contain("approval 'deploy' was rejected by carol: not on a Friday");
-        var steps = await StepsAsync(runId);
+        var steps = await WaitingRuns.StepsAsync(Store, runId);
         steps.Single(s => s.Id == "deploy").Status.Should().Be(RunStatus.Failed);
         steps.Should().NotContain(s => s.Id == "deploy-step");
         var report = File.ReadAllText(JsonNode.Parse(resume.LastLine)!["report"]!.GetValue<string>());
@@ -104,7 +104,7 @@ public sealed class ApprovalCliTests : IDisposable
     public async Task Review_lists_pending_approvals_beside_recommendations_and_decides_them()
     {
         var script = _dir.Write("release.csx", Csx);
-        var runId = RunIdOf((await CliRunner.RunAsync("run", script, "--store", Store)).Stdout);
+        var runId = WaitingRuns.IdOf((await CliRunner.RunAsync("run", script, "--store", Store)).Stdout);
 
         var review = await CliRunner.RunAsync("review", "--store", Store);
 
@@ -115,15 +115,6 @@ public sealed class ApprovalCliTests : IDisposable
         var again = await CliRunner.RunAsync("approve", runId, "--store", Store);
         again.ExitCode.Should().Be(2);
         again.Stderr.Trim().Should().Be($"orchestrator: run {runId} has no pending approval");
-    }
-
-    private static string RunIdOf(string stdout) =>
-        System.Text.RegularExpressions.Regex.Match(stdout, @"run (\S+) waiting").Groups[1].Value is { Length: > 0 } id ? id : throw new InvalidOperationException("no waiting run in: " + stdout);
-
-    private async Task<IReadOnlyList<StepRecord>> StepsAsync(string runId)
-    {
-        await using var journal = SqliteJournal.Open(Store);
-        return StepFolding.Fold(await journal.GetEntriesAsync(runId, CancellationToken.None));
     }
 
     private async Task<RunStatus> StatusAsync(string runId)

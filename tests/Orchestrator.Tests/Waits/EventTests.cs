@@ -30,7 +30,7 @@ public sealed class EventTests : IDisposable
             """);
         var run = await CliRunner.RunAsync("run", script, "--store", Store);
         run.ExitCode.Should().Be(3, run.ToString());
-        var runId = RunIdOf(run.Stdout);
+        var runId = WaitingRuns.IdOf(run.Stdout);
         run.Stdout.Should().Contain($"orchestrator signal {runId} payment --data");
         (await CliRunner.RunAsync("resume", runId, "--store", Store)).ExitCode.Should().Be(3, "no event yet: it still waits");
 
@@ -40,7 +40,7 @@ public sealed class EventTests : IDisposable
 
         resume.ExitCode.Should().Be(0, resume.ToString());
         JsonNode.Parse(resume.LastLine)!["result"]!.ToJsonString().Should().Be("""{"paid":42}""");
-        var steps = await StepsAsync(runId);
+        var steps = await WaitingRuns.StepsAsync(Store, runId);
         steps.Single(s => s.Id == "payment").Output!.ToJsonString().Should().Be("""{"amount":42}""");
     }
 
@@ -53,14 +53,14 @@ public sealed class EventTests : IDisposable
             var second = await WaitForEvent("payment");
             return new { first, second };
             """);
-        var runId = RunIdOf((await CliRunner.RunAsync("run", script, "--store", Store)).Stdout);
+        var runId = WaitingRuns.IdOf((await CliRunner.RunAsync("run", script, "--store", Store)).Stdout);
         (await CliRunner.RunAsync("signal", runId, "payment", "--data", "1", "--store", Store)).ExitCode.Should().Be(0);
 
         var approved = await CliRunner.RunAsync("approve", runId, "--resume", "--store", Store);
 
         approved.ExitCode.Should().Be(3, approved.ToString());
         approved.Stdout.Should().Contain("waiting for event 'payment'");
-        var steps = await StepsAsync(runId);
+        var steps = await WaitingRuns.StepsAsync(Store, runId);
         steps.Single(s => s.Id == "payment").Output!.ToJsonString().Should().Be("1");
         steps.Single(s => s.Id == "payment#2").Status.Should().Be(RunStatus.Running, "the one event went to the first wait");
 
@@ -140,7 +140,7 @@ public sealed class EventTests : IDisposable
 
         resumed.ExitCode.Should().Be(3, resumed.ToString());
         resumed.Stdout.Should().Contain("waiting for event 'shipped'");
-        var steps = await StepsAsync(runId);
+        var steps = await WaitingRuns.StepsAsync(Store, runId);
         steps.Single(s => s.Id == "order/payment/payment").Output!.ToJsonString().Should().Be("""{"amount":7}""", "the event sent while no process ran was kept");
         (await CliRunner.RunAsync("signal", runId, "shipped", "--data", "true", "--store", Store)).ExitCode.Should().Be(0);
         var done = await CliRunner.RunAsync("resume", runId, "--store", Store, "--json");
@@ -174,14 +174,5 @@ public sealed class EventTests : IDisposable
         {
             return [];
         }
-    }
-
-    internal static string RunIdOf(string stdout) =>
-        System.Text.RegularExpressions.Regex.Match(stdout, @"run (\S+) waiting").Groups[1].Value is { Length: > 0 } id ? id : throw new InvalidOperationException("no waiting run in: " + stdout);
-
-    private async Task<IReadOnlyList<StepRecord>> StepsAsync(string runId)
-    {
-        await using var journal = SqliteJournal.Open(Store);
-        return StepFolding.Fold(await journal.GetEntriesAsync(runId, CancellationToken.None));
     }
 }

@@ -20,7 +20,7 @@ public sealed class ReleaseExampleTests : IDisposable
         var run = await CliRunner.RunAsync("run", Path.Combine(RepoPaths.Scripts, script), "--store", Store, "--input", """{"version":"1.4.2"}""");
         run.ExitCode.Should().Be(3, run.ToString());
         run.Stdout.Should().Contain("waiting for approval 'deploy'").And.Contain("\"artifact\":\"release-1.4.2.tar.gz\"");
-        var runId = EventTests.RunIdOf(run.Stdout);
+        var runId = WaitingRuns.IdOf(run.Stdout);
 
         var approved = await CliRunner.RunAsync("approve", runId, "deploy", "--by", "release-manager", "--comment", "ship it", "--resume", "--store", Store);
         approved.ExitCode.Should().Be(3, approved.ToString());

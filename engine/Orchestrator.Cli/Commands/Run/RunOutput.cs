@@ -76,6 +76,11 @@ internal static class RunOutput
                     console.Line(line);
                 }
             }
+            else if (run.Status == RunStatus.Waiting)
+            {
+                // A run parked in a host: the host continues it once a decision or an event arrives.
+                console.Line($"{run.Error}; the host continues it once that comes ('orchestrator review' lists the approvals)");
+            }
         }
 
         return outcome switch
