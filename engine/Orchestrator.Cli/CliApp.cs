@@ -37,6 +37,7 @@ internal static class CliApp
             ReviewCommand.Create(console),
             Commands.Waits.ApproveCommand.Create(console),
             Commands.Waits.SignalCommand.Create(console),
+            Commands.Schedule.ScheduleCommand.Create(console),
             ConnectorsCommand.Create(console),
             McpCommand.Create(console),
             ServeCommand.Create(console),

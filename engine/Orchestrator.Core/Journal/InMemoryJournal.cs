@@ -18,6 +18,8 @@ internal sealed class InMemoryJournal : IJournal
 
     public Waits.IWaitStore Waits { get; } = new Waits.InMemoryWaitStore();
 
+    public Schedules.IScheduleStore Schedules { get; } = new Schedules.InMemoryScheduleStore();
+
     public ValueTask StartRunAsync(RunRecord run, CancellationToken cancellationToken)
     {
         lock (_gate)

@@ -20,8 +20,8 @@ namespace Orchestrator.Core.Journal;
 /// last row's chain when the run ended) and <c>runs.chain_from</c> (the first chained seq). Rows journaled before format 6
 /// are left unchained rather than vouched for now: a migrated run's <c>chain_from</c> is one past its last row.
 /// 7 — what runs wait for (<see cref="Waits.IWaitStore"/>): <c>waits</c> (one row per wait step: kind, name, data, due time,
-/// an approval's decision) and <c>signals</c> (events sent to a run, kept until a wait takes them); and the run status
-/// <c>Waiting</c>.
+/// an approval's decision) and <c>signals</c> (events sent to a run, kept until a wait takes them); the run status
+/// <c>Waiting</c>; and <c>schedules</c> (cron schedules a host starts runs by).
 /// </remarks>
 internal static class JournalSchema
 {
@@ -222,7 +222,7 @@ internal static class JournalSchema
         """, transaction);
 
     /// <summary>
-    /// Format 7: waits and signals. A wait's times are Unix milliseconds; <c>closed_at</c> is set when its step ended, so
+    /// Format 7: waits, signals and schedules. A wait's times are Unix milliseconds; <c>closed_at</c> is set when its step ended, so
     /// the open ones are what <c>review</c> lists and what a host wakes runs for.
     /// </summary>
     private static void CreateWaitTables(SqliteConnection connection, SqliteTransaction transaction) => Execute(connection, """
@@ -247,6 +247,14 @@ internal static class JournalSchema
             consumed_by TEXT,
             consumed_at INTEGER);
         CREATE INDEX IF NOT EXISTS signals_run_name ON signals (run_id, name, id);
+        CREATE TABLE IF NOT EXISTS schedules (
+            name TEXT PRIMARY KEY,
+            script TEXT NOT NULL,
+            cron TEXT NOT NULL,
+            input TEXT,
+            created_at INTEGER NOT NULL,
+            last_occurrence INTEGER,
+            last_run_id TEXT);
         """, transaction);
 
     /// <summary>

@@ -58,11 +58,14 @@ internal sealed class SqliteJournal : IJournal
         _writerLoop = Task.Run(WriteLoopAsync);
         Learning = new SqliteLearningStore(connectionString);
         Waits = new Waits.SqliteWaitStore(connectionString);
+        Schedules = new Schedules.SqliteScheduleStore(connectionString);
     }
 
     public ILearningStore Learning { get; }
 
     public Waits.IWaitStore Waits { get; }
+
+    public Schedules.IScheduleStore Schedules { get; }
 
     public string DatabasePath { get; private init; } = "";
 

@@ -1,0 +1,75 @@
+using System.Text.Json.Nodes;
+using Microsoft.Data.Sqlite;
+
+namespace Orchestrator.Core.Schedules;
+
+/// <summary>Schedules in the store's SQLite file (table <c>schedules</c>); rare writes, each on its own connection, as waits do.</summary>
+internal sealed class SqliteScheduleStore(string connectionString) : IScheduleStore
+{
+    public async ValueTask<bool> AddAsync(Schedule schedule, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = connection.CreateCommand();
+        command.CommandText = """
+            INSERT INTO schedules (name, script, cron, input, created_at) VALUES ($name, $script, $cron, $input, $created)
+            ON CONFLICT (name) DO NOTHING
+            """;
+        command.Parameters.AddWithValue("$name", schedule.Name);
+        command.Parameters.AddWithValue("$script", schedule.Script);
+        command.Parameters.AddWithValue("$cron", schedule.Cron);
+        command.Parameters.AddWithValue("$input", (object?)schedule.Input?.ToJsonString() ?? DBNull.Value);
+        command.Parameters.AddWithValue("$created", schedule.CreatedAt.ToUnixTimeMilliseconds());
+        return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 1;
+    }
+
+    public async ValueTask<IReadOnlyList<Schedule>> ListAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT name, script, cron, input, created_at, last_occurrence, last_run_id FROM schedules ORDER BY name";
+        var schedules = new List<Schedule>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            schedules.Add(new Schedule
+            {
+                Name = reader.GetString(0),
+                Script = reader.GetString(1),
+                Cron = reader.GetString(2),
+                Input = reader.IsDBNull(3) ? null : JsonNode.Parse(reader.GetString(3)),
+                CreatedAt = DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(4)),
+                LastOccurrence = reader.IsDBNull(5) ? null : DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(5)),
+                LastRunId = reader.IsDBNull(6) ? null : reader.GetString(6),
+            });
+        }
+
+        return schedules;
+    }
+
+    public async ValueTask<bool> RemoveAsync(string name, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "DELETE FROM schedules WHERE name = $name";
+        command.Parameters.AddWithValue("$name", name);
+        return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 1;
+    }
+
+    public async ValueTask MarkAsync(string name, DateTimeOffset occurrence, string? runId, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "UPDATE schedules SET last_occurrence = $at, last_run_id = $run WHERE name = $name";
+        command.Parameters.AddWithValue("$at", occurrence.ToUnixTimeMilliseconds());
+        command.Parameters.AddWithValue("$run", (object?)runId ?? DBNull.Value);
+        command.Parameters.AddWithValue("$name", name);
+        await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task<SqliteConnection> OpenAsync(CancellationToken cancellationToken)
+    {
+        var connection = new SqliteConnection(connectionString);
+        await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
+        return connection;
+    }
+}
