@@ -35,6 +35,9 @@ internal static class CliApp
             StatsCommand.Create(console),
             StoreCommand.Create(console),
             ReviewCommand.Create(console),
+            Commands.Waits.ApproveCommand.Create(console),
+            Commands.Waits.SignalCommand.Create(console),
+            Commands.Schedule.ScheduleCommand.Create(console),
             ConnectorsCommand.Create(console),
             McpCommand.Create(console),
             ServeCommand.Create(console),
@@ -163,6 +166,9 @@ internal static class ExitCodes
     public const int Success = 0;
     public const int Failed = 1;
     public const int BadInput = 2;
+
+    /// <summary>The run parked on an approval, an event or a long sleep: it ended as waiting, to be resumed.</summary>
+    public const int Waiting = 3;
 }
 
 /// <summary>A failure with a one-line message for the user and the exit code it maps to.</summary>

@@ -20,6 +20,9 @@ internal sealed record RunSubmission(string? Script, JsonNode? Input);
 /// <summary>How to resume: <c>force</c> resumes even though the script changed since the run started.</summary>
 internal sealed record ResumeRequest(bool Force);
 
+/// <summary>A decision on a waiting run's approval: which one (may be left out when it waits for one), approve or reject, who and why.</summary>
+internal sealed record ApprovalRequest(string? Name, bool? Reject, string? By, string? Comment);
+
 /// <summary>A review decision: <c>approve</c> or <c>reject</c>.</summary>
 internal sealed record ReviewDecision(string? Decision);
 
@@ -32,7 +35,7 @@ internal static class HostApi
         api.MapPost("/runs", (RunSubmission submission, CancellationToken ct) => SubmitAsync(host, submission, ct))
             .WithSummary("Start a run of a script under the host's scripts folder; 202 with the run once it is journaled.");
         api.MapGet("/runs", (string? status, string? script, int? limit, CancellationToken ct) => ListAsync(host, status, script, limit, ct))
-            .WithSummary("Runs, newest first; filter by status (running, succeeded, failed, cancelled, interrupted) and script (part of its path).");
+            .WithSummary("Runs, newest first; filter by status (running, waiting, succeeded, failed, cancelled, interrupted) and script (part of its path).");
         api.MapGet("/runs/{id}", (string id, CancellationToken ct) => GetAsync(host, id, ct))
             .WithSummary("One run with its steps.");
         api.MapGet("/runs/{id}/events", (HttpContext context, string id, CancellationToken ct) => EventsAsync(host, context, id, ct))
@@ -43,6 +46,12 @@ internal static class HostApi
             .WithSummary("Cancel a run in flight; it ends cancelled and can be resumed. With wait=true, answers once it has ended.");
         api.MapPost("/runs/{id}/resume", (string id, ResumeRequest? request, CancellationToken ct) => ResumeAsync(host, id, request?.Force ?? false, ct))
             .WithSummary("Resume an interrupted, cancelled or failed run: finished steps are replayed from the journal.");
+        api.MapPost("/runs/{id}/approve", (string id, ApprovalRequest? request, CancellationToken ct) => ApproveAsync(host, id, request ?? new ApprovalRequest(null, null, null, null), ct))
+            .WithSummary("Decide a waiting run's approval ({ name, reject, by, comment }); a run parked in this host continues at once.");
+        api.MapPost("/runs/{id}/signal/{name}", (HttpContext context, string id, string name, CancellationToken ct) => SignalAsync(host, context, id, name, ct))
+            .WithSummary("Send the event {name} to a run; the body (any JSON, or empty) is its data. Kept until the run's first wait for that name takes it.");
+        api.MapPost("/runs/{id}/wake", (string id, CancellationToken ct) => WakeAsync(host, id, ct))
+            .WithSummary("A decision or an event for the run was stored by other means (the CLI): a run parked in this host continues.");
         api.MapGet("/reviews", (bool? all, CancellationToken ct) => ReviewsAsync(host, all ?? false, ct))
             .WithSummary("The optimization loop's recommendations waiting for review (all=true: also decided ones).");
         api.MapPost("/reviews/{id}/decide", (long id, ReviewDecision decision, CancellationToken ct) => DecideAsync(host, id, decision.Decision, ct))
@@ -227,6 +236,55 @@ internal static class HostApi
             return Results.Json(HostJson.Error("the host is stopping"), statusCode: StatusCodes.Status503ServiceUnavailable);
         }
     }
+
+    private static async Task<IResult> ApproveAsync(HostState host, string id, ApprovalRequest request, CancellationToken ct)
+    {
+        try
+        {
+            var approved = request.Reject != true;
+            var wait = await Core.Waits.WaitDecisions.DecideAsync(host.Journal, id, request.Name, approved, request.By ?? "api", request.Comment, host.Time.GetUtcNow(), ct);
+            return Results.Ok(new JsonObject
+            {
+                ["runId"] = id,
+                ["name"] = wait.Name,
+                ["stepId"] = wait.StepId,
+                ["decision"] = wait.Decision!.DeepClone(),
+                ["resumed"] = await host.Runs.Parked.WakeAsync(id, ct),
+            });
+        }
+        catch (Core.Waits.WaitRefusedException ex)
+        {
+            return Results.Conflict(HostJson.Error(ex.Message));
+        }
+    }
+
+    private static async Task<IResult> SignalAsync(HostState host, HttpContext context, string id, string name, CancellationToken ct)
+    {
+        JsonNode? data;
+        try
+        {
+            using var reader = new StreamReader(context.Request.Body, Encoding.UTF8);
+            var text = await reader.ReadToEndAsync(ct);
+            data = string.IsNullOrWhiteSpace(text) ? null : JsonNode.Parse(text);
+        }
+        catch (JsonException ex)
+        {
+            return Results.BadRequest(HostJson.Error($"body: invalid JSON: {ex.Message}"));
+        }
+
+        try
+        {
+            var signal = await Core.Waits.WaitDecisions.SignalAsync(host.Journal, id, name, data, host.Time.GetUtcNow(), ct);
+            return Results.Ok(new JsonObject { ["runId"] = id, ["name"] = name, ["signal"] = signal, ["resumed"] = await host.Runs.Parked.WakeAsync(id, ct) });
+        }
+        catch (Core.Waits.WaitRefusedException ex)
+        {
+            return Results.Conflict(HostJson.Error(ex.Message));
+        }
+    }
+
+    private static async Task<IResult> WakeAsync(HostState host, string id, CancellationToken ct) =>
+        Results.Ok(new JsonObject { ["runId"] = id, ["resumed"] = await host.Runs.Parked.WakeAsync(id, ct) });
 
     private static async Task<IResult> ReviewsAsync(HostState host, bool all, CancellationToken ct)
     {

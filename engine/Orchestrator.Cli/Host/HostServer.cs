@@ -14,6 +14,7 @@ using Orchestrator.Core.Mcp;
 using Orchestrator.Core.Plugins;
 using Orchestrator.Core.Reporting;
 using Orchestrator.Core.Runs;
+using Orchestrator.Core.Schedules;
 using Orchestrator.Core.Telemetry;
 using Orchestrator.Core.Workflow;
 using Orchestrator.Scripting.CompileCache;
@@ -32,6 +33,9 @@ internal sealed class HostServer : IAsyncDisposable
     private readonly PluginHost _plugins;
     private readonly ConnectorSet _connectors;
     private readonly CompiledPrograms _programs;
+
+    // Starts the runs of the store's schedules; set once the host serves.
+    private Scheduler? _scheduler;
 
     private HostServer(WebApplication app, HostState state, StoreSession session, PluginHost plugins, ConnectorSet connectors, CompiledPrograms programs)
     {
@@ -86,6 +90,7 @@ internal sealed class HostServer : IAsyncDisposable
             var activity = new HostActivity();
             var runs = new RunManager(engine, session.Journal, programs, session.Log)
             {
+                MayRun = script => scripts.Contains(Path.GetFullPath(script)),
                 Observers = [RunTelemetry.Factory(new CircuitWatch(health)), activity.Observe],
             };
             var token = settings.Token ?? Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(24));
@@ -94,6 +99,11 @@ internal sealed class HostServer : IAsyncDisposable
             await server._app.StartAsync(cancellationToken);
             server.Url = server._app.Urls.First();
             new HostFile(server.Url, token, Environment.ProcessId).Write(session.Directory);
+
+            // Runs left waiting (by CLI runs, or by this host before it stopped) are the host's to continue.
+            await runs.Parked.LoadAsync(cancellationToken);
+            server._scheduler = new Scheduler(runs, session.Journal, TimeProvider.System, session.Log);
+            server._scheduler.Start();
             session.Log.Information("Host serving {Store} on {Url} for scripts under {Scripts}", session.Directory, server.Url, scripts.Directory);
             return server;
         }
@@ -126,6 +136,7 @@ internal sealed class HostServer : IAsyncDisposable
     /// <summary>Cancels the runs in flight (they end cancelled, resumable), stops listening and closes the store.</summary>
     public async ValueTask DisposeAsync()
     {
+        _scheduler?.Dispose();
         await State.Runs.DisposeAsync();
         using (var stopping = new CancellationTokenSource(TimeSpan.FromSeconds(5)))
         {

@@ -12,6 +12,12 @@ internal interface IJournal : IAsyncDisposable
     /// <summary>What the engine learned across runs, kept in the same store.</summary>
     ILearningStore Learning { get; }
 
+    /// <summary>What runs wait for (approvals, events, timers) and the signals sent to them, kept in the same store.</summary>
+    Waits.IWaitStore Waits { get; }
+
+    /// <summary>The cron schedules a running host starts runs by, kept in the same store.</summary>
+    Schedules.IScheduleStore Schedules { get; }
+
     ValueTask StartRunAsync(RunRecord run, CancellationToken cancellationToken);
 
     /// <summary>

@@ -16,6 +16,10 @@ internal sealed class InMemoryJournal : IJournal
 
     public ILearningStore Learning { get; } = new InMemoryLearningStore();
 
+    public Waits.IWaitStore Waits { get; } = new Waits.InMemoryWaitStore();
+
+    public Schedules.IScheduleStore Schedules { get; } = new Schedules.InMemoryScheduleStore();
+
     public ValueTask StartRunAsync(RunRecord run, CancellationToken cancellationToken)
     {
         lock (_gate)

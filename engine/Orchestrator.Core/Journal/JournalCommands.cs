@@ -85,7 +85,7 @@ internal static class JournalCommands
         var pruned = RunRetention.Select(runs, prune.StartedBefore, prune.KeepNewest);
         foreach (var run in pruned)
         {
-            foreach (var table in (ReadOnlySpan<string>)["journal WHERE run_id", "run_values WHERE run_id", "runs WHERE id"])
+            foreach (var table in (ReadOnlySpan<string>)["waits WHERE run_id", "signals WHERE run_id", "journal WHERE run_id", "run_values WHERE run_id", "runs WHERE id"])
             {
                 using var delete = Command(connection, transaction, $"DELETE FROM {table} = @id");
                 Add(delete, "@id", run.Id);

@@ -16,6 +16,9 @@ public enum RunStatus
 
     /// <summary>A finished step undone by its compensation during a rollback; a resume runs it again.</summary>
     Compensated,
+
+    /// <summary>A run parked on an approval, an event or a timer: nothing runs it until it is resumed (see docs/waits.md).</summary>
+    Waiting,
 }
 
 /// <summary>What happened to a step; the journal only ever appends these.</summary>

@@ -19,6 +19,9 @@ namespace Orchestrator.Core.Journal;
 /// 6 — the journal as a hash chain per run (<see cref="JournalChain"/>): <c>journal.chain</c>, <c>runs.final_hash</c> (the
 /// last row's chain when the run ended) and <c>runs.chain_from</c> (the first chained seq). Rows journaled before format 6
 /// are left unchained rather than vouched for now: a migrated run's <c>chain_from</c> is one past its last row.
+/// 7 — what runs wait for (<see cref="Waits.IWaitStore"/>): <c>waits</c> (one row per wait step: kind, name, data, due time,
+/// an approval's decision) and <c>signals</c> (events sent to a run, kept until a wait takes them); the run status
+/// <c>Waiting</c>; and <c>schedules</c> (cron schedules a host starts runs by).
 /// </remarks>
 internal static class JournalSchema
 {
@@ -78,6 +81,10 @@ internal static class JournalSchema
                 case 5:
                     migratedFrom ??= 5;
                     AddChains(connection, transaction);
+                    goto case 6;
+                case 6:
+                    migratedFrom ??= 6;
+                    CreateWaitTables(connection, transaction);
                     Execute(connection, $"UPDATE meta SET value = '{SqliteJournal.FormatVersion}' WHERE key = 'format_version'", transaction);
                     break;
             }
@@ -171,6 +178,7 @@ internal static class JournalSchema
         CreateLearningTables(connection, transaction);
         CreateValueTables(connection, transaction);
         AddChains(connection, transaction);
+        CreateWaitTables(connection, transaction);
         Execute(connection, $"INSERT OR REPLACE INTO meta (key, value) VALUES ('format_version', '{SqliteJournal.FormatVersion}')", transaction);
     }
 
@@ -211,6 +219,42 @@ internal static class JournalSchema
         CREATE TABLE IF NOT EXISTS payload_values (hash TEXT PRIMARY KEY, size INTEGER NOT NULL, json TEXT NOT NULL) WITHOUT ROWID;
         CREATE TABLE IF NOT EXISTS run_values (run_id TEXT NOT NULL, hash TEXT NOT NULL, PRIMARY KEY (run_id, hash)) WITHOUT ROWID;
         CREATE INDEX IF NOT EXISTS run_values_hash ON run_values (hash);
+        """, transaction);
+
+    /// <summary>
+    /// Format 7: waits, signals and schedules. A wait's times are Unix milliseconds; <c>closed_at</c> is set when its step ended, so
+    /// the open ones are what <c>review</c> lists and what a host wakes runs for.
+    /// </summary>
+    private static void CreateWaitTables(SqliteConnection connection, SqliteTransaction transaction) => Execute(connection, """
+        CREATE TABLE IF NOT EXISTS waits (
+            run_id TEXT NOT NULL,
+            step_id TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            name TEXT NOT NULL,
+            data TEXT,
+            created_at INTEGER NOT NULL,
+            due_at INTEGER,
+            decision TEXT,
+            decided_at INTEGER,
+            closed_at INTEGER,
+            PRIMARY KEY (run_id, step_id)) WITHOUT ROWID;
+        CREATE TABLE IF NOT EXISTS signals (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            run_id TEXT NOT NULL,
+            name TEXT NOT NULL,
+            data TEXT,
+            sent_at INTEGER NOT NULL,
+            consumed_by TEXT,
+            consumed_at INTEGER);
+        CREATE INDEX IF NOT EXISTS signals_run_name ON signals (run_id, name, id);
+        CREATE TABLE IF NOT EXISTS schedules (
+            name TEXT PRIMARY KEY,
+            script TEXT NOT NULL,
+            cron TEXT NOT NULL,
+            input TEXT,
+            created_at INTEGER NOT NULL,
+            last_occurrence INTEGER,
+            last_run_id TEXT);
         """, transaction);
 
     /// <summary>

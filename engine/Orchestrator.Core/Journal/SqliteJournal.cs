@@ -1,3 +1,4 @@
+using System.Data.Common;
 using System.Globalization;
 using System.Text.Json.Nodes;
 using Microsoft.Data.Sqlite;
@@ -15,7 +16,7 @@ namespace Orchestrator.Core.Journal;
 internal sealed class SqliteJournal : IStoreJournal
 {
     /// <summary>The journal's format; bump it with a migration in <see cref="JournalSchema"/>.</summary>
-    public const int FormatVersion = 6;
+    public const int FormatVersion = 7;
 
     private static readonly string[] EventNames = Enum.GetNames<StepEvent>();
 
@@ -56,9 +57,15 @@ internal sealed class SqliteJournal : IStoreJournal
         _tails = new ChainTails(ReadTail);
         _queue = new GroupCommitQueue(Commit, RolledBack);
         Learning = new DbLearningStore(async ct => await OpenReaderAsync(ct));
+        Waits = new Waits.DbWaitStore(async ct => await OpenReaderAsync(ct), BeginImmediateAsync);
+        Schedules = new Schedules.DbScheduleStore(async ct => await OpenReaderAsync(ct));
     }
 
     public ILearningStore Learning { get; }
+
+    public Waits.IWaitStore Waits { get; }
+
+    public Schedules.IScheduleStore Schedules { get; }
 
     public string DatabasePath { get; private init; } = "";
 
@@ -571,6 +578,10 @@ internal sealed class SqliteJournal : IStoreJournal
             SqliteException.ThrowExceptionForRC(rc, db);
         }
     }
+
+    /// <summary>BEGIN IMMEDIATE: the transaction takes the write lock at once, so no other writer runs beside it.</summary>
+    private static Task<DbTransaction> BeginImmediateAsync(DbConnection connection, CancellationToken cancellationToken) =>
+        Task.FromResult<DbTransaction>(((SqliteConnection)connection).BeginTransaction(deferred: false));
 
     private async Task<SqliteConnection> OpenReaderAsync(CancellationToken cancellationToken)
     {

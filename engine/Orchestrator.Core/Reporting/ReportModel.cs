@@ -91,6 +91,7 @@ internal static class ReportModel
             ["adaptations"] = Outputs(digest.Notable, "adaptation"),
             ["anomalies"] = Outputs(digest.Notable, "anomaly"),
             ["recommendations"] = Outputs(digest.Notable, "recommendation"),
+            ["approvals"] = Outputs(digest.Notable, "decision"),
             ["data"] = FromJson(package.Data),
             ["data_json"] = Json(package.Data),
             ["data_is_flat"] = IsFlat(package.Data),

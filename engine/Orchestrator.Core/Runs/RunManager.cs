@@ -11,16 +11,23 @@ namespace Orchestrator.Core.Runs;
 /// own ordered event stream (<see cref="RunEventStream"/>) whose observers are made from the manager's factories;
 /// a run leaves the manager when it ends, and then lives on in the journal alone.
 /// </summary>
-internal sealed class RunManager(WorkflowEngine engine, IJournal journal, IProgramSource programs, ILogger log) : IAsyncDisposable
+internal sealed class RunManager(WorkflowEngine engine, IJournal journal, IProgramSource programs, ILogger log, TimeProvider? time = null) : IAsyncDisposable
 {
     private readonly ConcurrentDictionary<string, ActiveRun> _active = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource _stopping = new();
+    private ParkedRuns? _parked;
+
+    /// <summary>The runs that ended waiting: parked, holding nothing, resumed when their wait may have ended.</summary>
+    public ParkedRuns Parked => _parked ??= new ParkedRuns(this, journal, time ?? TimeProvider.System, log);
 
     /// <summary>The one monitor and optimization loop watching every run in flight here.</summary>
     public Monitoring.MonitorLoop Monitor => engine.Monitor;
 
     /// <summary>What every run's stream tells as it goes (telemetry, the host's counters); a factory may decline a run by returning null.</summary>
     public IReadOnlyList<Func<RunStart, IRunObserver?>> Observers { get; init; } = [];
+
+    /// <summary>Whether this manager may run a script of its own accord (a waiting run it continues); a host allows its scripts folder only.</summary>
+    public Func<string, bool> MayRun { get; init; } = _ => true;
 
     /// <summary>The runs in flight now.</summary>
     public IReadOnlyCollection<ActiveRun> InFlight => [.. _active.Values];
@@ -51,6 +58,7 @@ internal sealed class RunManager(WorkflowEngine engine, IJournal journal, IProgr
         }
 
         var program = await Task.Run(() => programs.Get(record.Script, cancellationToken), cancellationToken).ConfigureAwait(false);
+        _parked?.Forget(runId);
         return await LaunchAsync((options, ct) => engine.ResumeAsync(program, runId, force, ct, options)).ConfigureAwait(false);
     }
 
@@ -70,6 +78,7 @@ internal sealed class RunManager(WorkflowEngine engine, IJournal journal, IProgr
     public async ValueTask DisposeAsync()
     {
         await _stopping.CancelAsync().ConfigureAwait(false);
+        _parked?.Dispose();
         var running = _active.Values.Select(r => (Task)r.Completion).ToArray();
         try
         {
@@ -124,7 +133,15 @@ internal sealed class RunManager(WorkflowEngine engine, IJournal journal, IProgr
             }
 
             stream.Finish(RunEnd.From(outcome));
-            _active.TryRemove(outcome.Run.Id, out _);
+            if (outcome.Waiting is { } wait)
+            {
+                Parked.Park(outcome.Run.Id, wait.DueAt, () => _active.TryRemove(outcome.Run.Id, out _));
+            }
+            else
+            {
+                _active.TryRemove(outcome.Run.Id, out _);
+            }
+
             active?.Ended(outcome);
             return outcome;
         });

@@ -12,7 +12,11 @@ using Serilog;
 namespace Orchestrator.Core.Workflow;
 
 /// <summary>How a run ended, as the CLI reports it.</summary>
-internal sealed record RunOutcome(RunRecord Run, int Steps, string? ReportPath, bool BadInput);
+internal sealed record RunOutcome(RunRecord Run, int Steps, string? ReportPath, bool BadInput)
+{
+    /// <summary>What a waiting run waits for (the first wait it parked on); null unless the run is waiting.</summary>
+    public Waits.WaitRecord? Waiting { get; init; }
+}
 
 /// <summary>Limits that apply to a whole run.</summary>
 internal sealed record RunOptions
@@ -30,6 +34,12 @@ internal sealed record RunOptions
 
     /// <summary>The monitor's and the optimization loop's intervals and anomaly threshold.</summary>
     public MonitorOptions Monitor { get; init; } = MonitorOptions.Default;
+
+    /// <summary>A <c>Sleep</c> with more than this left parks the run (it ends as waiting) instead of holding it; null never parks one.</summary>
+    public TimeSpan? ParkLongerThan { get; init; } = DefaultParkLongerThan;
+
+    /// <summary>One minute: a shorter sleep is cheaper to wait out than to park and resume.</summary>
+    public static TimeSpan DefaultParkLongerThan { get; } = TimeSpan.FromMinutes(1);
 }
 
 /// <summary>A run cannot be resumed as asked; the message says why and what to do.</summary>
@@ -115,7 +125,7 @@ internal sealed class WorkflowEngine(IJournal journal, IAgentRegistry agents, IR
     {
         using var deadline = options.Timeout is { } limit ? new CancellationTokenSource(limit, time) : new CancellationTokenSource();
         using var runCts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, deadline.Token);
-        var run = new WorkflowRun(record.Id, record.Input, journal, agents, reports, time, log, runCts.Token, history) { Health = _health, Gates = _gates, Connectors = Connectors, Mcp = Mcp, OnEvent = options.OnEvent };
+        var run = new WorkflowRun(record.Id, record.Input, journal, agents, reports, time, log, runCts.Token, history) { Health = _health, Gates = _gates, Connectors = Connectors, Mcp = Mcp, OnEvent = options.OnEvent, ParkLongerThan = options.ParkLongerThan };
         options.OnStarted?.Invoke(record, history?.LastSeq ?? 0);
         JsonNode? result = null;
         string? error = null;
@@ -149,6 +159,15 @@ internal sealed class WorkflowEngine(IJournal journal, IAgentRegistry agents, IR
             status = RunStatus.Failed;
             error = program.DescribeFailure(ex);
             badInput = Unwrap(ex) is TemplateException;
+        }
+
+        // A wait with nothing to return parked the run, whatever the script made of it: it ends waiting, not failed.
+        if (run.Parked is { } parked)
+        {
+            status = RunStatus.Waiting;
+            result = null;
+            error = "waiting for " + Waits.WaitKinds.Describe(parked);
+            badInput = false;
         }
 
         if (!execution.IsCompleted)
@@ -188,7 +207,7 @@ internal sealed class WorkflowEngine(IJournal journal, IAgentRegistry agents, IR
             }
         }
 
-        return new RunOutcome(ended, run.StepCount, reportPath, badInput);
+        return new RunOutcome(ended, run.StepCount, reportPath, badInput) { Waiting = run.Parked };
     }
 
     private static string Short(string hash) => hash[..Math.Min(12, hash.Length)];

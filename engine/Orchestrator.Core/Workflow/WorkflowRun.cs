@@ -115,6 +115,17 @@ internal sealed class WorkflowRun
     /// <summary>The script's rule for the severity of failures.</summary>
     public FailureClassifier? Classifier { get; set; }
 
+    /// <summary>A sleep with more left than this parks the run instead of holding it; null never parks a sleep.</summary>
+    public TimeSpan? ParkLongerThan { get; init; }
+
+    /// <summary>The wait the run parked on, once a wait step found nothing to return: the run then ends as waiting.</summary>
+    public Waits.WaitRecord? Parked => Volatile.Read(ref _parked);
+
+    private Waits.WaitRecord? _parked;
+
+    /// <summary>Parks the run on <paramref name="wait"/>; the first wait to park is the one the run reports.</summary>
+    public void Park(Waits.WaitRecord wait) => Interlocked.CompareExchange(ref _parked, wait, null);
+
     /// <summary>Remembers how to undo a finished step, until the next checkpoint.</summary>
     public void RegisterCompensation(Compensation compensation)
     {

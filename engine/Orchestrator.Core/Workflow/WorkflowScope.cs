@@ -248,6 +248,12 @@ public sealed partial class WorkflowScope
             note.Id = id;
         }
 
+        // A parked run starts nothing more: what the script does after a wait it caught runs on the resume.
+        if (_run.Parked is { } parked)
+        {
+            throw new Waits.RunParkedException(parked);
+        }
+
         // A new run has nothing to replay: its steps skip the lookup, every step of every run comes here.
         if (_run.Resumed)
         {
@@ -276,6 +282,12 @@ public sealed partial class WorkflowScope
             return await EndFailedStepAsync(ex, started, id, name, kind, agent, attempt, startedAt, note).ConfigureAwait(false);
         }
 
+        // A step a wait parked inside must not end: its body made do without the wait (a merge that collects failures).
+        if (_run.Parked is { } inside && inside.StepId.StartsWith(id + "/", StringComparison.Ordinal))
+        {
+            return await EndFailedStepAsync(new Waits.RunParkedException(inside), started, id, name, kind, agent, attempt, startedAt, note).ConfigureAwait(false);
+        }
+
         await started.ConfigureAwait(false);
         await _run.AppendAsync(id, StepEvent.Succeeded, _path, name, kind, agent, attempt, output, error: null, startedAt).ConfigureAwait(false);
         return output;
@@ -288,6 +300,12 @@ public sealed partial class WorkflowScope
     private async Task<JsonNode?> EndFailedStepAsync(Exception error, ValueTask started, string id, string name, string kind, string? agent, int attempt, long startedAt, StepNote? note)
     {
         await started.ConfigureAwait(false);
+
+        // Parking is no failure: the step, and every step the wait is in, stays open and runs again on the resume.
+        if (_run.Parked is { } parked)
+        {
+            throw error as Waits.RunParkedException ?? new Waits.RunParkedException(parked);
+        }
         if (error is StepDegradedException degraded)
         {
             var minor = degraded.Severity == Severity.Minor;

@@ -180,6 +180,7 @@ internal sealed partial class JavaScriptRun
         InstallConnectors(engine);
         InstallMcp(engine);
         InstallSession(engine);
+        InstallWaits(engine);
     }
 
     // Each capability beyond the core verbs installs its globals from its own file.
@@ -196,6 +197,8 @@ internal sealed partial class JavaScriptRun
     partial void InstallMcp(Engine engine);
 
     partial void InstallSession(Engine engine);
+
+    partial void InstallWaits(Engine engine);
 
     // ---- the event loop ----
 
@@ -567,6 +570,13 @@ internal sealed partial class JavaScriptRun
             lock (_gate)
             {
                 _steps.Remove(step);
+            }
+
+            if (error is Core.Waits.RunParkedException)
+            {
+                // A parked run ends here, whatever the script would catch: it goes on from this wait when resumed.
+                Fail(error);
+                return;
             }
 
             if (error is not null)

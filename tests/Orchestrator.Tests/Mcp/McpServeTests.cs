@@ -29,7 +29,7 @@ public sealed class McpServeTests : IDisposable
         }));
 
         var tools = await client.ListToolsAsync();
-        tools.Select(t => t.Name).Should().BeEquivalentTo("run_workflow", "list_runs", "show_run", "get_report", "list_reviews", "decide_review");
+        tools.Select(t => t.Name).Should().BeEquivalentTo("run_workflow", "list_runs", "show_run", "get_report", "list_reviews", "decide_review", "approve_run", "signal_run");
 
         var run = JsonNode.Parse(Text(await client.CallToolAsync("run_workflow", new Dictionary<string, object?> { ["script"] = script, ["input"] = """{"n":21}""" })))!;
         run["status"]!.GetValue<string>().Should().Be("succeeded", run.ToJsonString());

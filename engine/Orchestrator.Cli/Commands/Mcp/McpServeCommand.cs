@@ -31,7 +31,7 @@ internal static class McpServeCommand
         {
             Description = "The folder whose scripts run_workflow may run (default: the current folder); a script outside it is a tool error.",
         };
-        var command = new Command("serve", "Serve the engine's tools over MCP (stdio): run_workflow, list_runs, show_run, get_report, list_reviews, decide_review.") { store, plugins, mcpConfig, scripts };
+        var command = new Command("serve", "Serve the engine's tools over MCP (stdio): run_workflow, list_runs, show_run, get_report, list_reviews, decide_review, approve_run, signal_run.") { store, plugins, mcpConfig, scripts };
         command.SetAction((parse, ct) => ServeAsync(new Settings(parse.GetValue(store)!, parse.GetValue(plugins) ?? [], parse.GetValue(mcpConfig), new ScriptRoot(parse.GetValue(scripts) ?? Directory.GetCurrentDirectory())), ct));
         return command;
     }
@@ -65,6 +65,20 @@ internal static class McpServeCommand
                 McpServerTool.Create(
                     ([Description("The recommendation id.")] long id, [Description("approve or reject.")] string decision, CancellationToken ct) => DecideReviewAsync(quiet, settings, id, decision, ct),
                     new McpServerToolCreateOptions { Name = "decide_review", Description = "Approve (in effect from the next run) or reject a pending recommendation." }),
+                McpServerTool.Create(
+                    ([Description("The waiting run's id.")] string id,
+                     [Description("The approval's name; may be left out when the run waits for one.")] string? name = null,
+                     [Description("Reject instead of approve.")] bool reject = false,
+                     [Description("Who decides (default: mcp).")] string? by = null,
+                     [Description("Why, kept with the decision.")] string? comment = null,
+                     CancellationToken ct = default) => ApproveRunAsync(quiet, settings, id, name, reject, by, comment, ct),
+                    new McpServerToolCreateOptions { Name = "approve_run", Description = "Approve (or reject) what a waiting run asks for; a host serving the store continues the run at once." }),
+                McpServerTool.Create(
+                    ([Description("The run's id.")] string id,
+                     [Description("The event's name, as the script waits for it.")] string name,
+                     [Description("The event's data as JSON text (optional): what the wait step returns.")] string? data = null,
+                     CancellationToken ct = default) => SignalRunAsync(quiet, settings, id, name, data, ct),
+                    new McpServerToolCreateOptions { Name = "signal_run", Description = "Send an event to a run; kept until its first wait for that name takes it. A host serving the store continues a parked run at once." }),
             ],
         };
 
@@ -168,6 +182,54 @@ internal static class McpServeCommand
             var decided = (await session.Journal.Learning.ListRecommendationsAsync(ct)).First(r => r.Id == id);
             return decided.ToJson().ToJsonString(Indented);
         });
+
+    private static async Task<string> ApproveRunAsync(CliConsole quiet, Settings settings, string id, string? name, bool reject, string? by, string? comment, CancellationToken ct) =>
+        await ToolAsync(async () =>
+        {
+            Core.Waits.WaitRecord wait;
+            await using (var session = StoreSession.Open(settings.Store, verbose: false, quiet))
+            {
+                wait = await Decided(Core.Waits.WaitDecisions.DecideAsync(session.Journal, id, name, !reject, by ?? "mcp", comment, TimeProvider.System.GetUtcNow(), ct));
+            }
+
+            var continued = await Waits.HostNotice.WakeAsync(quiet, settings.Store, id, ct);
+            return new JsonObject { ["runId"] = id, ["name"] = wait.Name, ["decision"] = wait.Decision!.DeepClone(), ["continuedByHost"] = continued }.ToJsonString(Indented);
+        });
+
+    private static async Task<string> SignalRunAsync(CliConsole quiet, Settings settings, string id, string name, string? data, CancellationToken ct) =>
+        await ToolAsync(async () =>
+        {
+            JsonNode? parsed;
+            try
+            {
+                parsed = string.IsNullOrWhiteSpace(data) ? null : JsonNode.Parse(data);
+            }
+            catch (JsonException ex)
+            {
+                throw new CliException($"data: invalid JSON: {ex.Message}");
+            }
+
+            await using (var session = StoreSession.Open(settings.Store, verbose: false, quiet))
+            {
+                await Decided(Core.Waits.WaitDecisions.SignalAsync(session.Journal, id, name, parsed, TimeProvider.System.GetUtcNow(), ct));
+            }
+
+            var continued = await Waits.HostNotice.WakeAsync(quiet, settings.Store, id, ct);
+            return new JsonObject { ["runId"] = id, ["name"] = name, ["continuedByHost"] = continued }.ToJsonString(Indented);
+        });
+
+    /// <summary>A refused decision or signal is a tool error in one line.</summary>
+    private static async Task<T> Decided<T>(Task<T> decision)
+    {
+        try
+        {
+            return await decision;
+        }
+        catch (Core.Waits.WaitRefusedException ex)
+        {
+            throw new CliException(ex.Message);
+        }
+    }
 
     /// <summary>A tool's failure reaches the client as one line.</summary>
     private static async Task<T> ToolAsync<T>(Func<Task<T>> body)

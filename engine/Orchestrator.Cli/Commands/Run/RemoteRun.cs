@@ -93,6 +93,22 @@ internal sealed class RemoteRun(HttpClient client, bool explicitHost)
     }
 
     /// <summary>
+    /// Tells the host that a decision or an event for the run was stored, so that it continues a run it can; false when
+    /// no host took it (then the run waits for a resume).
+    /// </summary>
+    public async Task<bool> WakeAsync(string runId, CancellationToken cancellationToken)
+    {
+        using var _ = client;
+        using var response = await PostAsync($"/api/runs/{Uri.EscapeDataString(runId)}/wake", [], cancellationToken);
+        if (response is not { IsSuccessStatusCode: true })
+        {
+            return false;
+        }
+
+        return (await ReadAsync(response, cancellationToken))["resumed"]?.GetValue<bool>() == true;
+    }
+
+    /// <summary>
     /// The host's response; null when a host found by its file cannot take the request (it went away since, or the
     /// script lies outside its scripts folder), so that this process runs it instead.
     /// </summary>

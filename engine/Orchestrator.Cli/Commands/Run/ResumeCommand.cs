@@ -51,6 +51,10 @@ internal static class ResumeCommand
         return command;
     }
 
+    /// <summary>Resumes a run in this process with the store's own plugins and settings: what <c>approve --resume</c> does.</summary>
+    internal static Task<int> ResumeHereAsync(CliConsole console, string id, string store, bool json, bool quiet, CancellationToken cancellationToken) =>
+        ResumeAsync(console, id, store, [], json, quiet, force: false, timeoutText: null, mcpConfig: null, verbose: false, watchPlugins: false, useCache: true, ConnectorFiles.None, (null, false), cancellationToken);
+
     private static async Task<int> ResumeAsync(
         CliConsole console, string id, string store, string[] plugins, bool json, bool quiet, bool force, string? timeoutText, string? mcpConfig, bool verbose, bool watchPlugins, bool useCache, ConnectorFiles connectorFiles, (string? Otlp, bool Console) export, CancellationToken cancellationToken)
     {

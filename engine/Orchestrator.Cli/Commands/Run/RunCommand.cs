@@ -90,14 +90,14 @@ internal static class RunCommand
         }
     }
 
-    internal static JsonNode? ParseInput(string? text)
+    internal static JsonNode? ParseInput(string? text, string option = "--input")
     {
         if (text is null)
         {
             return null;
         }
 
-        var source = "--input";
+        var source = option;
         if (text.StartsWith('@'))
         {
             source = text[1..];
@@ -109,7 +109,7 @@ internal static class RunCommand
             catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or ArgumentException)
             {
                 // The path as typed may hold any character; the message stays one line.
-                throw new CliException($"--input: cannot read {CliConsole.Printable(source)}: {(ex is FileNotFoundException ? "file not found" : ex.Message)}");
+                throw new CliException($"{option}: cannot read {CliConsole.Printable(source)}: {(ex is FileNotFoundException ? "file not found" : ex.Message)}");
             }
         }
 

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Orchestrator.Cli.Commands.Waits;
 using Orchestrator.Core.Journal;
 using Orchestrator.Core.Workflow;
 
@@ -21,13 +22,14 @@ internal static class RunOutput
         ["reportError"] = outcome.Run.ReportError,
         ["result"] = outcome.Run.Result?.DeepClone(),
         ["error"] = outcome.Run.Error,
+        ["waiting"] = outcome.Waiting is { } wait ? WaitHints.ToJson(wait) : null,
     };
 
     public static int Report(CliConsole console, RunOutcome outcome, bool json, bool quiet = false, bool resumable = true)
     {
         var run = outcome.Run;
         var status = run.Status.ToString().ToLowerInvariant();
-        if (run.Status != RunStatus.Succeeded)
+        if (run.Status is not (RunStatus.Succeeded or RunStatus.Waiting))
         {
             console.Error($"run {run.Id} {status}: {run.Error}");
         }
@@ -66,12 +68,26 @@ internal static class RunOutput
             {
                 console.Line($"resume with: orchestrator resume {run.Id}");
             }
+
+            if (outcome.Waiting is { } wait)
+            {
+                foreach (var line in WaitHints.Lines(wait))
+                {
+                    console.Line(line);
+                }
+            }
+            else if (run.Status == RunStatus.Waiting)
+            {
+                // A run parked in a host: the host continues it once a decision or an event arrives.
+                console.Line($"{run.Error}; the host continues it once that comes ('orchestrator review' lists the approvals)");
+            }
         }
 
         return outcome switch
         {
             { BadInput: true } => ExitCodes.BadInput,
             { Run.Status: RunStatus.Succeeded } => ExitCodes.Success,
+            { Run.Status: RunStatus.Waiting } => ExitCodes.Waiting,
             _ => ExitCodes.Failed,
         };
     }

@@ -57,14 +57,31 @@ internal sealed class PostgresJournal : IStoreJournal
         _tails = new ChainTails(ReadTail);
         _queue = new GroupCommitQueue(Commit, RolledBack);
         Learning = new DbLearningStore(async ct => await dataSource.OpenConnectionAsync(ct).ConfigureAwait(false));
+        Waits = new Waits.DbWaitStore(async ct => await dataSource.OpenConnectionAsync(ct).ConfigureAwait(false), LockSignalsAsync);
+        Schedules = new Schedules.DbScheduleStore(async ct => await dataSource.OpenConnectionAsync(ct).ConfigureAwait(false));
     }
 
     public ILearningStore Learning { get; }
+
+    public Waits.IWaitStore Waits { get; }
+
+    public Schedules.IScheduleStore Schedules { get; }
 
     /// <summary>The database, its password masked.</summary>
     public string Location { get; }
 
     public int? MigratedFromVersion { get; }
+
+    /// <summary>A transaction holding the signals table against other consumers (readers and senders still go on).</summary>
+    private static async Task<System.Data.Common.DbTransaction> LockSignalsAsync(System.Data.Common.DbConnection connection, CancellationToken cancellationToken)
+    {
+        var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = "LOCK TABLE signals IN SHARE ROW EXCLUSIVE MODE";
+        await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        return transaction;
+    }
 
     public JournalVerifier OpenVerifier()
     {

@@ -78,6 +78,37 @@ internal static class PostgresSchema
                 decided_at BIGINT);
             INSERT INTO meta (key, value) VALUES ('format_version', '6');
             """),
+        (7, """
+            CREATE TABLE waits (
+                run_id TEXT NOT NULL,
+                step_id TEXT NOT NULL,
+                kind TEXT NOT NULL,
+                name TEXT NOT NULL,
+                data TEXT,
+                created_at BIGINT NOT NULL,
+                due_at BIGINT,
+                decision TEXT,
+                decided_at BIGINT,
+                closed_at BIGINT,
+                PRIMARY KEY (run_id, step_id));
+            CREATE TABLE signals (
+                id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+                run_id TEXT NOT NULL,
+                name TEXT NOT NULL,
+                data TEXT,
+                sent_at BIGINT NOT NULL,
+                consumed_by TEXT,
+                consumed_at BIGINT);
+            CREATE INDEX signals_run_name ON signals (run_id, name, id);
+            CREATE TABLE schedules (
+                name TEXT PRIMARY KEY,
+                script TEXT NOT NULL,
+                cron TEXT NOT NULL,
+                input TEXT,
+                created_at BIGINT NOT NULL,
+                last_occurrence BIGINT,
+                last_run_id TEXT);
+            """),
     ];
 
     /// <summary>Makes the database's store current, in one transaction.</summary>
