@@ -80,6 +80,12 @@ internal static class CliApp
             console.Error(ex.Message);
             return ex.ExitCode;
         }
+        catch (OperationCanceledException)
+        {
+            // Ctrl+C reached a command between the points that journal a cancellation: said, never a stack trace.
+            console.Error("cancelled");
+            return ExitCodes.Failed;
+        }
         catch (StoreDamagedException ex)
         {
             console.Error(ex.Message);

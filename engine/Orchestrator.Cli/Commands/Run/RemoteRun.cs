@@ -68,13 +68,14 @@ internal sealed class RemoteRun(HttpClient client, bool explicitHost)
     public async Task<int?> RunAsync(CliConsole console, string scriptPath, JsonNode? input, bool json, bool quiet, CancellationToken cancellationToken)
     {
         using var _ = client;
-        using var response = await PostAsync("/api/runs", new JsonObject { ["script"] = scriptPath, ["input"] = input?.DeepClone() }, cancellationToken);
+        // The submission is not cancelled half-way: Ctrl+C during it cancels the run on the host once it has an id.
+        using var response = await PostAsync("/api/runs", new JsonObject { ["script"] = scriptPath, ["input"] = input?.DeepClone() }, CancellationToken.None);
         if (response is null)
         {
             return null;
         }
 
-        var body = await ReadAsync(response, cancellationToken);
+        var body = await ReadAsync(response, CancellationToken.None);
         return await FollowAsync(console, body["id"]!.GetValue<string>(), 0, json, quiet, cancellationToken);
     }
 
@@ -82,13 +83,13 @@ internal sealed class RemoteRun(HttpClient client, bool explicitHost)
     public async Task<int?> ResumeAsync(CliConsole console, string runId, bool force, bool json, bool quiet, CancellationToken cancellationToken)
     {
         using var _ = client;
-        using var response = await PostAsync($"/api/runs/{Uri.EscapeDataString(runId)}/resume", new JsonObject { ["force"] = force }, cancellationToken);
+        using var response = await PostAsync($"/api/runs/{Uri.EscapeDataString(runId)}/resume", new JsonObject { ["force"] = force }, CancellationToken.None);
         if (response is null)
         {
             return null;
         }
 
-        var body = await ReadAsync(response, cancellationToken);
+        var body = await ReadAsync(response, CancellationToken.None);
         return await FollowAsync(console, runId, body["afterSeq"]?.GetValue<long>() ?? 0, json, quiet, cancellationToken);
     }
 
