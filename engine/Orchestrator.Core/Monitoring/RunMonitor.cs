@@ -186,7 +186,9 @@ internal sealed class RunMonitor : IAsyncDisposable
         {
             ["throughput_per_s"] = elapsed > TimeSpan.Zero ? total.Finished / elapsed.TotalSeconds : 0,
             ["queue_depth"] = now.InFlight + _run.Phases.Values.Sum(p => Math.Max(0, p.Remaining - p.Limit.InUse)),
-            ["unhealthy_agents"] = _run.Agents.AgentKinds.SelectMany(_run.Agents.FindProviders).Count(p => _run.Health.StateOf(p.Id) == AgentHealthState.Unhealthy),
+            // From the circuits of the agents that were called: asking every registered kind for its providers would load
+            // every plugin the manifest defers, which a run that never called them should not pay for.
+            ["unhealthy_agents"] = _run.Health.Circuits.Count(c => c.State == AgentHealthState.Unhealthy),
             ["cpu_percent"] = cpuPercent,
             ["memory_mb"] = Environment.WorkingSet / (1024.0 * 1024.0),
         };

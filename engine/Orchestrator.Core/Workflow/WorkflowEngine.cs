@@ -67,10 +67,10 @@ internal sealed class WorkflowEngine(IJournal journal, IAgentRegistry agents, IR
     /// <summary>The host's MCP servers, shared by its runs; null when none are configured.</summary>
     public Mcp.McpCoordinator? Mcp { get; init; }
 
-    /// <summary>How long a cancelled run waits for its script to wind down before it ends anyway.</summary>
     /// <summary>The one monitor and optimization loop of every run this engine drives.</summary>
     public MonitorLoop Monitor => _monitor;
 
+    /// <summary>How long a cancelled run waits for its script to wind down before it ends anyway.</summary>
     public static TimeSpan CancellationGrace { get; } = TimeSpan.FromSeconds(2);
 
     public static string EngineVersion { get; } = typeof(WorkflowEngine).Assembly.GetName().Version?.ToString(3) ?? "0.0.0";
