@@ -222,7 +222,7 @@ internal sealed class WorkflowEngine(IJournal journal, IAgentRegistry agents, IR
         return ex;
     }
 
-    private static string NewRunId(DateTimeOffset now) =>
+    internal static string NewRunId(DateTimeOffset now) =>
         now.UtcDateTime.ToString("yyyyMMdd-HHmmss", System.Globalization.CultureInfo.InvariantCulture) + "-" +
         Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(3));
 }

@@ -6,7 +6,7 @@ using Orchestrator.Core.Reporting;
 
 namespace Orchestrator.Cli.Commands.Runs;
 
-/// <summary><c>orchestrator runs</c>, <c>runs show &lt;id&gt;</c>, <c>runs prune</c> and <c>runs verify</c>: what the journal holds.</summary>
+/// <summary><c>orchestrator runs</c>, <c>runs show &lt;id&gt;</c>, <c>runs prune</c>, <c>runs verify</c>, <c>runs fork</c> and <c>runs diff</c>: what the journal holds.</summary>
 internal static class RunsCommand
 {
     public static Command Create(CliConsole console)
@@ -25,6 +25,8 @@ internal static class RunsCommand
         command.Subcommands.Add(show);
         command.Subcommands.Add(CreatePrune(console));
         command.Subcommands.Add(RunsVerifyCommand.Create(console));
+        command.Subcommands.Add(RunsForkCommand.CreateFork(console));
+        command.Subcommands.Add(RunsForkCommand.CreateDiff(console));
         return command;
     }
 
