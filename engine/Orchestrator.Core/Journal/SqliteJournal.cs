@@ -57,7 +57,7 @@ internal sealed class SqliteJournal : IStoreJournal
         _tails = new ChainTails(ReadTail);
         _queue = new GroupCommitQueue(Commit, RolledBack);
         Learning = new DbLearningStore(async ct => await OpenReaderAsync(ct));
-        Waits = new Waits.DbWaitStore(async ct => await OpenReaderAsync(ct), BeginImmediateAsync);
+        Waits = new Waits.DbWaitStore(async ct => await OpenReaderAsync(ct), BeginImmediateAsync, secrets);
         Schedules = new Schedules.DbScheduleStore(async ct => await OpenReaderAsync(ct));
     }
 

@@ -10,9 +10,10 @@ namespace Orchestrator.Core.Waits;
 /// connection, as learning does, rather than queueing behind the journal's writer; and a CLI that decides or signals
 /// writes here without any run open. <paramref name="beginExclusive"/> starts a transaction that no other consumer of
 /// signals runs beside (SQLite: <c>BEGIN IMMEDIATE</c>; PostgreSQL: a lock on the table), so that two waits for the
-/// same name never take the same signal.
+/// same name never take the same signal. What is asked, decided or signalled is stored with the run's secrets masked,
+/// as the journal stores payloads.
 /// </summary>
-internal sealed class DbWaitStore(Func<CancellationToken, Task<DbConnection>> open, Func<DbConnection, CancellationToken, Task<DbTransaction>> beginExclusive) : IWaitStore
+internal sealed class DbWaitStore(Func<CancellationToken, Task<DbConnection>> open, Func<DbConnection, CancellationToken, Task<DbTransaction>> beginExclusive, Secrets.SecretRegistry secrets) : IWaitStore
 {
     private const string WaitColumns = "run_id, step_id, kind, name, data, created_at, due_at, decision, closed_at";
 
@@ -29,7 +30,7 @@ internal sealed class DbWaitStore(Func<CancellationToken, Task<DbConnection>> op
             JournalCommands.Add(insert, "@step", wait.StepId);
             JournalCommands.Add(insert, "@kind", wait.Kind);
             JournalCommands.Add(insert, "@name", wait.Name);
-            JournalCommands.Add(insert, "@data", (object?)wait.Data?.ToJsonString() ?? DBNull.Value);
+            JournalCommands.Add(insert, "@data", (object?)secrets.RedactJsonOrNull(wait.Data?.ToJsonString()) ?? DBNull.Value);
             JournalCommands.Add(insert, "@created", wait.CreatedAt.ToUnixTimeMilliseconds());
             JournalCommands.Add(insert, "@due", (object?)wait.DueAt?.ToUnixTimeMilliseconds() ?? DBNull.Value);
             await insert.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
@@ -72,7 +73,7 @@ internal sealed class DbWaitStore(Func<CancellationToken, Task<DbConnection>> op
             UPDATE waits SET decision = @decision, decided_at = @at
             WHERE run_id = @run AND step_id = @step AND kind = 'approval' AND decision IS NULL AND closed_at IS NULL
             """;
-        JournalCommands.Add(command, "@decision", decision.ToJsonString());
+        JournalCommands.Add(command, "@decision", secrets.RedactJson(decision.ToJsonString()));
         JournalCommands.Add(command, "@at", at.ToUnixTimeMilliseconds());
         JournalCommands.Add(command, "@run", runId);
         JournalCommands.Add(command, "@step", stepId);
@@ -97,7 +98,7 @@ internal sealed class DbWaitStore(Func<CancellationToken, Task<DbConnection>> op
         command.CommandText = "INSERT INTO signals (run_id, name, data, sent_at) VALUES (@run, @name, @data, @at) RETURNING id";
         JournalCommands.Add(command, "@run", runId);
         JournalCommands.Add(command, "@name", name);
-        JournalCommands.Add(command, "@data", (object?)data?.ToJsonString() ?? DBNull.Value);
+        JournalCommands.Add(command, "@data", (object?)secrets.RedactJsonOrNull(data?.ToJsonString()) ?? DBNull.Value);
         JournalCommands.Add(command, "@at", at.ToUnixTimeMilliseconds());
         return (long)(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
     }

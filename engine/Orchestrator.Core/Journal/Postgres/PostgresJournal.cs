@@ -57,7 +57,7 @@ internal sealed class PostgresJournal : IStoreJournal
         _tails = new ChainTails(ReadTail);
         _queue = new GroupCommitQueue(Commit, RolledBack);
         Learning = new DbLearningStore(async ct => await dataSource.OpenConnectionAsync(ct).ConfigureAwait(false));
-        Waits = new Waits.DbWaitStore(async ct => await dataSource.OpenConnectionAsync(ct).ConfigureAwait(false), LockSignalsAsync);
+        Waits = new Waits.DbWaitStore(async ct => await dataSource.OpenConnectionAsync(ct).ConfigureAwait(false), LockSignalsAsync, secrets);
         Schedules = new Schedules.DbScheduleStore(async ct => await dataSource.OpenConnectionAsync(ct).ConfigureAwait(false));
     }
 
