@@ -12,12 +12,12 @@ trap 'rm -rf "$work"' EXIT
 fail() { echo "tool install: FAILED: $*"; exit 1; }
 
 repo=$PWD
+version=$(sed -n 's:.*<Version>\(.*\)</Version>.*:\1:p' Directory.Build.props | head -1)
 # The README's pack command: the tool, the contract and the templates packages.
 dotnet pack -c Release -o artifacts/packages >"$work/pack.log" 2>&1 || { cat "$work/pack.log"; fail "dotnet pack"; }
 for package in "orchestrator.$version" "Orchestrator.Abstractions.1.1.0" "Orchestrator.Templates.$version"; do
   [ -f "artifacts/packages/$package.nupkg" ] || fail "dotnet pack made no $package.nupkg"
 done
-version=$(sed -n 's:.*<Version>\(.*\)</Version>.*:\1:p' Directory.Build.props | head -1)
 dotnet tool install --tool-path "$work/tools" orchestrator --version "$version" --add-source artifacts/packages >"$work/install.log" 2>&1 \
   || { cat "$work/install.log"; fail "dotnet tool install"; }
 

@@ -52,6 +52,8 @@ internal static class HostApi
             .WithSummary("Send the event {name} to a run; the body (any JSON, or empty) is its data. Kept until the run's first wait for that name takes it.");
         api.MapPost("/runs/{id}/wake", (string id, CancellationToken ct) => WakeAsync(host, id, ct))
             .WithSummary("A decision or an event for the run was stored by other means (the CLI): a run parked in this host continues.");
+        api.MapGet("/approvals", (CancellationToken ct) => ApprovalsAsync(host, ct))
+            .WithSummary("The approvals waiting runs ask for, oldest first; decide one with POST /api/runs/{id}/approve.");
         api.MapGet("/reviews", (bool? all, CancellationToken ct) => ReviewsAsync(host, all ?? false, ct))
             .WithSummary("The optimization loop's recommendations waiting for review (all=true: also decided ones).");
         api.MapPost("/reviews/{id}/decide", (long id, ReviewDecision decision, CancellationToken ct) => DecideAsync(host, id, decision.Decision, ct))
@@ -285,6 +287,20 @@ internal static class HostApi
 
     private static async Task<IResult> WakeAsync(HostState host, string id, CancellationToken ct) =>
         Results.Ok(new JsonObject { ["runId"] = id, ["resumed"] = await host.Runs.Parked.WakeAsync(id, ct) });
+
+    private static async Task<IResult> ApprovalsAsync(HostState host, CancellationToken ct)
+    {
+        var waits = await host.Journal.Waits.ListAsync(null, includeClosed: false, ct);
+        return Results.Ok(new JsonArray([.. waits.Where(w => w.Kind == "approval" && w.Decision is null).Select(w => (JsonNode)new JsonObject
+        {
+            ["runId"] = w.RunId,
+            ["name"] = w.Name,
+            ["step"] = w.StepId,
+            ["data"] = w.Data?.DeepClone(),
+            ["askedAt"] = w.CreatedAt,
+            ["dueAt"] = w.DueAt,
+        })]));
+    }
 
     private static async Task<IResult> ReviewsAsync(HostState host, bool all, CancellationToken ct)
     {

@@ -132,13 +132,14 @@ document.getElementById('theme').addEventListener('click', () => {
 });
 systemDark.addEventListener('change', applyTheme);
 
-/** The pending reviews' count beside the nav link, so a waiting decision is seen from any page. */
+/** The pending reviews' and approvals' count beside the nav link, so a waiting decision is seen from any page. */
 async function refreshReviewCount() {
   const badge = document.getElementById('review-count');
   try {
-    const pending = await getJson('/api/reviews');
-    badge.textContent = String(pending.length);
-    badge.hidden = pending.length === 0;
+    const [pending, approvals] = await Promise.all([getJson('/api/reviews'), getJson('/api/approvals')]);
+    const count = pending.length + approvals.length;
+    badge.textContent = String(count);
+    badge.hidden = count === 0;
   } catch {
     badge.hidden = true;
   }

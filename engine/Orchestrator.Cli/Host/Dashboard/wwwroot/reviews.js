@@ -1,10 +1,11 @@
-// What needs a human: the optimization loop's recommendations, approved or rejected here.
+// What needs a human: the approvals waiting runs ask for, and the optimization loop's recommendations; both decided here.
 import { getJson, postJson } from './api.js';
 import { badge, fill, h, json, toast } from './dom.js';
 
 export async function reviewsView(root, context) {
   const showAll = context.params.get('all') === 'true';
   const body = h('tbody');
+  const approvals = h('tbody');
   const toggle = h('input', { type: 'checkbox', id: 'reviews-all', checked: showAll });
   toggle.addEventListener('change', () => {
     history.replaceState(null, '', toggle.checked ? '#/reviews?all=true' : '#/reviews');
@@ -15,6 +16,18 @@ export async function reviewsView(root, context) {
     h('div', { class: 'page-head' },
       h('h1', null, 'Reviews'),
       h('div', { class: 'filters' }, h('label', { class: 'check' }, toggle, ' Show decided ones too'))),
+    h('h2', null, 'Approvals'),
+    h('p', { class: 'muted lead' }, 'Runs parked on an Approval(...): a decision continues the run on this host.'),
+    h('div', { class: 'card flush' },
+      h('table', { class: 'grid', id: 'approvals-table' },
+        h('thead', null, h('tr', null,
+          h('th', { scope: 'col' }, 'Run'),
+          h('th', { scope: 'col' }, 'Asks'),
+          h('th', { scope: 'col' }, 'Data'),
+          h('th', { scope: 'col' }, 'Asked at'),
+          h('th', { scope: 'col' }, 'Decision'))),
+        approvals)),
+    h('h2', null, 'Recommendations'),
     h('p', { class: 'muted lead' }, 'Recommendations the optimization loop will not apply on its own. Approved ones take effect from the next run.'),
     h('div', { class: 'card flush' },
       h('table', { class: 'grid', id: 'reviews-table' },
@@ -29,7 +42,36 @@ export async function reviewsView(root, context) {
           h('th', { scope: 'col' }, 'Decision'))),
         body)));
 
+  async function loadApprovals() {
+    const asked = await getJson('/api/approvals', context.signal);
+    if (!context.active) return;
+    if (asked.length === 0) {
+      fill(approvals, h('tr', null, h('td', { colspan: 5, class: 'empty' }, 'No run waits for an approval.')));
+      return;
+    }
+    fill(approvals, asked.map((item) => h('tr', { dataset: { approval: `${item.runId}/${item.name}` } },
+      h('td', null, h('a', { href: `#/runs/${encodeURIComponent(item.runId)}` }, item.runId)),
+      h('td', null, item.name),
+      h('td', null, json(item.data)),
+      h('td', null, new Date(item.askedAt).toLocaleString()),
+      h('td', { class: 'decide' },
+        h('button', { type: 'button', class: 'primary', onclick: () => approve(item, false) }, 'Approve'),
+        h('button', { type: 'button', onclick: () => approve(item, true) }, 'Reject')))));
+  }
+
+  async function approve(item, reject) {
+    try {
+      await postJson(`/api/runs/${encodeURIComponent(item.runId)}/approve`, { name: item.name, reject, by: 'dashboard' }, context.signal);
+      toast(`${item.runId}: ${item.name} ${reject ? 'rejected' : 'approved'}`);
+      window.dispatchEvent(new Event('orchestrator:reviews-changed'));
+    } catch (error) {
+      if (context.handle(error)) toast(error.message, true);
+    }
+    await loadApprovals();
+  }
+
   async function load() {
+    await loadApprovals();
     const items = await getJson(`/api/reviews${toggle.checked ? '?all=true' : ''}`, context.signal);
     if (!context.active) return;
     if (items.length === 0) {
