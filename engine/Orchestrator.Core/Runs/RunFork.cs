@@ -25,8 +25,13 @@ internal static class RunFork
         var source = await journal.GetRunAsync(sourceId, cancellationToken).ConfigureAwait(false)
             ?? throw new ResumeRefusedException($"no run with id '{sourceId}'");
         var entries = await journal.GetEntriesAsync(sourceId, cancellationToken).ConfigureAwait(false);
-        var cut = entries.Select((e, i) => (e, i)).FirstOrDefault(x => string.Equals(x.e.StepId, atStep, StringComparison.Ordinal)).i;
-        if (cut == 0 && (entries.Count == 0 || !string.Equals(entries[0].StepId, atStep, StringComparison.Ordinal)))
+        var cut = 0;
+        while (cut < entries.Count && !string.Equals(entries[cut].StepId, atStep, StringComparison.Ordinal))
+        {
+            cut++;
+        }
+
+        if (cut == entries.Count)
         {
             var steps = entries.Select(e => e.StepId).Where(s => !s.StartsWith('@')).Distinct(StringComparer.Ordinal).Take(12).ToList();
             throw new ResumeRefusedException($"run {sourceId} has no step '{atStep}'{(steps.Count == 0 ? "" : $"; its steps include: {string.Join(", ", steps)}")}");

@@ -9,7 +9,7 @@ internal sealed class DbScheduleStore(Func<CancellationToken, Task<DbConnection>
 {
     public async ValueTask<bool> AddAsync(Schedule schedule, CancellationToken cancellationToken)
     {
-        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var connection = await open(cancellationToken).ConfigureAwait(false);
         await using var command = connection.CreateCommand();
         command.CommandText = """
             INSERT INTO schedules (name, script, cron, input, created_at) VALUES (@name, @script, @cron, @input, @created)
@@ -25,7 +25,7 @@ internal sealed class DbScheduleStore(Func<CancellationToken, Task<DbConnection>
 
     public async ValueTask<IReadOnlyList<Schedule>> ListAsync(CancellationToken cancellationToken)
     {
-        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var connection = await open(cancellationToken).ConfigureAwait(false);
         await using var command = connection.CreateCommand();
         command.CommandText = "SELECT name, script, cron, input, created_at, last_occurrence, last_run_id FROM schedules ORDER BY name";
         var schedules = new List<Schedule>();
@@ -49,7 +49,7 @@ internal sealed class DbScheduleStore(Func<CancellationToken, Task<DbConnection>
 
     public async ValueTask<bool> RemoveAsync(string name, CancellationToken cancellationToken)
     {
-        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var connection = await open(cancellationToken).ConfigureAwait(false);
         await using var command = connection.CreateCommand();
         command.CommandText = "DELETE FROM schedules WHERE name = @name";
         JournalCommands.Add(command, "@name", name);
@@ -58,7 +58,7 @@ internal sealed class DbScheduleStore(Func<CancellationToken, Task<DbConnection>
 
     public async ValueTask MarkAsync(string name, DateTimeOffset occurrence, string? runId, CancellationToken cancellationToken)
     {
-        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var connection = await open(cancellationToken).ConfigureAwait(false);
         await using var command = connection.CreateCommand();
         command.CommandText = "UPDATE schedules SET last_occurrence = @at, last_run_id = @run WHERE name = @name";
         JournalCommands.Add(command, "@at", occurrence.ToUnixTimeMilliseconds());
@@ -66,6 +66,4 @@ internal sealed class DbScheduleStore(Func<CancellationToken, Task<DbConnection>
         JournalCommands.Add(command, "@name", name);
         await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
     }
-
-    private Task<DbConnection> OpenAsync(CancellationToken cancellationToken) => open(cancellationToken);
 }

@@ -19,7 +19,7 @@ internal sealed class DbWaitStore(Func<CancellationToken, Task<DbConnection>> op
 
     public async ValueTask<WaitRecord> OpenAsync(WaitRecord wait, CancellationToken cancellationToken)
     {
-        await using var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var connection = await open(cancellationToken).ConfigureAwait(false);
         await using (var insert = connection.CreateCommand())
         {
             insert.CommandText = """
@@ -46,7 +46,7 @@ internal sealed class DbWaitStore(Func<CancellationToken, Task<DbConnection>> op
 
     public async ValueTask<IReadOnlyList<WaitRecord>> ListAsync(string? runId, bool includeClosed, CancellationToken cancellationToken)
     {
-        await using var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var connection = await open(cancellationToken).ConfigureAwait(false);
         await using var command = connection.CreateCommand();
         // Conditions, not NULL tests of parameters: PostgreSQL cannot type a parameter that is only ever compared with NULL.
         var conditions = new List<string>();
@@ -67,7 +67,7 @@ internal sealed class DbWaitStore(Func<CancellationToken, Task<DbConnection>> op
 
     public async ValueTask<bool> DecideAsync(string runId, string stepId, JsonObject decision, DateTimeOffset at, CancellationToken cancellationToken)
     {
-        await using var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var connection = await open(cancellationToken).ConfigureAwait(false);
         await using var command = connection.CreateCommand();
         command.CommandText = """
             UPDATE waits SET decision = @decision, decided_at = @at
@@ -82,7 +82,7 @@ internal sealed class DbWaitStore(Func<CancellationToken, Task<DbConnection>> op
 
     public async ValueTask CloseAsync(string runId, string stepId, DateTimeOffset at, CancellationToken cancellationToken)
     {
-        await using var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var connection = await open(cancellationToken).ConfigureAwait(false);
         await using var command = connection.CreateCommand();
         command.CommandText = "UPDATE waits SET closed_at = @at WHERE run_id = @run AND step_id = @step AND closed_at IS NULL";
         JournalCommands.Add(command, "@at", at.ToUnixTimeMilliseconds());
@@ -93,7 +93,7 @@ internal sealed class DbWaitStore(Func<CancellationToken, Task<DbConnection>> op
 
     public async ValueTask<long> SignalAsync(string runId, string name, JsonNode? data, DateTimeOffset at, CancellationToken cancellationToken)
     {
-        await using var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var connection = await open(cancellationToken).ConfigureAwait(false);
         await using var command = connection.CreateCommand();
         command.CommandText = "INSERT INTO signals (run_id, name, data, sent_at) VALUES (@run, @name, @data, @at) RETURNING id";
         JournalCommands.Add(command, "@run", runId);
@@ -105,7 +105,7 @@ internal sealed class DbWaitStore(Func<CancellationToken, Task<DbConnection>> op
 
     public async ValueTask<SignalRecord?> ConsumeAsync(string runId, string name, string stepId, DateTimeOffset at, CancellationToken cancellationToken)
     {
-        await using var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var connection = await open(cancellationToken).ConfigureAwait(false);
 
         // Exclusive: two waits for the same name (parallel branches) never take the same signal.
         await using var transaction = await beginExclusive(connection, cancellationToken).ConfigureAwait(false);
@@ -167,6 +167,4 @@ internal sealed class DbWaitStore(Func<CancellationToken, Task<DbConnection>> op
 
         return waits;
     }
-
-    private Task<DbConnection> OpenConnectionAsync(CancellationToken cancellationToken) => open(cancellationToken);
 }

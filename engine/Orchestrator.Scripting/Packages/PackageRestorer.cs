@@ -142,11 +142,8 @@ internal sealed class PackageRestorer(string packagesFolder, string scriptDirect
             .Select(item => Path.GetFullPath(Path.Combine(folder, item)))];
     }
 
-    private static string OneLine(Exception ex)
-    {
-        var message = ex.InnerException is { } inner && ex is FatalProtocolException ? $"{ex.Message} ({inner.Message})" : ex.Message;
-        return string.Join(' ', message.Split(['\r', '\n'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
-    }
+    private static string OneLine(Exception ex) =>
+        Core.Plugins.PluginDiscovery.OneLine(ex.InnerException is { } inner && ex is FatalProtocolException ? $"{ex.Message} ({inner.Message})" : ex.Message);
 }
 
 /// <summary>A <c>#r "nuget: …"</c> package could not be restored; the message is one line naming the package and the feeds.</summary>

@@ -235,6 +235,31 @@ public abstract class StoreContractTests : IDisposable
     }
 
     [Fact]
+    public async Task Waits_signals_and_schedules_round_trip_and_each_signal_is_taken_by_one_wait_only()
+    {
+        await using (var journal = Open())
+        {
+            var wait = new Core.Waits.WaitRecord { RunId = "r", StepId = "deploy", Kind = "approval", Name = "deploy", Data = new JsonObject { ["v"] = 1 }, CreatedAt = T0, DueAt = T0.AddHours(4) };
+            (await journal.Waits.OpenAsync(wait, default)).Name.Should().Be("deploy");
+            (await journal.Waits.OpenAsync(wait with { Name = "changed" }, default)).Name.Should().Be("deploy", "a wait is opened once; a replay finds the first");
+            (await journal.Waits.DecideAsync("r", "deploy", new JsonObject { ["approved"] = true }, T0.AddHours(1), default)).Should().BeTrue();
+            (await journal.Waits.DecideAsync("r", "deploy", new JsonObject { ["approved"] = false }, T0.AddHours(2), default)).Should().BeFalse("it is decided already");
+            await journal.Waits.SignalAsync("r", "payment", new JsonObject { ["n"] = 1 }, T0, default);
+            await journal.Waits.SignalAsync("r", "payment", new JsonObject { ["n"] = 2 }, T0, default);
+            var taken = await Task.WhenAll(Enumerable.Range(0, 4).Select(i => journal.Waits.ConsumeAsync("r", "payment", $"wait-{i}", T0, default).AsTask()));
+            taken.Where(t => t is not null).Select(t => t!.Data!["n"]!.GetValue<int>()).Should().BeEquivalentTo([1, 2], "two signals, each taken by exactly one of four waits");
+            (await journal.Schedules.AddAsync(new Core.Schedules.Schedule { Name = "nightly", Script = "/s/n.csx", Cron = "0 3 * * *", CreatedAt = T0 }, default)).Should().BeTrue();
+            await journal.Schedules.MarkAsync("nightly", T0.AddHours(3), "run-1", default);
+        }
+
+        await using var reopened = Open();
+        var stored = (await reopened.Waits.ListAsync("r", includeClosed: true, default)).Should().ContainSingle().Subject;
+        (stored.Data!["v"]!.GetValue<int>(), stored.Decision!["approved"]!.GetValue<bool>(), stored.DueAt).Should().Be((1, true, T0.AddHours(4)));
+        var schedule = (await reopened.Schedules.ListAsync(default)).Should().ContainSingle().Subject;
+        (schedule.LastOccurrence, schedule.LastRunId).Should().Be((T0.AddHours(3), "run-1"));
+    }
+
+    [Fact]
     public async Task The_cli_runs_hello_lists_shows_and_reports_it_from_the_store()
     {
         var hello = Path.Combine(RepoPaths.Root, "scripts", "hello.csx");
