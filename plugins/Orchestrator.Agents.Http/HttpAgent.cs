@@ -23,6 +23,9 @@ public sealed class HttpAgent : IAgent
 
     public string Kind => "http";
 
+    /// <summary><c>http-request</c>: sends one HTTP request.</summary>
+    public IReadOnlyCollection<string> Capabilities { get; } = ["http-request"];
+
     /// <summary>One circuit per host: a server that is down does not cut off the others.</summary>
     public string? TargetOf(AgentTask task) =>
         task.Input is JsonObject o && o["url"] is JsonValue v && v.TryGetValue<string>(out var url)

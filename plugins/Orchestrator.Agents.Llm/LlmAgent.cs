@@ -13,7 +13,8 @@ namespace Orchestrator.Agents.Llm;
 /// <summary>
 /// One chat completion from an OpenAI-compatible server (OpenAI, Ollama, llama.cpp server, vLLM...) through
 /// Microsoft.Extensions.AI's <see cref="IChatClient"/>. Output: the text, the model that answered, the finish
-/// reason and the token usage.
+/// reason and the token usage. As a consensus peer it speaks the engine's protocol through the model (see
+/// <see cref="Deliberation"/>), and a strategy change the engine announces reaches the model in the run's later requests.
 /// </summary>
 public sealed class LlmAgent : IAgent
 {
@@ -28,6 +29,7 @@ public sealed class LlmAgent : IAgent
     private readonly ConcurrentDictionary<(Uri Endpoint, string Model, string? Key), IChatClient> _clients = new();
     private readonly Lazy<LlmSettings> _settings;
     private readonly Func<string, string?> _environment;
+    private readonly RunNotes _notes = new();
 
     public LlmAgent()
         : this(() => LlmSettings.Load(Path.GetDirectoryName(typeof(LlmAgent).Assembly.Location)), Environment.GetEnvironmentVariable)
@@ -42,13 +44,31 @@ public sealed class LlmAgent : IAgent
 
     public string Kind => "llm";
 
+    /// <summary><c>chat</c>, and the consensus protocol's <c>propose</c>, <c>vote</c> and <c>contribute</c>.</summary>
+    public IReadOnlyCollection<string> Capabilities { get; } = ["chat", "propose", "vote", "contribute"];
+
+    public ValueTask OnMessageAsync(AgentMessage message, CancellationToken cancellationToken)
+    {
+        if (message.Type == AgentMessage.StrategyChanged)
+        {
+            _notes.Add(message.RunId, RunNotes.StrategyChange(message.Payload));
+        }
+        else if (message.Type == AgentMessage.Cancellation)
+        {
+            _notes.Forget(message.RunId);
+        }
+
+        return ValueTask.CompletedTask;
+    }
+
     public async ValueTask<AgentResult> RunAsync(AgentTask task, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
+        var turn = Deliberation.Read(task.Input);
         LlmRequest request;
         try
         {
-            request = LlmRequest.Parse(task.Input, _settings.Value, _environment, DefaultTimeout);
+            request = LlmRequest.Parse(turn?.Request ?? task.Input, _settings.Value, _environment, DefaultTimeout);
         }
         catch (Exception ex) when (ex is LlmInputException or InvalidOperationException)
         {
@@ -63,8 +83,9 @@ public sealed class LlmAgent : IAgent
         var started = TimeProvider.System.GetTimestamp();
         try
         {
-            var response = await client.GetResponseAsync(request.Messages, request.Options, cts.Token).ConfigureAwait(false);
-            return AgentResult.Ok(BuildOutput(response, request.Model, started));
+            IEnumerable<Microsoft.Extensions.AI.ChatMessage> messages = _notes.For(task.RunId) is { } note ? [new Microsoft.Extensions.AI.ChatMessage(ChatRole.System, note), .. request.Messages] : request.Messages;
+            var response = await client.GetResponseAsync(messages, request.Options, cts.Token).ConfigureAwait(false);
+            return AgentResult.Ok(turn is null ? BuildOutput(response, request.Model, started) : turn.Answer(response.Text));
         }
         catch (OperationCanceledException ex) when (cancellationToken.IsCancellationRequested)
         {

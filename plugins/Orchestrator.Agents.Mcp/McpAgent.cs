@@ -14,6 +14,9 @@ public sealed class McpAgent : IAgent
 
     public string Kind => "mcp";
 
+    /// <summary><c>tool-call</c>: calls a tool of the host's MCP servers.</summary>
+    public IReadOnlyCollection<string> Capabilities { get; } = ["tool-call"];
+
     /// <summary>One circuit per server and tool (the tool alone when the engine picks the server).</summary>
     public string? TargetOf(AgentTask task) =>
         task.Input is JsonObject o && o["tool"] is JsonValue t && t.TryGetValue<string>(out var tool)

@@ -20,6 +20,9 @@ public sealed class ShellAgent : IAgent
 
     public string Kind => "shell";
 
+    /// <summary><c>exec</c>: runs a program or a shell script.</summary>
+    public IReadOnlyCollection<string> Capabilities { get; } = ["exec"];
+
     /// <summary>One circuit per command, and per script: a command or script that keeps failing does not cut off the others.</summary>
     public string? TargetOf(AgentTask task) => task.Input switch
     {

@@ -78,6 +78,8 @@ internal sealed class HostServer : IAsyncDisposable
                 console.Error($"plugin not loaded: {error.Path}: {error.Message}");
             }
 
+            WorkflowHost.UseProfiles(plugins, scripts.Directory, session.Directory);
+
             var health = new AgentHealthBook(TimeProvider.System);
             var mcp = mcpConfig.Servers.Count == 0 ? null : new McpCoordinator(mcpConfig, TimeProvider.System, session.Log);
             var reports = new ReportWriter(session.Directory, secrets: session.Secrets);

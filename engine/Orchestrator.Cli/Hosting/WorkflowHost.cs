@@ -2,6 +2,7 @@ using Orchestrator.Core.Connectors;
 using Orchestrator.Core.Health;
 using Orchestrator.Core.Mcp;
 using Orchestrator.Core.Plugins;
+using Orchestrator.Core.Provisioning;
 using Orchestrator.Core.Reporting;
 using Orchestrator.Core.Telemetry;
 using Orchestrator.Core.Workflow;
@@ -109,6 +110,8 @@ internal sealed class WorkflowHost : IAsyncDisposable
                 console.Error($"plugin not loaded: {error.Path}: {error.Message}");
             }
 
+            UseProfiles(plugins, Path.GetDirectoryName(scriptPath), session.Directory);
+
             // Before compiling: a store this engine cannot read gets no compile cache entry, and says so at once.
             session.WaitUntilOpen(console);
             var cache = useCache ? new ScriptCompileCache(Path.Combine(session.Directory, CacheFolder), session.Log) : null;
@@ -131,6 +134,19 @@ internal sealed class WorkflowHost : IAsyncDisposable
         const int Shown = 20;
         var lines = message.Split('\n');
         return lines.Length <= Shown ? message : string.Join('\n', lines[..Shown]) + $"\n… and {lines.Length - Shown} more errors";
+    }
+
+    /// <summary>The agent profiles of the agents.json files in the store folder and the script's folder; a bad one is bad input.</summary>
+    public static void UseProfiles(PluginHost plugins, string? scriptDirectory, string store)
+    {
+        try
+        {
+            plugins.UseProfiles(AgentProfiles.Discover(scriptDirectory, store));
+        }
+        catch (AgentProfileException ex)
+        {
+            throw new CliException(ex.Message);
+        }
     }
 
     /// <summary>The mcp.json files of the store folder, the script's folder and <c>--mcp-config</c>; a bad one is bad input.</summary>

@@ -1,6 +1,7 @@
 using System.Reflection;
 using System.Runtime.Loader;
 using Orchestrator.Abstractions;
+using Orchestrator.Core.Provisioning;
 using Orchestrator.Core.Workflow;
 using Serilog;
 
@@ -38,6 +39,7 @@ internal sealed partial class PluginHost : IAgentRegistry, IDisposable
     private readonly Lock _registry = new();
     private bool _disposed;
     private bool _unloadable = true;
+    private AgentProfiles _profiles = AgentProfiles.None;
 
     private PluginHost(ILogger log) => _log = log.ForContext<PluginHost>();
 
@@ -68,8 +70,18 @@ internal sealed partial class PluginHost : IAgentRegistry, IDisposable
             ObjectDisposedException.ThrowIf(_disposed, this);
             lock (_registry)
             {
-                return [.. _agents.Keys.Union(_deferredAgents.Keys, StringComparer.OrdinalIgnoreCase)];
+                return [.. _agents.Keys.Union(_deferredAgents.Keys, StringComparer.OrdinalIgnoreCase).Union(_profiles.All.Select(p => p.Name), StringComparer.OrdinalIgnoreCase)];
             }
+        }
+    }
+
+    /// <summary>Serves the agent profiles of agents.json as kinds of their own; throws <see cref="AgentProfileException"/> for one that does not fit the plugins.</summary>
+    public void UseProfiles(AgentProfiles profiles)
+    {
+        lock (_registry)
+        {
+            profiles.Validate([.. _agents.Keys.Union(_deferredAgents.Keys, StringComparer.OrdinalIgnoreCase)]);
+            _profiles = profiles;
         }
     }
 
@@ -161,6 +173,11 @@ internal sealed partial class PluginHost : IAgentRegistry, IDisposable
         ObjectDisposedException.ThrowIf(_disposed, this);
         lock (_registry)
         {
+            if (_profiles.Find(kind) is { } profile)
+            {
+                return FindAgent(profile.Agent) is { } agent ? _profiles.Wrap(profile, agent) : null;
+            }
+
             LoadDeferred(_deferredAgents, kind);
             return _agents.GetValueOrDefault(kind)?.Instance;
         }
@@ -174,6 +191,11 @@ internal sealed partial class PluginHost : IAgentRegistry, IDisposable
             if (_providers.TryGetValue(kind, out var cached))
             {
                 return cached;
+            }
+
+            if (_profiles.Find(kind) is { } profile)
+            {
+                return _profiles.Wrap(profile, FindProviders(profile.Agent));
             }
 
             LoadDeferred(_deferredAgents, kind);

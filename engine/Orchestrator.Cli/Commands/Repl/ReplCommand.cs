@@ -43,6 +43,8 @@ internal static class ReplCommand
             console.Error($"plugin not loaded: {error.Path}: {error.Message}");
         }
 
+        WorkflowHost.UseProfiles(plugins, Directory.GetCurrentDirectory(), session.Directory);
+
         var history = new ReplHistory(Path.Combine(session.Directory, "repl-history"));
         ILineReader input = Console.IsInputRedirected ? new TextLineReader(Console.In) : new TerminalLineReader(history, console.Out);
         var repl = new ReplSession(input, console.Out, history);
