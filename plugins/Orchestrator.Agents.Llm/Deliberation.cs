@@ -1,20 +1,24 @@
 using System.Text;
 using System.Text.Json.Nodes;
+using Orchestrator.Abstractions;
 
 namespace Orchestrator.Agents.Llm;
 
 /// <summary>
-/// The engine's consensus protocol spoken through the model. A consensus (or a peer-to-peer phase) calls each agent
+/// The engine's coordination protocols spoken through the model. A consensus (or a peer-to-peer phase) calls each agent
 /// peer with <c>{ phase, peer, task, … }</c>: <c>propose</c> answers with a proposal, <c>vote</c> gets the
 /// <c>proposals</c> by peer name and answers with the name it backs, <c>contribute</c> gets the agreed <c>plan</c> and
-/// answers with its part. Each turn becomes one chat request; the model's answer becomes the peer's answer.
+/// answers with its part. A master-worker calls its master with <c>{ phase: "split", task }</c> (answered with the
+/// subtasks) and <c>{ phase: "integrate", task, results }</c>. Each turn becomes one chat request; the model's answer
+/// becomes the agent's.
 /// </summary>
 internal sealed class Deliberation
 {
-    private static readonly string[] Phases = ["propose", "vote", "contribute"];
+    private static readonly string[] PeerPhases = ["propose", "vote", "contribute"];
+    private static readonly string[] MasterPhases = ["split", "integrate"];
 
-    // The protocol's own keys: everything else at the top level (a profile's model, endpoint, temperature…) is a setting.
-    private static readonly string[] ProtocolKeys = ["phase", "peer", "task", "proposals", "plan", "winner"];
+    // The protocols' own keys: everything else at the top level (a profile's model, endpoint, temperature…) is a setting.
+    private static readonly string[] ProtocolKeys = ["phase", "peer", "task", "proposals", "plan", "winner", "results"];
 
     // Chat settings a task object may carry for its peers; the rest of it is the task itself.
     private static readonly string[] SettingKeys = ["endpoint", "model", "apiKeyEnv", "temperature", "maxTokens", "timeoutMs", "system"];
@@ -41,9 +45,17 @@ internal sealed class Deliberation
     public static Deliberation? Read(JsonNode? input)
     {
         if (input is not JsonObject obj
-            || obj["phase"] is not JsonValue p || !p.TryGetValue<string>(out var phase) || !Phases.Contains(phase, StringComparer.Ordinal)
-            || obj["peer"] is not JsonValue n || !n.TryGetValue<string>(out var peer)
-            || !obj.ContainsKey("task"))
+            || obj["phase"] is not JsonValue p || !p.TryGetValue<string>(out var phase) || !obj.ContainsKey("task"))
+        {
+            return null;
+        }
+
+        string peer;
+        if (MasterPhases.Contains(phase, StringComparer.Ordinal))
+        {
+            peer = "the master";
+        }
+        else if (!PeerPhases.Contains(phase, StringComparer.Ordinal) || obj["peer"] is not JsonValue n || !n.TryGetValue<string>(out peer!))
         {
             return null;
         }
@@ -74,6 +86,8 @@ internal sealed class Deliberation
         {
             "propose" => $"You are {peer}, one of several peers who must agree on how to do the task below. Propose one approach. Answer with the approach only, in a few sentences.",
             "vote" => $"You are {peer}, one of several peers. Below are the peers' proposals for the task, each under its proposer's name. Back the best one. Answer with the proposer's name only.",
+            "split" => "You lead a team of workers. Split the task below into independent subtasks that a worker can each do alone. Answer with a JSON array of strings, one per subtask, and nothing else.",
+            "integrate" => "You lead a team of workers. Below are the task and the workers' results, in order. Put them together into one result. Answer with the result only.",
             _ => $"You are {peer}. The peers agreed on the plan below (proposed by {Text(obj["winner"])}). Do your part of it. Answer with your contribution only.",
         };
         request["system"] = request["system"] is JsonValue s && s.TryGetValue<string>(out var system) && system.Length > 0 ? system + "\n\n" + role : role;
@@ -91,6 +105,14 @@ internal sealed class Deliberation
         {
             prompt.Append("\n\nAgreed plan:\n").Append(Text(obj["plan"]));
         }
+        else if (phase == "integrate")
+        {
+            prompt.Append("\n\nResults:");
+            foreach (var (result, index) in (obj["results"] as JsonArray ?? []).Select((r, i) => (r, i)))
+            {
+                prompt.Append("\n\n[").Append(index).Append("]\n").Append(Text(result));
+            }
+        }
 
         request.Remove("messages");
         request["prompt"] = prompt.ToString();
@@ -98,17 +120,50 @@ internal sealed class Deliberation
     }
 
     /// <summary>
-    /// The peer's answer from the model's <paramref name="text"/>: a proposal or contribution is the text (an empty one
-    /// proposes nothing); a vote is the proposer the text names, or null (abstaining) when it names none or several.
+    /// The agent's answer from the model's <paramref name="text"/>: a proposal, contribution or integration is the text
+    /// (an empty proposal proposes nothing); a vote is the proposer the text names, or null (abstaining) when it names none
+    /// or several; a split is the JSON array the text holds, each string subtask made <c>{ prompt }</c>.
     /// </summary>
-    public JsonNode? Answer(string text)
+    public AgentResult Answer(string text)
     {
         var trimmed = text.Trim();
-        if (Phase != "vote")
+        return Phase switch
         {
-            return trimmed.Length == 0 ? null : JsonValue.Create(trimmed);
+            "vote" => AgentResult.Ok(Vote(trimmed)),
+            "split" => Split(trimmed),
+            _ => AgentResult.Ok(trimmed.Length == 0 ? null : JsonValue.Create(trimmed)),
+        };
+    }
+
+    private static AgentResult Split(string text)
+    {
+        // Models like to fence JSON in ``` blocks; the array is what is between the first '[' and the last ']'.
+        var start = text.IndexOf('[', StringComparison.Ordinal);
+        var end = text.LastIndexOf(']');
+        JsonNode? parsed = null;
+        if (start >= 0 && end > start)
+        {
+            try
+            {
+                parsed = JsonNode.Parse(text[start..(end + 1)]);
+            }
+            catch (System.Text.Json.JsonException)
+            {
+                // Not JSON after all: reported below.
+            }
         }
 
+        if (parsed is not JsonArray { Count: > 0 } subtasks)
+        {
+            var shown = text.Length <= 120 ? text : text[..120] + "…";
+            return AgentResult.Fail($"llm: the model's split is not a JSON array of subtasks: {shown.ReplaceLineEndings(" ")}");
+        }
+
+        return AgentResult.Ok(new JsonArray([.. subtasks.Select(t => t is JsonValue v && v.TryGetValue<string>(out var prompt) ? new JsonObject { ["prompt"] = prompt } : t?.DeepClone())]));
+    }
+
+    private JsonNode? Vote(string trimmed)
+    {
         var names = Proposals.Select(p => p.Key).ToList();
         var bare = trimmed.Trim('"', '\'', '`', '[', ']', '.', '*', ' ');
         var exact = names.FirstOrDefault(name => string.Equals(name, bare, StringComparison.OrdinalIgnoreCase));

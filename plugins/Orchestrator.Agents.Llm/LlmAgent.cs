@@ -85,7 +85,7 @@ public sealed class LlmAgent : IAgent
         {
             IEnumerable<Microsoft.Extensions.AI.ChatMessage> messages = _notes.For(task.RunId) is { } note ? [new Microsoft.Extensions.AI.ChatMessage(ChatRole.System, note), .. request.Messages] : request.Messages;
             var response = await client.GetResponseAsync(messages, request.Options, cts.Token).ConfigureAwait(false);
-            return AgentResult.Ok(turn is null ? BuildOutput(response, request.Model, started) : turn.Answer(response.Text));
+            return turn is null ? AgentResult.Ok(BuildOutput(response, request.Model, started)) : turn.Answer(response.Text);
         }
         catch (OperationCanceledException ex) when (cancellationToken.IsCancellationRequested)
         {

@@ -32,9 +32,15 @@ internal sealed class LlmRequest
 
     public static LlmRequest Parse(JsonNode? input, LlmSettings settings, Func<string, string?> environment, TimeSpan defaultTimeout)
     {
+        // A bare string is the prompt, so that a master's subtasks and quick calls need no wrapping.
+        if (input is JsonValue text && text.TryGetValue<string>(out var prompt))
+        {
+            input = new JsonObject { ["prompt"] = prompt };
+        }
+
         if (input is not JsonObject obj)
         {
-            throw new LlmInputException("input must be a JSON object with a 'prompt' or 'messages'.");
+            throw new LlmInputException("input must be a string (the prompt) or a JSON object with a 'prompt' or 'messages'.");
         }
 
         var endpointText = OptionalString(obj, "endpoint") ?? settings.Endpoint

@@ -133,7 +133,8 @@ public sealed class LlmAgentTests
     }
 
     [Theory]
-    [InlineData("null", "llm: input must be a JSON object")]
+    [InlineData("null", "llm: input must be a string (the prompt) or a JSON object")]
+    [InlineData("42", "llm: input must be a string (the prompt) or a JSON object")]
     [InlineData("""{"model":"m","prompt":"x"}""", "llm: no endpoint")]
     [InlineData("""{"endpoint":"http://127.0.0.1:1/v1","prompt":"x"}""", "llm: no model")]
     [InlineData("""{"endpoint":"ftp://x/v1","model":"m","prompt":"x"}""", "llm: the endpoint must be an absolute http")]

@@ -69,6 +69,53 @@ public sealed class LlmPeerTests
         Messages(server.Seen.Single())[^1]!["content"]!.GetValue<string>().Should().Be("Task:\nHow to ship?\n\nProposals:\n\n[a]\nUse a queue.\n\n[b]\nUse a flag.");
     }
 
+    [Theory]
+    [InlineData("[\"read the logs\", \"check the disk\"]")]
+    [InlineData("Here you are:\n```json\n[\"read the logs\", \"check the disk\"]\n```")]
+    public async Task A_masters_split_is_the_json_array_the_model_answers_each_string_a_prompt(string answer)
+    {
+        await using var server = new LoopbackServer(Replying(answer));
+
+        var result = await AgentFor(server).RunAsync(TaskOf(JsonNode.Parse("""{ "phase": "split", "task": "Why is the site down?" }""")), default);
+
+        result.Success.Should().BeTrue(result.Error);
+        result.Output!.ToJsonString().Should().Be("""[{"prompt":"read the logs"},{"prompt":"check the disk"}]""");
+        Messages(server.Seen.Single())[0]!["content"]!.GetValue<string>().Should().Contain("Answer with a JSON array of strings");
+    }
+
+    [Fact]
+    public async Task A_split_that_is_not_a_json_array_fails_the_step_with_what_the_model_said()
+    {
+        await using var server = new LoopbackServer(Replying("I would first read the logs."));
+
+        var result = await AgentFor(server).RunAsync(TaskOf(JsonNode.Parse("""{ "phase": "split", "task": "Why is the site down?" }""")), default);
+
+        result.Success.Should().BeFalse();
+        result.Error.Should().Be("llm: the model's split is not a JSON array of subtasks: I would first read the logs.");
+    }
+
+    [Fact]
+    public async Task A_master_integrates_the_workers_results_in_order()
+    {
+        await using var server = new LoopbackServer(Replying("The disk is full."));
+
+        var result = await AgentFor(server).RunAsync(TaskOf(JsonNode.Parse("""{ "phase": "integrate", "task": "Why is the site down?", "results": ["logs: no space left", "disk: 100%"] }""")), default);
+
+        result.Output!.GetValue<string>().Should().Be("The disk is full.");
+        Messages(server.Seen.Single())[^1]!["content"]!.GetValue<string>().Should().Be("Task:\nWhy is the site down?\n\nResults:\n\n[0]\nlogs: no space left\n\n[1]\ndisk: 100%");
+    }
+
+    [Fact]
+    public async Task A_bare_string_input_is_the_prompt()
+    {
+        await using var server = new LoopbackServer(Replying("4"));
+
+        var result = await AgentFor(server).RunAsync(TaskOf(JsonValue.Create("2 + 2?")), default);
+
+        result.Output!["text"]!.GetValue<string>().Should().Be("4");
+        Messages(server.Seen.Single()).Single()!["content"]!.GetValue<string>().Should().Be("2 + 2?");
+    }
+
     [Fact]
     public async Task A_strategy_change_reaches_the_model_in_that_runs_later_requests_until_the_run_is_cancelled()
     {

@@ -13,7 +13,11 @@ public enum CoordinationMode
     /// <summary>Up to <see cref="PhaseStrategy.Concurrency"/> items at once.</summary>
     Parallel,
 
-    /// <summary>The master (the phase's split and integrate) hands items to workers, up to the concurrency.</summary>
+    /// <summary>
+    /// With a <see cref="PhaseStrategy.Master"/>, the master splits each item into subtasks that workers (the strategy's
+    /// agent) run up to the concurrency, and integrates their results; without one, the phase's split and integrate are
+    /// the master and items go to the workers up to the concurrency.
+    /// </summary>
     MasterWorker,
 
     /// <summary>Every agent that can do the work proposes a result for each item; a majority decides.</summary>
@@ -38,6 +42,9 @@ public sealed record PhaseStrategy
     public string? Agent { get; init; }
 
     public TimeSpan? Timeout { get; init; }
+
+    /// <summary>In master-worker mode, the agent kind or capability that splits each item and integrates its subtasks' results.</summary>
+    public string? Master { get; init; }
 
     public RecoveryChain? Recovery { get; init; }
 
@@ -68,6 +75,11 @@ public sealed record PhaseStrategy
         if (Timeout is { } t && t <= TimeSpan.Zero)
         {
             throw new ArgumentException($"phase '{phase}', strategy '{Name}': a timeout must be positive, not {t}");
+        }
+
+        if (Master is not null && (Mode != CoordinationMode.MasterWorker || string.IsNullOrWhiteSpace(Master)))
+        {
+            throw new ArgumentException($"phase '{phase}', strategy '{Name}': a master is a non-empty agent kind or capability, for master-worker mode only");
         }
 
         if (Mode == CoordinationMode.PeerToPeer && Agent is null)
@@ -105,16 +117,27 @@ public sealed record PhaseStrategy
     // A change read from the store holds a JSON number; one made in this process may hold an int or a double.
     private static double Milliseconds(JsonValue value) => value.TryGetValue<double>(out var ms) ? ms : value.GetValue<int>();
 
-    public JsonObject ToJson() => new()
+    public JsonObject ToJson()
     {
-        ["name"] = Name,
-        ["mode"] = ModeName(Mode),
-        ["concurrency"] = EffectiveConcurrency,
-        ["agent"] = Agent,
-        ["timeoutMs"] = Timeout?.TotalMilliseconds,
-        ["recovery"] = Recovery is null ? null : new JsonArray([.. Recovery.Links.Select(l => JsonValue.Create(l.Strategy))]),
-        ["minEffectiveness"] = MinEffectiveness,
-    };
+        var json = new JsonObject
+        {
+            ["name"] = Name,
+            ["mode"] = ModeName(Mode),
+            ["concurrency"] = EffectiveConcurrency,
+            ["agent"] = Agent,
+            ["timeoutMs"] = Timeout?.TotalMilliseconds,
+            ["recovery"] = Recovery is null ? null : new JsonArray([.. Recovery.Links.Select(l => JsonValue.Create(l.Strategy))]),
+            ["minEffectiveness"] = MinEffectiveness,
+        };
+
+        // Only when there is one, so that strategies without a master journal as they always did.
+        if (Master is not null)
+        {
+            json["master"] = Master;
+        }
+
+        return json;
+    }
 
     public static string ModeName(CoordinationMode mode) => mode switch
     {

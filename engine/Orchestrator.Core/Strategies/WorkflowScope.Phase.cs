@@ -108,11 +108,13 @@ public sealed partial class WorkflowScope
             _run.Phases.TryRemove(runtime.Id, out _);
         }
 
-        string? Unavailable(PhaseStrategy strategy) => strategy.Agent is null || AgentFor(strategy) is not null
+        string? Unavailable(PhaseStrategy strategy) => Missing(strategy.Agent) ?? Missing(strategy.Master);
+
+        string? Missing(string? wanted) => wanted is null || HealthyKind(wanted) is not null
             ? null
-            : _run.Agents.KindsFor(strategy.Agent).Count == 0
-                ? $"no agent of kind or capability '{strategy.Agent}' is loaded"
-                : $"every agent for '{strategy.Agent}' is unhealthy (circuit open)";
+            : _run.Agents.KindsFor(wanted).Count == 0
+                ? $"no agent of kind or capability '{wanted}' is loaded"
+                : $"every agent for '{wanted}' is unhealthy (circuit open)";
     }
 
     /// <summary>What selection saw: the agents, their health and calls so far, and the run's input.</summary>
@@ -139,9 +141,11 @@ public sealed partial class WorkflowScope
     }
 
     /// <summary>The first agent kind for the strategy with a provider that is not unhealthy; null if none.</summary>
-    private string? AgentFor(PhaseStrategy strategy) => strategy.Agent is null
-        ? null
-        : _run.Agents.KindsFor(strategy.Agent).FirstOrDefault(k => _run.Agents.FindProviders(k).Any(p => _run.Health.StateOf(p.Id) != AgentHealthState.Unhealthy));
+    private string? AgentFor(PhaseStrategy strategy) => strategy.Agent is null ? null : HealthyKind(strategy.Agent);
+
+    /// <summary>The first agent kind for a kind or capability with a provider that is not unhealthy; null if none.</summary>
+    private string? HealthyKind(string wanted) =>
+        _run.Agents.KindsFor(wanted).FirstOrDefault(k => _run.Agents.FindProviders(k).Any(p => _run.Health.StateOf(p.Id) != AgentHealthState.Unhealthy));
 
     private async Task<IReadOnlyList<JsonNode?>> PhaseItemsAsync(JsonNode? task, PhasePlan plan, CancellationToken ct)
     {
@@ -381,7 +385,22 @@ public sealed partial class WorkflowScope
         try
         {
             StepOutcome outcome;
-            if (plan.Worker is { } worker)
+            if (strategy.Mode == CoordinationMode.MasterWorker && strategy.Master is { } wanted)
+            {
+                // The master splits the item and integrates its subtasks' results; the strategy's agent (or the phase's worker) runs each subtask.
+                var master = HealthyKind(wanted) ?? throw new InvalidOperationException($"no healthy agent of kind or capability '{wanted}' is loaded to be the master");
+                var output = await MasterWorkerAsync(name, item, new MasterWorkerPlan
+                {
+                    MasterAgent = master,
+                    WorkerAgent = plan.Worker is null ? agent ?? strategy.Agent : null,
+                    Worker = plan.Worker is { } subtaskWorker ? (s, subtask, i, t) => subtaskWorker(s, new PhaseWork(subtask, i, strategy, agent), t) : null,
+                    Concurrency = strategy.EffectiveConcurrency,
+                    Recovery = strategy.Recovery,
+                    Timeout = strategy.Timeout,
+                }, ct).ConfigureAwait(false);
+                outcome = new StepOutcome(name, output, false);
+            }
+            else if (plan.Worker is { } worker)
             {
                 outcome = await RunStepCoreAsync(name, "work", agent, item, async (s, _, t) =>
                 {

@@ -122,6 +122,35 @@ public sealed partial class StandardAgentPeersTests : IDisposable
     }
 
     [Fact]
+    public async Task An_llm_master_splits_the_task_llm_profile_workers_do_the_parts_and_the_master_integrates()
+    {
+        await using var model = new LoopbackServer((ctx, seen) =>
+        {
+            var request = Read(seen);
+            var text = request.Model switch
+            {
+                "m-lead" when request.Prompt.Contains("Results:", StringComparison.Ordinal) => "The disk is full.",
+                "m-lead" => """["read the logs", "check the disk"]""",
+                _ => $"done: {request.Prompt}",
+            };
+            return Answer(ctx, seen, (_, _, _) => text);
+        });
+        WriteProfiles(model, ("worker", "m-worker"));
+        var script = _dir.Write("diagnose.csx", """
+            var task = new { prompt = "Why is the site down?", endpoint = (string)Input!["endpoint"]!, model = "m-lead" };
+            return await MasterWorker("diagnose", task, master: "llm", worker: "worker", concurrency: 2);
+            """);
+
+        var result = await CliRunner.RunAsync("run", script, "--store", Store, "--json", "--input", new JsonObject { ["endpoint"] = model.BaseUrl + "v1" }.ToJsonString());
+
+        result.ExitCode.Should().Be(0, result.ToString());
+        JsonNode.Parse(result.LastLine)!["result"]!.GetValue<string>().Should().Be("The disk is full.");
+        var requests = model.Seen.Select(Read).ToList();
+        requests.Where(r => r.Model == "m-worker").Select(r => r.Prompt).Should().BeEquivalentTo("read the logs", "check the disk");
+        requests.Last().Prompt.Should().Contain("[0]\n").And.Contain("done: read the logs").And.Contain("done: check the disk");
+    }
+
+    [Fact]
     public async Task A_profile_fills_what_the_input_leaves_out_and_the_input_wins()
     {
         await using var model = new LoopbackServer((ctx, seen) => Answer(ctx, seen, (_, _, _) => "ok"));
