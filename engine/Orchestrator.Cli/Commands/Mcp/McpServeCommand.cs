@@ -192,7 +192,7 @@ internal static class McpServeCommand
                 wait = await Decided(Core.Waits.WaitDecisions.DecideAsync(session.Journal, id, name, !reject, by ?? "mcp", comment, TimeProvider.System.GetUtcNow(), ct));
             }
 
-            var continued = await Waits.HostNotice.WakeAsync(quiet, settings.Store, id, ct);
+            var continued = Waits.HostNotice.Wake(quiet, settings.Store, id);
             return new JsonObject { ["runId"] = id, ["name"] = wait.Name, ["decision"] = wait.Decision!.DeepClone(), ["continuedByHost"] = continued }.ToJsonString(Indented);
         });
 
@@ -214,7 +214,7 @@ internal static class McpServeCommand
                 await Decided(Core.Waits.WaitDecisions.SignalAsync(session.Journal, id, name, parsed, TimeProvider.System.GetUtcNow(), ct));
             }
 
-            var continued = await Waits.HostNotice.WakeAsync(quiet, settings.Store, id, ct);
+            var continued = Waits.HostNotice.Wake(quiet, settings.Store, id);
             return new JsonObject { ["runId"] = id, ["name"] = name, ["continuedByHost"] = continued }.ToJsonString(Indented);
         });
 

@@ -1,7 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Net;
-using System.Net.Http.Headers;
 using System.Text.Json.Nodes;
 using Orchestrator.Cli.Host;
 using Orchestrator.Cli.Progress;
@@ -13,9 +12,9 @@ namespace Orchestrator.Cli.Commands.Run;
 /// <summary>
 /// <c>run</c> and <c>resume</c> through a running host (<c>orchestrator serve</c>): submit, follow the run's events
 /// into the same live progress, print the same result and return the same exit code; Ctrl+C cancels the run on the
-/// host. Only an HTTP client is loaded: no store, plugins or compiler in this process.
+/// host. Only a socket is opened: no store, plugins, compiler or HttpClient in this process (see <see cref="HostHttp"/>).
 /// </summary>
-internal sealed class RemoteRun(HttpClient client, bool explicitHost)
+internal sealed class RemoteRun(HostHttp client, bool explicitHost)
 {
     public const string HostVariable = "ORCHESTRATOR_HOST";
     public const string TokenVariable = "ORCHESTRATOR_TOKEN";
@@ -55,78 +54,63 @@ internal sealed class RemoteRun(HttpClient client, bool explicitHost)
         }
 
         var token = Environment.GetEnvironmentVariable(TokenVariable) ?? file?.Token;
-        var http = new HttpClient { BaseAddress = uri, Timeout = Timeout.InfiniteTimeSpan };
-        if (token is not null)
-        {
-            http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
-        }
-
-        return new RemoteRun(http, named is not null);
+        return new RemoteRun(new HostHttp(uri, token), named is not null);
     }
 
     /// <summary>Submits the script and follows it; null when an implicit host cannot take it (then the run goes in-process).</summary>
-    public async Task<int?> RunAsync(CliConsole console, string scriptPath, JsonNode? input, bool json, bool quiet, CancellationToken cancellationToken)
-    {
-        using var _ = client;
-        // The submission is not cancelled half-way: Ctrl+C during it cancels the run on the host once it has an id.
-        using var response = await PostAsync("/api/runs", new JsonObject { ["script"] = scriptPath, ["input"] = input?.DeepClone() }, CancellationToken.None);
-        if (response is null)
-        {
-            return null;
-        }
-
-        var body = await ReadAsync(response, CancellationToken.None);
-        return await FollowAsync(console, body["id"]!.GetValue<string>(), 0, json, quiet, cancellationToken);
-    }
+    public Task<int?> RunAsync(CliConsole console, string scriptPath, JsonNode? input, bool json, bool quiet, CancellationToken cancellationToken) =>
+        SubmitAsync("/api/runs", new JsonObject { ["script"] = scriptPath, ["input"] = input?.DeepClone() }, body => body["id"]!.GetValue<string>(), _ => 0, console, json, quiet, cancellationToken);
 
     /// <summary>Resumes the run on the host and follows what this attempt adds; null when an implicit host cannot take it.</summary>
-    public async Task<int?> ResumeAsync(CliConsole console, string runId, bool force, bool json, bool quiet, CancellationToken cancellationToken)
+    public Task<int?> ResumeAsync(CliConsole console, string runId, bool force, bool json, bool quiet, CancellationToken cancellationToken) =>
+        SubmitAsync($"/api/runs/{Uri.EscapeDataString(runId)}/resume", new JsonObject { ["force"] = force }, _ => runId, body => body["afterSeq"]?.GetValue<long>() ?? 0, console, json, quiet, cancellationToken);
+
+    private async Task<int?> SubmitAsync(string path, JsonObject request, Func<JsonNode, string> runIdOf, Func<JsonNode, long> afterSeqOf, CliConsole console, bool json, bool quiet, CancellationToken cancellationToken)
     {
-        using var _ = client;
-        using var response = await PostAsync($"/api/runs/{Uri.EscapeDataString(runId)}/resume", new JsonObject { ["force"] = force }, CancellationToken.None);
-        if (response is null)
+        // The requests block on the socket: the command line gets this task first, since its Ctrl+C handling waits on it.
+        // The submission is not cancelled half-way: Ctrl+C during it cancels the run on the host once it has an id.
+        await Task.Yield();
+        JsonNode body;
+        using (var response = Post(path, request))
         {
-            return null;
+            if (response is null)
+            {
+                return null;
+            }
+
+            body = Read(response);
         }
 
-        var body = await ReadAsync(response, CancellationToken.None);
-        return await FollowAsync(console, runId, body["afterSeq"]?.GetValue<long>() ?? 0, json, quiet, cancellationToken);
+        return await FollowAsync(console, runIdOf(body), afterSeqOf(body), json, quiet, cancellationToken);
     }
 
     /// <summary>
     /// Tells the host that a decision or an event for the run was stored, so that it continues a run it can; false when
     /// no host took it (then the run waits for a resume).
     /// </summary>
-    public async Task<bool> WakeAsync(string runId, CancellationToken cancellationToken)
+    public bool Wake(string runId)
     {
-        using var _ = client;
-        using var response = await PostAsync($"/api/runs/{Uri.EscapeDataString(runId)}/wake", [], cancellationToken);
-        if (response is not { IsSuccessStatusCode: true })
-        {
-            return false;
-        }
-
-        return (await ReadAsync(response, cancellationToken))["resumed"]?.GetValue<bool>() == true;
+        using var response = Post($"/api/runs/{Uri.EscapeDataString(runId)}/wake", []);
+        return response is { IsSuccess: true } && Read(response)["resumed"]?.GetValue<bool>() == true;
     }
 
     /// <summary>
     /// The host's response; null when a host found by its file cannot take the request (it went away since, or the
     /// script lies outside its scripts folder), so that this process runs it instead.
     /// </summary>
-    private async Task<HttpResponseMessage?> PostAsync(string path, JsonObject body, CancellationToken cancellationToken)
+    private HostResponse? Post(string path, JsonObject body)
     {
-        HttpResponseMessage response;
+        HostResponse response;
         try
         {
-            var content = new StringContent(body.ToJsonString(), System.Text.Encoding.UTF8, "application/json");
-            response = await client.PostAsync(path, content, cancellationToken);
+            response = client.Send("POST", path, body.ToJsonString());
         }
-        catch (HttpRequestException ex)
+        catch (HostUnreachableException ex)
         {
             return explicitHost ? throw new CliException($"cannot reach the host at {client.BaseAddress}: {ex.Message}") : null;
         }
 
-        if (response.StatusCode == HttpStatusCode.Forbidden && !explicitHost)
+        if (response.Status == HttpStatusCode.Forbidden && !explicitHost)
         {
             response.Dispose();
             return null;
@@ -135,24 +119,21 @@ internal sealed class RemoteRun(HttpClient client, bool explicitHost)
         return response;
     }
 
-    private async Task<int> FollowAsync(CliConsole console, string runId, long afterSeq, bool json, bool quiet, CancellationToken cancellationToken)
+    private async Task<int?> FollowAsync(CliConsole console, string runId, long afterSeq, bool json, bool quiet, CancellationToken cancellationToken)
     {
         // Ctrl+C cancels the run on the host; the stream then carries it to its journaled end, as in-process.
-        await using var cancelling = cancellationToken.Register(() => _ = client.PostAsync($"/api/runs/{Uri.EscapeDataString(runId)}/cancel", null, CancellationToken.None));
+        await using var cancelling = cancellationToken.Register(() => Cancel(runId));
         JsonNode? end = null;
         await using (var progress = RunProgress.For(console, json, quiet))
         {
-            using var request = new HttpRequestMessage(HttpMethod.Get, $"/api/runs/{Uri.EscapeDataString(runId)}/events");
-            request.Headers.Add("Last-Event-ID", afterSeq.ToString(CultureInfo.InvariantCulture));
-            using var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, CancellationToken.None);
-            if (!response.IsSuccessStatusCode)
+            using var response = Events(runId, afterSeq);
+            if (!response.IsSuccess)
             {
-                await ReadAsync(response, CancellationToken.None);
+                Read(response);
             }
 
-            using var reader = new StreamReader(await response.Content.ReadAsStreamAsync(CancellationToken.None));
             string? name = null;
-            while (await reader.ReadLineAsync(CancellationToken.None) is { } line)
+            while (ReadLine(response.Body) is { } line)
             {
                 if (line.StartsWith("event: ", StringComparison.Ordinal))
                 {
@@ -180,10 +161,49 @@ internal sealed class RemoteRun(HttpClient client, bool explicitHost)
         return RunOutput.Report(console, ToOutcome(end), json, quiet);
     }
 
-    /// <summary>The host's answer, or its one-line refusal as bad input (a script that does not compile, a refused resume).</summary>
-    private static async Task<JsonNode> ReadAsync(HttpResponseMessage response, CancellationToken cancellationToken)
+    /// <summary>Asks the host to cancel the run; it goes on to its journaled end, which the events then carry.</summary>
+    private void Cancel(string runId)
     {
-        var text = await response.Content.ReadAsStringAsync(cancellationToken);
+        try
+        {
+            using var _ = client.Send("POST", $"/api/runs/{Uri.EscapeDataString(runId)}/cancel");
+        }
+        catch (HostUnreachableException)
+        {
+            // The event stream breaks too, and says so.
+        }
+    }
+
+    /// <summary>The run's events from after <paramref name="afterSeq"/>; an unreachable host is an error, said in one line.</summary>
+    private HostResponse Events(string runId, long afterSeq)
+    {
+        try
+        {
+            return client.Send("GET", $"/api/runs/{Uri.EscapeDataString(runId)}/events", lastEventId: afterSeq.ToString(CultureInfo.InvariantCulture));
+        }
+        catch (HostUnreachableException ex)
+        {
+            throw new CliException($"cannot reach the host at {client.BaseAddress}: {ex.Message}", ExitCodes.Failed);
+        }
+    }
+
+    private static string? ReadLine(StreamReader reader)
+    {
+        try
+        {
+            return reader.ReadLine();
+        }
+        catch (IOException)
+        {
+            // A broken stream is a stream that ended early: said below, with where to look.
+            return null;
+        }
+    }
+
+    /// <summary>The host's answer, or its one-line refusal as bad input (a script that does not compile, a refused resume).</summary>
+    private static JsonNode Read(HostResponse response)
+    {
+        var text = response.Body.ReadToEnd();
         JsonNode? body = null;
         try
         {
@@ -194,14 +214,14 @@ internal sealed class RemoteRun(HttpClient client, bool explicitHost)
             // Not ours: said below with the status.
         }
 
-        if (!response.IsSuccessStatusCode)
+        if (!response.IsSuccess)
         {
-            throw response.StatusCode == HttpStatusCode.Unauthorized
-                ? new CliException($"the host at {response.RequestMessage?.RequestUri?.GetLeftPart(UriPartial.Authority)} wants its token: set {TokenVariable}, or use --no-host")
-                : new CliException(body?["error"]?.GetValue<string>() ?? $"the host answered {(int)response.StatusCode}: {text}");
+            throw response.Status == HttpStatusCode.Unauthorized
+                ? new CliException($"the host at {response.Host} wants its token: set {TokenVariable}, or use --no-host")
+                : new CliException(body?["error"]?.GetValue<string>() ?? $"the host answered {(int)response.Status}: {text}");
         }
 
-        return body ?? throw new CliException($"the host answered {(int)response.StatusCode} without JSON");
+        return body ?? throw new CliException($"the host answered {(int)response.Status} without JSON");
     }
 
     private static JournalEntry ToEntry(JsonNode e) => new(

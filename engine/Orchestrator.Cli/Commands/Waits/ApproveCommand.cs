@@ -48,7 +48,7 @@ internal static class ApproveCommand
         }
 
         console.Line($"approval '{wait.Name}' of run {runId} {(approved ? "approved" : "rejected")} by {who.By}");
-        return await HostNotice.WakeAsync(console, storeDirectory, runId, ct);
+        return HostNotice.Wake(console, storeDirectory, runId);
     }
 }
 

@@ -6,9 +6,9 @@ namespace Orchestrator.Cli.Commands.Waits;
 internal static class HostNotice
 {
     /// <summary>True when the host continues the run; otherwise says how to continue it.</summary>
-    public static async Task<bool> WakeAsync(CliConsole console, string storeDirectory, string runId, CancellationToken ct)
+    public static bool Wake(CliConsole console, string storeDirectory, string runId)
     {
-        if (RemoteRun.Find(storeDirectory, hostOption: null, noHost: false, inProcessOnly: false) is { } host && await host.WakeAsync(runId, ct))
+        if (RemoteRun.Find(storeDirectory, hostOption: null, noHost: false, inProcessOnly: false) is { } host && host.Wake(runId))
         {
             console.Line($"the host serving {Path.GetFullPath(storeDirectory)} continues run {runId}");
             return true;

@@ -41,7 +41,7 @@ internal static class SignalCommand
             }
 
             console.Line($"event '{CliConsole.Printable(eventName)}' sent to run {runId}");
-            await HostNotice.WakeAsync(console, parse.GetValue(store)!, runId, ct);
+            HostNotice.Wake(console, parse.GetValue(store)!, runId);
             return ExitCodes.Success;
         });
         return command;
