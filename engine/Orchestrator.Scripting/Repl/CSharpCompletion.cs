@@ -41,10 +41,18 @@ internal sealed class CSharpCompletion
 
     /// <summary>
     /// Roslyn's classification of <paramref name="line"/> (after <paramref name="earlier"/> submissions, so that their
-    /// names are known): keywords, strings, numbers, comments, types and methods, the DSL's verbs among them.
+    /// names are known): keywords, strings, numbers, comments, types and methods, the DSL's verbs among them. Nothing
+    /// until the workspace is made (by the first Tab, or in the background on the first call).
     /// </summary>
     public async Task<IReadOnlyList<ClassifiedSpan>> ClassifyAsync(string earlier, string line, CancellationToken cancellationToken)
     {
+        if (!_project.IsValueCreated)
+        {
+            // Making the workspace takes a moment: the first keys show plain while it is made, not after a pause.
+            _ = Task.Run(() => _project.Value, CancellationToken.None);
+            return [];
+        }
+
         var document = _project.Value.AddDocument("repl.csx", SourceText.From(earlier + line));
         var spans = await Classifier.GetClassifiedSpansAsync(document, new TextSpan(earlier.Length, line.Length), cancellationToken).ConfigureAwait(false);
         return [.. spans

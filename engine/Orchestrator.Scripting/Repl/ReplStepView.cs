@@ -28,7 +28,7 @@ internal sealed class ReplStepView(TextWriter output, TimeProvider time)
         {
             if (entry.Event == StepEvent.Started)
             {
-                _running[entry.StepId] = new Running(entry.StepId, entry.Agent, entry.At);
+                _running[entry.StepId] = new Running(entry.StepId, entry.ParentId, entry.Agent, entry.At);
             }
             else
             {
@@ -54,7 +54,10 @@ internal sealed class ReplStepView(TextWriter output, TimeProvider time)
         return new Showing(this);
     }
 
-    /// <summary>The status line: the running steps, oldest first, with their elapsed time; empty when none runs.</summary>
+    /// <summary>
+    /// The status line: the steps running now, oldest first, with their elapsed time; a step whose children run (a
+    /// parallel step, a phase) gives way to them. Empty when none runs.
+    /// </summary>
     public string Status()
     {
         lock (_gate)
@@ -65,7 +68,8 @@ internal sealed class ReplStepView(TextWriter output, TimeProvider time)
             }
 
             var now = time.GetUtcNow();
-            var steps = _running.Values.OrderBy(r => r.Since).Select(r => $"{r.StepId}{(r.Agent is null ? "" : $" ({r.Agent})")} {Elapsed(now - r.Since)}");
+            var parents = _running.Values.Select(r => r.ParentId).ToHashSet(StringComparer.Ordinal);
+            var steps = _running.Values.Where(r => !parents.Contains(r.StepId)).OrderBy(r => r.Since).Select(r => $"{r.StepId}{(r.Agent is null ? "" : $" ({r.Agent})")} {Elapsed(now - r.Since)}");
             var text = "… " + string.Join(", ", steps);
             return text.Length <= MaxWidth ? text : text[..(MaxWidth - 1)] + "…";
         }
@@ -115,7 +119,7 @@ internal sealed class ReplStepView(TextWriter output, TimeProvider time)
             ? (elapsed.TotalMilliseconds / 1000).ToString("0.0", CultureInfo.InvariantCulture) + " s"
             : Math.Max(0, elapsed.TotalMilliseconds).ToString("0", CultureInfo.InvariantCulture) + " ms";
 
-    private sealed record Running(string StepId, string? Agent, DateTimeOffset Since);
+    private sealed record Running(string StepId, string? ParentId, string? Agent, DateTimeOffset Since);
 
     private sealed class Showing(ReplStepView view) : IDisposable
     {

@@ -12,7 +12,11 @@ public sealed class HighlightingTests
     {
         const string line = "var r = await Agent(\"shell\").RunAsync(42); // go";
 
-        var spans = await new CSharpCompletion().ClassifyAsync("", line, CancellationToken.None);
+        var roslyn = new CSharpCompletion();
+        (await roslyn.ClassifyAsync("", line, CancellationToken.None)).Should().BeEmpty("the first call only starts making the workspace");
+        await roslyn.CompleteAsync("", "Ag", 2, CancellationToken.None);
+
+        var spans = await roslyn.ClassifyAsync("", line, CancellationToken.None);
 
         Pieces(line, spans).Should().Contain([
             ("var", TokenKind.Keyword), ("await", TokenKind.Keyword), ("Agent", TokenKind.Method), ("\"shell\"", TokenKind.String),

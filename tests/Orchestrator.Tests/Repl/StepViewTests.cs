@@ -18,14 +18,16 @@ public sealed class StepViewTests
 
         view.Observe(Entry("build", StepEvent.Started, Start));
         time.Advance(TimeSpan.FromMilliseconds(300));
-        view.Observe(Entry("facts/kernel/shell", StepEvent.Started, time.GetUtcNow()));
+        view.Observe(Entry("facts", StepEvent.Started, time.GetUtcNow()) with { Agent = null });
+        view.Observe(Entry("facts/kernel/shell", StepEvent.Started, time.GetUtcNow()) with { ParentId = "facts" });
         time.Advance(TimeSpan.FromMilliseconds(900));
 
         view.Status().Should().Be("… build (shell) 1.2 s, facts/kernel/shell (shell) 900 ms");
 
         view.Observe(Entry("build", StepEvent.Failed, time.GetUtcNow()));
+        view.Observe(Entry("facts/kernel/shell", StepEvent.Succeeded, time.GetUtcNow()) with { ParentId = "facts" });
 
-        view.Status().Should().Be("… facts/kernel/shell (shell) 900 ms");
+        view.Status().Should().Be("… facts 900 ms", "a parallel step shows itself once its branches have ended");
     }
 
     [Fact]
