@@ -43,6 +43,7 @@ internal static class CliApp
             ServeCommand.Create(console),
             ReplCommand.Create(console),
             NewCommand.Create(console),
+            Commands.Init.InitCommand.Create(console),
         };
 
         var logFormat = new Option<string>("--log-format")

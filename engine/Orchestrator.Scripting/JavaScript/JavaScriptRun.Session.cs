@@ -27,6 +27,33 @@ internal sealed partial class JavaScriptRun : IReplLanguage
 
     public bool IsComplete(string code) => JavaScriptSubmission.IsComplete(code);
 
+    public Task<IReadOnlyList<string>> CompleteAsync(string code, int position, CancellationToken cancellationToken)
+    {
+        var done = new TaskCompletionSource<IReadOnlyList<string>>(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        // The engine is read on its own thread, between submissions' turns.
+        if (!TryPost(_top, () =>
+            {
+                try
+                {
+                    done.TrySetResult(JavaScriptCompletion.Complete(code, position, Js.Global, Js.Intrinsics.Object.PrototypeObject));
+                }
+                catch (JintException)
+                {
+                    // Completion is a convenience: a failure of it costs the Tab, never the session.
+                    done.TrySetResult([]);
+                }
+            }))
+        {
+            done.TrySetResult([]);
+        }
+
+        return done.Task.WaitAsync(cancellationToken);
+    }
+
+    public Task<IReadOnlyList<ClassifiedSpan>> ClassifyAsync(string line, CancellationToken cancellationToken) =>
+        Task.FromResult(JavaScriptHighlighter.Classify(line));
+
     public Task<ReplOutput> EvaluateAsync(string code, string source, CancellationToken cancellationToken)
     {
         var done = new TaskCompletionSource<ReplOutput>(TaskCreationOptions.RunContinuationsAsynchronously);

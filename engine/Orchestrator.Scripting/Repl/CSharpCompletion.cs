@@ -1,5 +1,6 @@
 using System.Reflection;
 using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.Classification;
 using Microsoft.CodeAnalysis.Completion;
 using Microsoft.CodeAnalysis.CSharp;
 using Microsoft.CodeAnalysis.Host.Mef;
@@ -37,6 +38,40 @@ internal sealed class CSharpCompletion
             .Distinct(StringComparer.Ordinal)
             .Order(StringComparer.OrdinalIgnoreCase)];
     }
+
+    /// <summary>
+    /// Roslyn's classification of <paramref name="line"/> (after <paramref name="earlier"/> submissions, so that their
+    /// names are known): keywords, strings, numbers, comments, types and methods, the DSL's verbs among them. Nothing
+    /// until the workspace is made (by the first Tab, or in the background on the first call).
+    /// </summary>
+    public async Task<IReadOnlyList<ClassifiedSpan>> ClassifyAsync(string earlier, string line, CancellationToken cancellationToken)
+    {
+        if (!_project.IsValueCreated)
+        {
+            // Making the workspace takes a moment: the first keys show plain while it is made, not after a pause.
+            _ = Task.Run(() => _project.Value, CancellationToken.None);
+            return [];
+        }
+
+        var document = _project.Value.AddDocument("repl.csx", SourceText.From(earlier + line));
+        var spans = await Classifier.GetClassifiedSpansAsync(document, new TextSpan(earlier.Length, line.Length), cancellationToken).ConfigureAwait(false);
+        return [.. spans
+            .Select(span => (span.TextSpan, Kind: KindOf(span.ClassificationType)))
+            .Where(span => span.Kind is not null)
+            .Select(span => new ClassifiedSpan(span.TextSpan.Start - earlier.Length, span.TextSpan.Length, span.Kind!.Value))];
+    }
+
+    private static TokenKind? KindOf(string classification) => classification switch
+    {
+        ClassificationTypeNames.Keyword or ClassificationTypeNames.ControlKeyword => TokenKind.Keyword,
+        ClassificationTypeNames.StringLiteral or ClassificationTypeNames.VerbatimStringLiteral => TokenKind.String,
+        ClassificationTypeNames.NumericLiteral => TokenKind.Number,
+        ClassificationTypeNames.Comment => TokenKind.Comment,
+        ClassificationTypeNames.ClassName or ClassificationTypeNames.StructName or ClassificationTypeNames.InterfaceName
+            or ClassificationTypeNames.EnumName or ClassificationTypeNames.RecordClassName => TokenKind.Type,
+        ClassificationTypeNames.MethodName or ClassificationTypeNames.ExtensionMethodName => TokenKind.Method,
+        _ => null,
+    };
 
     /// <summary>The identifier the cursor is at the end of (what a completion replaces).</summary>
     public static string WordBefore(string text, int position)

@@ -29,6 +29,9 @@ internal sealed class CSharpRepl(WorkflowGlobals globals, string directory, stri
     public Task<IReadOnlyList<string>> CompleteAsync(string code, int position, CancellationToken cancellationToken) =>
         _completion.CompleteAsync(_submitted.ToString(), code, position, cancellationToken);
 
+    public Task<IReadOnlyList<ClassifiedSpan>> ClassifyAsync(string line, CancellationToken cancellationToken) =>
+        _completion.ClassifyAsync(_submitted.ToString(), line, cancellationToken);
+
     public string? Hint(string code) =>
         !code.TrimEnd().EndsWith(';') && IsComplete(code.TrimEnd() + ";") && !SyntaxFactory.ParseSyntaxTree(code.TrimEnd() + ";", ParseOptions).GetDiagnostics().Any()
             ? "';' expected: the statement goes on until it ends with ';'"

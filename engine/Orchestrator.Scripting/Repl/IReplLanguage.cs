@@ -15,6 +15,9 @@ internal interface IReplLanguage
     /// <summary>Tab completion: the words that can stand where the identifier ending at <paramref name="position"/> of <paramref name="code"/> is.</summary>
     Task<IReadOnlyList<string>> CompleteAsync(string code, int position, CancellationToken cancellationToken) => Task.FromResult<IReadOnlyList<string>>([]);
 
+    /// <summary>Syntax highlighting: the classified pieces of the input <paramref name="line"/>.</summary>
+    Task<IReadOnlyList<ClassifiedSpan>> ClassifyAsync(string line, CancellationToken cancellationToken) => Task.FromResult<IReadOnlyList<ClassifiedSpan>>([]);
+
     /// <summary>Runs one submission; <paramref name="source"/> names it in error messages (<c>repl</c> or a loaded file's path).</summary>
     Task<ReplOutput> EvaluateAsync(string code, string source, CancellationToken cancellationToken);
 

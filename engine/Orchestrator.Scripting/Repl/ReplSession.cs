@@ -22,6 +22,9 @@ internal sealed class ReplSession(ILineReader input, TextWriter output, ReplHist
 
     public TextWriter Output { get; } = output;
 
+    /// <summary>The live step view shown while a submission runs (at a terminal), or null.</summary>
+    public ReplStepView? Steps { get; init; }
+
     /// <summary>Submissions run so far, and how many of them ended in an error.</summary>
     public (int Run, int Failed) Submissions { get; private set; }
 
@@ -48,6 +51,7 @@ internal sealed class ReplSession(ILineReader input, TextWriter output, ReplHist
 
         // Tab completes within the whole submission so far: the lines already entered, then this one.
         input.Completer = (line, position, ct) => language.CompleteAsync(buffer + line, buffer.Length + position, ct);
+        input.Classifier = language.ClassifyAsync;
         while (!cancellationToken.IsCancellationRequested)
         {
             var line = await input.ReadLineAsync(buffer.Length == 0 ? "> " : "* ", cancellationToken).ConfigureAwait(false);
@@ -107,7 +111,12 @@ internal sealed class ReplSession(ILineReader input, TextWriter output, ReplHist
 
         try
         {
-            var result = await language.EvaluateAsync(code, source, running.Token).ConfigureAwait(false);
+            ReplOutput result;
+            using (Steps?.Show())
+            {
+                result = await language.EvaluateAsync(code, source, running.Token).ConfigureAwait(false);
+            }
+
             Submissions = (Submissions.Run + 1, Submissions.Failed + (result.Error is null ? 0 : 1));
             if (result.Error is not null)
             {

@@ -6,7 +6,8 @@ namespace Orchestrator.Scripting.Repl;
 /// Line editing at a terminal: a prompt, the cursor keys, Home/End, Backspace/Delete, Up/Down to recall
 /// earlier submissions (of this session and the ones before, from <see cref="ReplHistory"/>), and Tab to complete
 /// the word before the cursor (one candidate: inserted; several: their common start, else listed). Ctrl+D on an
-/// empty line ends the input. Keys come from the console, or from <paramref name="readKey"/> in tests.
+/// empty line ends the input. With <see cref="Colours"/>, the line is redrawn highlighted as the language classifies it.
+/// Keys come from the console, or from <paramref name="readKey"/> in tests.
 /// </summary>
 internal sealed class TerminalLineReader(ReplHistory history, TextWriter output, Func<ConsoleKeyInfo>? readKey = null) : ILineReader
 {
@@ -14,6 +15,11 @@ internal sealed class TerminalLineReader(ReplHistory history, TextWriter output,
     private const int Listed = 30;
 
     public Func<string, int, CancellationToken, Task<IReadOnlyList<string>>>? Completer { get; set; }
+
+    public Func<string, CancellationToken, Task<IReadOnlyList<ClassifiedSpan>>>? Classifier { get; set; }
+
+    /// <summary>Whether the terminal may be coloured (see <see cref="SyntaxHighlighting.Allowed"/>).</summary>
+    public bool Colours { get; init; }
 
     // ReadKey blocks; keep it off the caller's thread (the JavaScript session calls from its own loop's tasks).
     public Task<string?> ReadLineAsync(string prompt, CancellationToken cancellationToken) =>
@@ -108,6 +114,24 @@ internal sealed class TerminalLineReader(ReplHistory history, TextWriter output,
         return cursor;
     }
 
+    private string Highlight(string line)
+    {
+        if (!Colours || Classifier is null || line.Length == 0)
+        {
+            return line;
+        }
+
+        try
+        {
+            return SyntaxHighlighting.Render(line, Classifier(line, CancellationToken.None).GetAwaiter().GetResult());
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            // Colour is a convenience: a failure of it shows the line plain.
+            return line;
+        }
+    }
+
     private static int CommonLength(string a, string b)
     {
         var length = 0;
@@ -131,7 +155,7 @@ internal sealed class TerminalLineReader(ReplHistory history, TextWriter output,
     private void Redraw(string prompt, StringBuilder line, int cursor)
     {
         // Back to the line's start, print it, clear what an older, longer text left, put the cursor back.
-        output.Write("\r" + prompt + line + "\u001b[K");
+        output.Write("\r" + prompt + Highlight(line.ToString()) + "\u001b[K");
         var back = line.Length - cursor;
         if (back > 0)
         {

@@ -60,6 +60,8 @@ public sealed class BadInputSweepTests(SweepStore fixture) : IClassFixture<Sweep
         ["script: does not compile"] = t => t.Run(t.Write("broken.csx", "var x = ;")),
 
         // Options of run that take paths or values.
+        ["init: a file"] = t => (["init", t.Write("init-target.js", "return 1;")], "init-target.js"),
+        ["init: under /proc"] = t => (["init", "/proc/orchestrator-editor"], "/proc/orchestrator-editor"),
         ["--store is a file"] = t => (["run", t.Write("ok1.csx", "return 1;"), "--store", t.Write("afile", "x")], "afile"),
         ["--store under /proc"] = t => (["run", t.Write("ok2.csx", "return 1;"), "--store", "/proc/orchestrator-store"], "/proc/orchestrator-store"),
         ["--store postgres URL malformed"] = t => (["run", t.Write("ok2pg.csx", "return 1;"), "--store", "postgres://u:secret@h/db?nonsense=1"], "'nonsense'"),

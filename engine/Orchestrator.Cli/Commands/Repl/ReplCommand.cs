@@ -46,8 +46,13 @@ internal static class ReplCommand
         WorkflowHost.UseProfiles(plugins, Directory.GetCurrentDirectory(), session.Directory);
 
         var history = new ReplHistory(Path.Combine(session.Directory, "repl-history"));
-        ILineReader input = Console.IsInputRedirected ? new TextLineReader(Console.In) : new TerminalLineReader(history, console.Out);
-        var repl = new ReplSession(input, console.Out, history);
+        // At a terminal: line editing, the input highlighted where colour is allowed, and the live step view of a running submission.
+        var terminal = !Console.IsInputRedirected && !Console.IsOutputRedirected;
+        ILineReader input = Console.IsInputRedirected
+            ? new TextLineReader(Console.In)
+            : new TerminalLineReader(history, console.Out) { Colours = SyntaxHighlighting.Allowed(Environment.GetEnvironmentVariable, Console.IsOutputRedirected) };
+        var steps = terminal ? new ReplStepView(console.Out, TimeProvider.System) : null;
+        var repl = new ReplSession(input, console.Out, history) { Steps = steps };
         var program = new ReplProgram(repl, javaScript, Directory.GetCurrentDirectory(), new JavaScriptOptions(), session.Log)
         {
             PackagesFolder = Scripting.CompileCache.ScriptCompileCache.PackagesFolderIn(Path.Combine(session.Directory, WorkflowHost.CacheFolder)),
@@ -76,7 +81,7 @@ internal static class ReplCommand
             Connectors = connectors,
             Mcp = servers,
         };
-        var outcome = await engine.RunAsync(program, input: null, ended.Token);
+        var outcome = await engine.RunAsync(program, input: null, ended.Token, new RunOptions { OnEvent = steps is null ? null : steps.Observe });
         // A session cannot be replayed (its input was the terminal), so no "resume with" hint.
         return RunOutput.Report(console, outcome, json: false, resumable: false);
     }
