@@ -20,11 +20,9 @@ namespace Orchestrator.Cli;
 /// <summary>The <c>orchestrator</c> command line: verbs, parsing, exit codes.</summary>
 internal static class CliApp
 {
-    /// <summary>Runs the command line; writes only to the given writers so tests can drive it in-process.</summary>
-    /// <param name="ownsProcess">The process exits after this command, so what it loads need never be unloaded (see <see cref="CliConsole.OwnsProcess"/>).</param>
-    public static async Task<int> InvokeAsync(string[] args, TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken, bool ownsProcess = false)
+    /// <summary>Every command, with the examples its help ends with.</summary>
+    internal static RootCommand BuildCommands(CliConsole console)
     {
-        var console = new CliConsole(stdout, stderr) { OwnsProcess = ownsProcess };
         var root = new RootCommand("OrchestratorEngine: run workflows written as C# scripts or JavaScript over agent plugins.")
         {
             RunCommand.Create(console),
@@ -46,6 +44,16 @@ internal static class CliApp
             Commands.Init.InitCommand.Create(console),
         };
 
+        CommandExamples.AddTo(root);
+        return root;
+    }
+
+    /// <summary>Runs the command line; writes only to the given writers so tests can drive it in-process.</summary>
+    /// <param name="ownsProcess">The process exits after this command, so what it loads need never be unloaded (see <see cref="CliConsole.OwnsProcess"/>).</param>
+    public static async Task<int> InvokeAsync(string[] args, TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken, bool ownsProcess = false)
+    {
+        var console = new CliConsole(stdout, stderr) { OwnsProcess = ownsProcess };
+        var root = BuildCommands(console);
         var logFormat = new Option<string>("--log-format")
         {
             Description = "The log's format, in the store's logs/ and with -v on the console: text, or json (compact JSON, one event a line, for log shippers).",
