@@ -168,10 +168,22 @@ public static class DslVerbs
 
     public static VerbDefinition Sleep { get; } = new("sleep", "sleep(ms, name)", "sleeps durably") { Arity = 2 };
 
+    public static VerbDefinition Goals { get; } = new("goals", "goals({ prefer, maxFailureRate, budget, halfLife })", "states what the run is trying to achieve; journaled, weighs strategy selection, checked at the end")
+    {
+        Arity = 1,
+        Options =
+        [
+            new("prefer", OptionKind.Choice, "what strategy selection favours") { Choices = ["reliability", "speed", "cost"], Default = VerbDefaults.Prefer },
+            new("maxFailureRate", OptionKind.Number, "the most of the run's phase items that may fail") { Min = 0, Max = 1 },
+            new("budget", OptionKind.Number, "the most the run's agents may report as cost (tokens)") { Min = 0 },
+            new("halfLife", OptionKind.Number, "after this many runs of a phase an outcome counts half as much") { Default = VerbDefaults.HalfLifeRuns, Min = 0.1 },
+        ],
+    };
+
     public static IReadOnlyList<VerbDefinition> All { get; } =
     [
         Agent, Step, Sequence, Parallel, Handoff, Log, Checkpoint, SetRecovery, SetStepTimeout, ClassifyFailures,
         MasterWorker, Consensus, Validate, ValidateResult, Qa, Phase, OnAnomaly, ConfigureMonitor,
-        Connector, DefineConnector, Mcp, Approval, WaitForEvent, Sleep,
+        Connector, DefineConnector, Mcp, Approval, WaitForEvent, Sleep, Goals,
     ];
 }

@@ -22,4 +22,10 @@ public static class VerbDefaults
     public const string OnNoQuorum = "throw";
 
     public const bool QaRequired = false;
+
+    /// <summary>What strategy selection favours when a run states no goals.</summary>
+    public const string Prefer = "reliability";
+
+    /// <summary>After this many runs of a phase, an outcome counts half as much in strategy selection.</summary>
+    public const double HalfLifeRuns = 2;
 }

@@ -620,6 +620,7 @@ public sealed partial class WorkflowScope
             }
 
             circuit.Exit(permit, result.Success ? CallOutcome.Succeeded : CallOutcome.Failed);
+            _run.Tally.AddCost(Goals.GoalTally.CostOf(result.Output));
             return (result, "agent", provider.Id);
         }
         catch (TimeoutException)

@@ -40,6 +40,7 @@ internal sealed partial class JavaScriptRun
         [DslVerbs.Approval.Name] = () => Verb(DslVerbs.Approval, Approval),
         [DslVerbs.WaitForEvent.Name] = () => Verb(DslVerbs.WaitForEvent, WaitForEvent),
         [DslVerbs.Sleep.Name] = () => Verb(DslVerbs.Sleep, Sleep),
+        [DslVerbs.Goals.Name] = () => Verb(DslVerbs.Goals, Goals),
     };
 
     private void InstallVerbs(Engine engine)
