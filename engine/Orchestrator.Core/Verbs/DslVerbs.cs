@@ -180,10 +180,12 @@ public static class DslVerbs
         ],
     };
 
+    public static VerbDefinition SystemState { get; } = new("systemState", "systemState()", "agents, MCP servers, connectors, open reviews and what learning prefers, as a step");
+
     public static IReadOnlyList<VerbDefinition> All { get; } =
     [
         Agent, Step, Sequence, Parallel, Handoff, Log, Checkpoint, SetRecovery, SetStepTimeout, ClassifyFailures,
         MasterWorker, Consensus, Validate, ValidateResult, Qa, Phase, OnAnomaly, ConfigureMonitor,
-        Connector, DefineConnector, Mcp, Approval, WaitForEvent, Sleep, Goals,
+        Connector, DefineConnector, Mcp, Approval, WaitForEvent, Sleep, Goals, SystemState,
     ];
 }

@@ -98,6 +98,9 @@ public sealed partial class WorkflowGlobals
     /// <summary>Marks the last known good state: a rollback undoes only the steps finished after it.</summary>
     public Task Checkpoint(string name) => Scope.CheckpointAsync(name, CancellationToken);
 
+    /// <summary>The system state as a step: agents, MCP servers, connectors, open reviews and what learning prefers per phase.</summary>
+    public Task<JsonNode?> SystemState() => Scope.SystemStateAsync(CancellationToken);
+
     /// <summary>Writes a line to the run's log.</summary>
     public void Log(string message) => _log.Information("{ScriptMessage}", message);
 

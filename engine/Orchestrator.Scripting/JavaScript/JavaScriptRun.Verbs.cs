@@ -41,6 +41,7 @@ internal sealed partial class JavaScriptRun
         [DslVerbs.WaitForEvent.Name] = () => Verb(DslVerbs.WaitForEvent, WaitForEvent),
         [DslVerbs.Sleep.Name] = () => Verb(DslVerbs.Sleep, Sleep),
         [DslVerbs.Goals.Name] = () => Verb(DslVerbs.Goals, Goals),
+        [DslVerbs.SystemState.Name] = () => Verb(DslVerbs.SystemState, (_, _) => StartHere(frame => frame.Scope.SystemStateAsync(frame.Token))),
     };
 
     private void InstallVerbs(Engine engine)
@@ -60,6 +61,13 @@ internal sealed partial class JavaScriptRun
         {
             throw new InvalidOperationException($"JavaScript binds '{string.Join("', '", bindings.Keys)}', which the core does not define");
         }
+    }
+
+    /// <summary>Starts a step in the calling script's scope (see <see cref="Start"/>).</summary>
+    private JsValue StartHere(Func<ScopeFrame, Task<JsonNode?>> begin)
+    {
+        var frame = _current;
+        return Start(frame, () => begin(frame));
     }
 
     /// <summary>A verb's function: an option the core refuses becomes a TypeError that names the verb's usage.</summary>

@@ -109,6 +109,26 @@ internal sealed class RemoteRun(HttpClient client, bool explicitHost)
         return (await ReadAsync(response, cancellationToken))["resumed"]?.GetValue<bool>() == true;
     }
 
+    /// <summary>GETs <paramref name="path"/> from the host; null when a host found by its file cannot be reached (it went away since).</summary>
+    public async Task<JsonNode?> GetAsync(string path, CancellationToken cancellationToken)
+    {
+        using var _ = client;
+        HttpResponseMessage response;
+        try
+        {
+            response = await client.GetAsync(path, cancellationToken);
+        }
+        catch (HttpRequestException ex)
+        {
+            return explicitHost ? throw new CliException($"cannot reach the host at {client.BaseAddress}: {ex.Message}") : null;
+        }
+
+        using (response)
+        {
+            return await ReadAsync(response, cancellationToken);
+        }
+    }
+
     /// <summary>
     /// The host's response; null when a host found by its file cannot take the request (it went away since, or the
     /// script lies outside its scripts folder), so that this process runs it instead.
