@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
+using Orchestrator.Abstractions;
 using Orchestrator.Core.Verbs;
 
 namespace Orchestrator.Core.Goals;
@@ -26,6 +27,9 @@ public sealed record RunGoals
     /// <summary>The most the run's agents may report as cost (tokens, or their own <c>cost</c>); null for no limit.</summary>
     public double? Budget { get; init; }
 
+    /// <summary>How bad an agent call refused because the budget is spent is: critical fails the step, moderate and minor degrade it.</summary>
+    public Severity OverBudget { get; init; } = Severity.Critical;
+
     /// <summary>After this many runs of a phase an outcome counts half as much in selection.</summary>
     public double HalfLife { get; init; } = VerbDefaults.HalfLifeRuns;
 
@@ -45,6 +49,7 @@ public sealed record RunGoals
         MaxFailureRate = options.Optional<double>("maxFailureRate"),
         Budget = options.Optional<double>("budget"),
         HalfLife = options.Get<double>("halfLife"),
+        OverBudget = Enum.Parse<Severity>(options.Text("overBudget") ?? VerbDefaults.OverBudget, ignoreCase: true),
     };
 
     /// <summary>The goals as journaled, so that a resumed run reads back the very goals it started with.</summary>
@@ -54,6 +59,7 @@ public sealed record RunGoals
         ["maxFailureRate"] = MaxFailureRate,
         ["budget"] = Budget,
         ["halfLife"] = HalfLife,
+        ["overBudget"] = OverBudget.ToString().ToLowerInvariant(),
         ["weights"] = Weights.ToJson(),
     };
 
@@ -64,6 +70,7 @@ public sealed record RunGoals
             MaxFailureRate = o["maxFailureRate"]?.GetValue<double>(),
             Budget = o["budget"]?.GetValue<double>(),
             HalfLife = o["halfLife"]?.GetValue<double>() ?? VerbDefaults.HalfLifeRuns,
+            OverBudget = Enum.Parse<Severity>(o["overBudget"]?.GetValue<string>() ?? VerbDefaults.OverBudget, ignoreCase: true),
         }
         : Default;
 }

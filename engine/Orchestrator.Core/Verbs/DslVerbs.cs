@@ -168,7 +168,7 @@ public static class DslVerbs
 
     public static VerbDefinition Sleep { get; } = new("sleep", "sleep(ms, name)", "sleeps durably") { Arity = 2 };
 
-    public static VerbDefinition Goals { get; } = new("goals", "goals({ prefer, maxFailureRate, budget, halfLife })", "states what the run is trying to achieve; journaled, weighs strategy selection, checked at the end")
+    public static VerbDefinition Goals { get; } = new("goals", "goals({ prefer, maxFailureRate, budget, halfLife, overBudget })", "states what the run is trying to achieve; journaled, weighs strategy selection, checked at the end")
     {
         Arity = 1,
         Options =
@@ -177,6 +177,7 @@ public static class DslVerbs
             new("maxFailureRate", OptionKind.Number, "the most of the run's phase items that may fail") { Min = 0, Max = 1 },
             new("budget", OptionKind.Number, "the most the run's agents may report as cost (tokens)") { Min = 0 },
             new("halfLife", OptionKind.Number, "after this many runs of a phase an outcome counts half as much") { Default = VerbDefaults.HalfLifeRuns, Min = 0.1 },
+            new("overBudget", OptionKind.Choice, "once the budget is spent, agent calls fail with this severity") { Choices = ["critical", "moderate", "minor"], Default = VerbDefaults.OverBudget },
         ],
     };
 

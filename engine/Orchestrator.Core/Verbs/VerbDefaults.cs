@@ -28,4 +28,7 @@ public static class VerbDefaults
 
     /// <summary>After this many runs of a phase, an outcome counts half as much in strategy selection.</summary>
     public const double HalfLifeRuns = 2;
+
+    /// <summary>How bad an agent call refused because the run's budget is spent is.</summary>
+    public const string OverBudget = "critical";
 }

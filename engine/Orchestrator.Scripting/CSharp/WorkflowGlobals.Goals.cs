@@ -12,8 +12,10 @@ public sealed partial class WorkflowGlobals
     /// weighs strategy selection, <paramref name="maxFailureRate"/> and <paramref name="budget"/> are checked when the run
     /// ends (the report's Goals section), and <paramref name="halfLife"/> is how many runs it takes an outcome to count half.
     /// </summary>
-    public Task<JsonNode?> Goals(string prefer = VerbDefaults.Prefer, double? maxFailureRate = null, double? budget = null, double halfLife = VerbDefaults.HalfLifeRuns) =>
-        Scope.GoalsAsync(RunGoals.From(Read(DslVerbs.Goals, ("prefer", prefer), ("maxFailureRate", maxFailureRate), ("budget", budget), ("halfLife", halfLife))), CancellationToken);
+    /// <remarks>Once the agents' reported cost is over <paramref name="budget"/>, agent calls fail with <paramref name="overBudget"/> (critical, moderate or minor).</remarks>
+    public Task<JsonNode?> Goals(
+        string prefer = VerbDefaults.Prefer, double? maxFailureRate = null, double? budget = null, double halfLife = VerbDefaults.HalfLifeRuns, string overBudget = VerbDefaults.OverBudget) =>
+        Scope.GoalsAsync(RunGoals.From(Read(DslVerbs.Goals, ("prefer", prefer), ("maxFailureRate", maxFailureRate), ("budget", budget), ("halfLife", halfLife), ("overBudget", overBudget))), CancellationToken);
 
     /// <summary>The goals as an object: <c>Goals(new { prefer = "speed", maxFailureRate = 0.05 })</c>.</summary>
     public Task<JsonNode?> Goals(object goals) =>

@@ -166,4 +166,41 @@ public sealed class GoalsAndRecencyTests : IDisposable
         speed.Stdout.Should().Contain("VALUE weighs reliability 0.3, speed 0.7, cost 0 (prefer speed)");
         Value(speed, "fastpath").Should().BeGreaterThan(Value(speed, "careful"));
     }
+
+    [Theory]
+    [InlineData("moderate", RunStatus.Succeeded)]
+    [InlineData("critical", RunStatus.Failed)]
+    public async Task Once_the_agents_reported_tokens_spend_the_budget_further_calls_fail_or_degrade_by_severity(string overBudget, RunStatus expected)
+    {
+        var harness = new EngineHarness(_time, null, [new TokenAgent(600)], []);
+        var script = _dir.Write($"budget-{overBudget}.js", $$"""
+            await goals({ budget: 1000, overBudget: "{{overBudget}}" });
+            const first = await agent("tokens").run({ n: 1 });
+            const second = await agent("tokens").run({ n: 2 });
+            const third = await agent("tokens").run({ n: 3 });
+            return [first.usage.totalTokens, second.usage.totalTokens, third];
+            """);
+        var (outcome, steps) = await harness.RunAsync(WorkflowScripts.Compile(script, JavaScriptOptions.Default, Logger.None));
+
+        outcome.Run.Status.Should().Be(expected, outcome.Run.Error);
+        var refused = steps.Single(s => s.Id == "tokens#3");
+        refused.Error.Should().Contain("the run's budget of 1000 is spent: its agents reported 1200");
+        if (expected == RunStatus.Succeeded)
+        {
+            refused.Status.Should().Be(RunStatus.Degraded);
+            outcome.Run.Result!.ToJsonString().Should().Be("[600,600,null]");
+        }
+
+        var budget = steps.Single(s => s.Kind == "goal-check").Output!["checks"]!.AsArray().Single(c => c!["goal"]!.GetValue<string>() == "budget")!;
+        (budget["met"]!.GetValue<bool>(), budget["actual"]!.GetValue<double>()).Should().Be((false, 1200.0));
+    }
+
+    /// <summary>An agent that reports token usage as the llm agent does.</summary>
+    private sealed class TokenAgent(int tokens) : Orchestrator.Abstractions.IAgent
+    {
+        public string Kind => "tokens";
+
+        public ValueTask<Orchestrator.Abstractions.AgentResult> RunAsync(Orchestrator.Abstractions.AgentTask task, CancellationToken cancellationToken) =>
+            ValueTask.FromResult(Orchestrator.Abstractions.AgentResult.Ok(new JsonObject { ["usage"] = new JsonObject { ["totalTokens"] = tokens } }));
+    }
 }
