@@ -31,6 +31,7 @@ internal static class CliApp
             RunsCommand.Create(console),
             ReportCommand.Create(console),
             StatsCommand.Create(console),
+            Commands.Status.StatusCommand.Create(console),
             StoreCommand.Create(console),
             ReviewCommand.Create(console),
             Commands.Waits.ApproveCommand.Create(console),

@@ -19,12 +19,12 @@ internal static class ScriptOptionParsing
     };
 
     /// <summary>
-    /// A phase strategy from <c>{ name, agent, mode, concurrency, timeoutMs, recovery, minEffectiveness }</c>; unknown keys
+    /// A phase strategy from <c>{ name, agent, mode, concurrency, timeoutMs, recovery, minEffectiveness, master }</c>; unknown keys
     /// are refused so that a misspelt option does not silently fall back to a default.
     /// </summary>
     public static Core.Strategies.PhaseStrategy Strategy(JsonNode? node)
     {
-        string[] known = ["name", "agent", "mode", "concurrency", "timeoutMs", "recovery", "minEffectiveness"];
+        string[] known = ["name", "agent", "mode", "concurrency", "timeoutMs", "recovery", "minEffectiveness", "master"];
         if (node is not JsonObject o || o["name"] is not JsonValue name || name.GetValueKind() != System.Text.Json.JsonValueKind.String)
         {
             throw new ArgumentException($"a strategy must be an object with a name, such as {{ name: \"fast\", agent: \"shell\", mode: \"parallel\" }}, not {node?.ToJsonString() ?? "null"}");
@@ -45,6 +45,7 @@ internal static class ScriptOptionParsing
             Timeout = o["timeoutMs"] is { } ms ? Milliseconds(ms, "timeoutMs") : null,
             Recovery = o["recovery"] is { } chain ? RecoveryChain(chain) : null,
             MinEffectiveness = o["minEffectiveness"] is null ? 0 : Typed<double>(o, "minEffectiveness", strategy, "a number"),
+            Master = Typed<string>(o, "master", strategy, "a string"),
         };
     }
 

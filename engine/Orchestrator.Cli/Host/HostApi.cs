@@ -58,6 +58,8 @@ internal static class HostApi
             .WithSummary("The optimization loop's recommendations waiting for review (all=true: also decided ones).");
         api.MapPost("/reviews/{id}/decide", (long id, ReviewDecision decision, CancellationToken ct) => DecideAsync(host, id, decision.Decision, ct))
             .WithSummary("Approve (in effect from the next run) or reject a pending recommendation.");
+        api.MapGet("/status", (CancellationToken ct) => StatusAsync(host, ct))
+            .WithSummary("The system state, as orchestrator status shows it: agents with capabilities, circuits, calls in flight and limits; MCP servers; connectors and their last health check; open reviews; what learning prefers per phase.");
         api.MapGet("/system", () => SystemState(host))
             .WithSummary("Agents with their circuits and steps in flight, MCP servers and their health, connectors, runs in flight.");
         api.MapGet("/stats", (string? phase, CancellationToken ct) => StatsAsync(host, phase, ct))
@@ -375,6 +377,20 @@ internal static class HostApi
             ["monitor"] = new JsonObject { ["watching"] = host.Runs.Monitor.Watched, ["wakeups"] = host.Runs.Monitor.Wakeups },
         });
     }
+
+    /// <summary>The system state as <c>orchestrator status</c> and <c>SystemState()</c> show it (one model, <see cref="Core.State.SystemStateReader"/>).</summary>
+    private static async Task<IResult> StatusAsync(HostState host, CancellationToken ct) =>
+        Results.Ok(await Core.State.SystemStateReader.ReadAsync(
+            new Core.State.SystemSources
+            {
+                Agents = host.Plugins,
+                Health = host.Health,
+                InFlight = host.Activity.InFlight,
+                Mcp = host.Mcp,
+                Connectors = host.Connectors,
+                Journal = host.Journal,
+            },
+            ct));
 
     private static async Task<IResult> StatsAsync(HostState host, string? phase, CancellationToken ct)
     {

@@ -20,7 +20,15 @@ internal sealed class ConnectorSet(SecretResolver resolver, string baseDirectory
     /// <summary>Where the connectors came from, for messages; null if no file was read.</summary>
     public string? SourcePath { get; private init; }
 
+    private readonly ConcurrentDictionary<string, (ConnectorHealth Health, DateTimeOffset At)> _lastHealth = new(StringComparer.Ordinal);
+
     public IReadOnlyCollection<string> Names => [.. _connectors.Keys.Order(StringComparer.Ordinal)];
+
+    /// <summary>Keeps a connector's latest health check for the system state.</summary>
+    public void RecordHealth(string name, ConnectorHealth health, DateTimeOffset at) => _lastHealth[name] = (health, at);
+
+    /// <summary>The connector's latest health check, or null if none ran in this process.</summary>
+    public (ConnectorHealth Health, DateTimeOffset At)? LastHealth(string name) => _lastHealth.TryGetValue(name, out var last) ? last : null;
 
     /// <summary>A set with no file: scripts may still define connectors, resolving secrets from <paramref name="resolver"/>.</summary>
     public static ConnectorSet Empty(SecretResolver resolver, TimeProvider time) => new(resolver, Directory.GetCurrentDirectory(), time);

@@ -40,6 +40,10 @@ public sealed partial class WorkflowScope
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(connector);
         return RunStepAsync(connector + ".health", "health", connector, null, async (_, _, ct) =>
-            (JsonNode?)(await _run.Connectors.Get(connector).CheckHealthAsync(ct).ConfigureAwait(false)).ToJson(), cancellationToken);
+        {
+            var health = await _run.Connectors.Get(connector).CheckHealthAsync(ct).ConfigureAwait(false);
+            _run.Connectors.RecordHealth(connector, health, _run.Time.GetUtcNow());
+            return (JsonNode?)health.ToJson();
+        }, cancellationToken);
     }
 }

@@ -85,6 +85,10 @@ internal static class JournalSchema
                 case 6:
                     migratedFrom ??= 6;
                     CreateWaitTables(connection, transaction);
+                    goto case 7;
+                case 7:
+                    migratedFrom ??= 7;
+                    CreateLearningHistory(connection, transaction);
                     Execute(connection, $"UPDATE meta SET value = '{SqliteJournal.FormatVersion}' WHERE key = 'format_version'", transaction);
                     break;
             }
@@ -179,6 +183,7 @@ internal static class JournalSchema
         CreateValueTables(connection, transaction);
         AddChains(connection, transaction);
         CreateWaitTables(connection, transaction);
+        CreateLearningHistory(connection, transaction);
         Execute(connection, $"INSERT OR REPLACE INTO meta (key, value) VALUES ('format_version', '{SqliteJournal.FormatVersion}')", transaction);
     }
 
@@ -213,6 +218,32 @@ internal static class JournalSchema
             status TEXT NOT NULL,
             decided_at INTEGER);
         """, transaction);
+
+    /// <summary>
+    /// Format 8: each phase's outcome per run, newest last, so that selection can weigh recent runs above old ones (a
+    /// half-life in runs). The totals a store already holds become one old row each.
+    /// </summary>
+    private static void CreateLearningHistory(SqliteConnection connection, SqliteTransaction transaction) => Execute(connection, """
+        CREATE TABLE IF NOT EXISTS learning_runs (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            run_id TEXT NOT NULL,
+            phase TEXT NOT NULL,
+            strategy TEXT NOT NULL,
+            agent TEXT NOT NULL,
+            succeeded INTEGER NOT NULL,
+            items INTEGER NOT NULL,
+            failed_items INTEGER NOT NULL,
+            duration_ms REAL NOT NULL,
+            cost REAL NOT NULL,
+            at INTEGER NOT NULL);
+        CREATE INDEX IF NOT EXISTS learning_runs_phase ON learning_runs (phase, id);
+        """ + LearningHistorySeed, transaction);
+
+    /// <summary>The totals learned before format 8, as one row each: the past counts, as one old run.</summary>
+    public const string LearningHistorySeed = """
+        INSERT INTO learning_runs (run_id, phase, strategy, agent, succeeded, items, failed_items, duration_ms, cost, at)
+        SELECT '', phase, strategy, agent, CASE WHEN successes = runs THEN 1 ELSE 0 END, items, failed_items, total_ms, 0, last_at FROM learning;
+        """;
 
     /// <summary>Values too large to repeat in every row that holds them (see <see cref="PayloadValues"/>), and the runs that refer to each.</summary>
     private static void CreateValueTables(SqliteConnection connection, SqliteTransaction transaction) => Execute(connection, """

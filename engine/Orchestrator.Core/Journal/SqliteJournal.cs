@@ -16,7 +16,7 @@ namespace Orchestrator.Core.Journal;
 internal sealed class SqliteJournal : IStoreJournal
 {
     /// <summary>The journal's format; bump it with a migration in <see cref="JournalSchema"/>.</summary>
-    public const int FormatVersion = 7;
+    public const int FormatVersion = 8;
 
     private static readonly string[] EventNames = Enum.GetNames<StepEvent>();
 

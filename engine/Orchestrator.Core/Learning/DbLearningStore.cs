@@ -6,7 +6,7 @@ namespace Orchestrator.Core.Learning;
 
 /// <summary>
 /// Learning in the store's database, SQLite or PostgreSQL (tables <c>learning</c>, <c>baselines</c>, <c>recommendations</c>,
-/// journal format 3): the same SQL on both. Writes are rare — one per finished phase, one per run for baselines — so each
+/// journal format 3, and <c>learning_runs</c>, format 8): the same SQL on both. Writes are rare — one per finished phase, one per run for baselines — so each
 /// opens its own connection rather than queueing behind the journal's writer.
 /// </summary>
 internal sealed class DbLearningStore(Func<CancellationToken, Task<DbConnection>> open) : ILearningStore
@@ -33,7 +33,22 @@ internal sealed class DbLearningStore(Func<CancellationToken, Task<DbConnection>
     public async ValueTask RecordOutcomeAsync(PhaseOutcome outcome, CancellationToken cancellationToken)
     {
         await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        await using (var history = connection.CreateCommand())
+        {
+            history.Transaction = transaction;
+            history.CommandText = """
+                INSERT INTO learning_runs (run_id, phase, strategy, agent, succeeded, items, failed_items, duration_ms, cost, at)
+                VALUES (@run, @phase, @strategy, @agent, @ok, @items, @failed, @ms, @cost, @at)
+                """;
+            AddOutcome(history, outcome);
+            JournalCommands.Add(history, "@run", outcome.RunId);
+            JournalCommands.Add(history, "@cost", outcome.Cost);
+            await history.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
+
         await using var command = connection.CreateCommand();
+        command.Transaction = transaction;
         command.CommandText = """
             INSERT INTO learning (phase, strategy, agent, runs, successes, items, failed_items, total_ms, last_at)
             VALUES (@phase, @strategy, @agent, 1, @ok, @items, @failed, @ms, @at)
@@ -41,6 +56,36 @@ internal sealed class DbLearningStore(Func<CancellationToken, Task<DbConnection>
                 runs = learning.runs + 1, successes = learning.successes + @ok, items = learning.items + @items,
                 failed_items = learning.failed_items + @failed, total_ms = learning.total_ms + @ms, last_at = @at
             """;
+        AddOutcome(command, outcome);
+        await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    public async ValueTask<IReadOnlyList<PhaseOutcome>> GetRecentAsync(string phase, int limit, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT run_id, strategy, agent, succeeded, items, failed_items, duration_ms, cost, at FROM learning_runs WHERE phase = @phase ORDER BY id DESC LIMIT @limit";
+        JournalCommands.Add(command, "@phase", phase);
+        JournalCommands.Add(command, "@limit", limit);
+        var outcomes = new List<PhaseOutcome>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            outcomes.Add(new PhaseOutcome(
+                phase, reader.GetString(1), reader.GetString(2), reader.GetInt64(3) != 0, reader.GetInt64(4), reader.GetInt64(5), reader.GetDouble(6),
+                DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(8)))
+            {
+                RunId = reader.GetString(0),
+                Cost = reader.GetDouble(7),
+            });
+        }
+
+        return outcomes;
+    }
+
+    private static void AddOutcome(DbCommand command, PhaseOutcome outcome)
+    {
         JournalCommands.Add(command, "@phase", outcome.Phase);
         JournalCommands.Add(command, "@strategy", outcome.Strategy);
         JournalCommands.Add(command, "@agent", outcome.Agent);
@@ -49,7 +94,6 @@ internal sealed class DbLearningStore(Func<CancellationToken, Task<DbConnection>
         JournalCommands.Add(command, "@failed", outcome.FailedItems);
         JournalCommands.Add(command, "@ms", outcome.DurationMs);
         JournalCommands.Add(command, "@at", outcome.At.ToUnixTimeMilliseconds());
-        await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
     }
 
     public async ValueTask<IReadOnlyDictionary<string, Baseline>> GetBaselinesAsync(CancellationToken cancellationToken)

@@ -10,8 +10,11 @@ internal interface ILearningStore
 {
     ValueTask<IReadOnlyList<LearnedOutcome>> GetOutcomesAsync(string? phase, CancellationToken cancellationToken);
 
-    /// <summary>Adds one finished phase to the totals of its (phase, strategy, agent).</summary>
+    /// <summary>Adds one finished phase to the totals of its (phase, strategy, agent) and to the phase's history.</summary>
     ValueTask RecordOutcomeAsync(PhaseOutcome outcome, CancellationToken cancellationToken);
+
+    /// <summary>The phase's latest outcomes, newest first, at most <paramref name="limit"/>: what recency weighs.</summary>
+    ValueTask<IReadOnlyList<PhaseOutcome>> GetRecentAsync(string phase, int limit, CancellationToken cancellationToken);
 
     ValueTask<IReadOnlyDictionary<string, Baseline>> GetBaselinesAsync(CancellationToken cancellationToken);
 
@@ -26,8 +29,13 @@ internal interface ILearningStore
     ValueTask<bool> DecideAsync(long id, RecommendationStatus decision, DateTimeOffset at, CancellationToken cancellationToken);
 }
 
-/// <summary>One finished phase, as learning records it.</summary>
-internal sealed record PhaseOutcome(string Phase, string Strategy, string Agent, bool Succeeded, int Items, int FailedItems, double DurationMs, DateTimeOffset At);
+/// <summary>One finished phase, as learning records it: per strategy and agent, with the cost its agents reported.</summary>
+internal sealed record PhaseOutcome(string Phase, string Strategy, string Agent, bool Succeeded, long Items, long FailedItems, double DurationMs, DateTimeOffset At)
+{
+    public string RunId { get; init; } = "";
+
+    public double Cost { get; init; }
+}
 
 /// <summary>The totals of a (phase, strategy, agent) over every run that recorded one.</summary>
 public sealed record LearnedOutcome(string Phase, string Strategy, string Agent, long Runs, long Successes, long Items, long FailedItems, double TotalMs, DateTimeOffset LastAt)

@@ -7,6 +7,7 @@ internal sealed class InMemoryLearningStore : ILearningStore
     private readonly Dictionary<(string, string, string), LearnedOutcome> _outcomes = [];
     private readonly Dictionary<string, Baseline> _baselines = new(StringComparer.Ordinal);
     private readonly List<Recommendation> _recommendations = [];
+    private readonly List<PhaseOutcome> _history = [];
 
     public ValueTask<IReadOnlyList<LearnedOutcome>> GetOutcomesAsync(string? phase, CancellationToken cancellationToken)
     {
@@ -21,6 +22,7 @@ internal sealed class InMemoryLearningStore : ILearningStore
     {
         lock (_gate)
         {
+            _history.Add(outcome);
             var key = (outcome.Phase, outcome.Strategy, outcome.Agent);
             _outcomes[key] = _outcomes.TryGetValue(key, out var o)
                 ? o with
@@ -36,6 +38,14 @@ internal sealed class InMemoryLearningStore : ILearningStore
         }
 
         return ValueTask.CompletedTask;
+    }
+
+    public ValueTask<IReadOnlyList<PhaseOutcome>> GetRecentAsync(string phase, int limit, CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            return ValueTask.FromResult<IReadOnlyList<PhaseOutcome>>([.. _history.Where(o => o.Phase == phase).Reverse().Take(limit)]);
+        }
     }
 
     public ValueTask<IReadOnlyDictionary<string, Baseline>> GetBaselinesAsync(CancellationToken cancellationToken)

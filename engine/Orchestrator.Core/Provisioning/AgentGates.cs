@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Runtime.CompilerServices;
 using Orchestrator.Core.Workflow;
 
 namespace Orchestrator.Core.Provisioning;
@@ -10,24 +11,38 @@ namespace Orchestrator.Core.Provisioning;
 internal sealed class AgentGates
 {
     private readonly ConcurrentDictionary<string, SemaphoreSlim> _gates = new(StringComparer.OrdinalIgnoreCase);
+    private readonly ConcurrentDictionary<string, StrongBox<int>> _inFlight = new(StringComparer.OrdinalIgnoreCase);
 
-    /// <summary>Waits for a free slot on the agent; a no-op for agents that declare no limit.</summary>
+    /// <summary>The calls the agent is making now, over every run the engine serves (the system state shows them).</summary>
+    public int InFlight(string agentId) => _inFlight.TryGetValue(agentId, out var count) ? Volatile.Read(ref count.Value) : 0;
+
+    /// <summary>Waits for a free slot on the agent (at once for agents that declare no limit) and counts the call in flight.</summary>
     public async ValueTask<Slot> EnterAsync(AgentProvider provider, CancellationToken cancellationToken)
     {
         var limit = provider.Agent.MaxConcurrency;
-        if (limit <= 0)
+        SemaphoreSlim? gate = null;
+        if (limit > 0)
         {
-            return default;
+            gate = _gates.GetOrAdd(provider.Id, static (_, slots) => new SemaphoreSlim(slots, slots), limit);
+            await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         }
 
-        var gate = _gates.GetOrAdd(provider.Id, static (_, slots) => new SemaphoreSlim(slots, slots), limit);
-        await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
-        return new Slot(gate);
+        var count = _inFlight.GetOrAdd(provider.Id, static _ => new StrongBox<int>());
+        Interlocked.Increment(ref count.Value);
+        return new Slot(gate, count);
     }
 
-    /// <summary>A held slot; disposing it lets the next call in.</summary>
-    public readonly struct Slot(SemaphoreSlim? gate) : IDisposable
+    /// <summary>A held slot; disposing it ends the call and lets the next one in.</summary>
+    public readonly struct Slot(SemaphoreSlim? gate, StrongBox<int>? count) : IDisposable
     {
-        public void Dispose() => gate?.Release();
+        public void Dispose()
+        {
+            if (count is not null)
+            {
+                Interlocked.Decrement(ref count.Value);
+            }
+
+            gate?.Release();
+        }
     }
 }

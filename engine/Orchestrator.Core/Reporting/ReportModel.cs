@@ -92,6 +92,7 @@ internal static class ReportModel
             ["anomalies"] = Outputs(digest.Notable, "anomaly"),
             ["recommendations"] = Outputs(digest.Notable, "recommendation"),
             ["approvals"] = Outputs(digest.Notable, "decision"),
+            ["goals"] = Outputs(digest.Notable, "goal-check") is { Count: > 0 } checks ? checks[^1] : null,
             ["data"] = FromJson(package.Data),
             ["data_json"] = Json(package.Data),
             ["data_is_flat"] = IsFlat(package.Data),

@@ -18,7 +18,7 @@ internal sealed record StepDigest(
 {
     /// <summary>The kinds of step kept in <see cref="Notable"/> whatever the size of the run.</summary>
     public static bool IsNotable(string kind) =>
-        kind is "strategy" or "adaptation" or "anomaly" or "recommendation" or QaCheckResult.StepKind or "handoff" or "decision";
+        kind is "strategy" or "adaptation" or "anomaly" or "recommendation" or QaCheckResult.StepKind or "handoff" or "decision" or "goal-check";
 
     public long Total => Counts.Values.Sum();
 

@@ -19,10 +19,10 @@ public sealed record PhasePlan
     public Func<WorkflowScope, JsonArray, JsonNode?, CancellationToken, Task<JsonNode?>>? Integrate { get; init; }
 
     /// <summary>How many of a strategy's latest items its effectiveness score looks at.</summary>
-    public int Window { get; init; } = 5;
+    public int Window { get; init; } = Verbs.VerbDefaults.PhaseWindow;
 
     /// <summary>How much selection favours strategies tried less often (the UCB exploration weight).</summary>
-    public double Exploration { get; init; } = 0.5;
+    public double Exploration { get; init; } = Verbs.VerbDefaults.PhaseExploration;
 
     /// <summary>Go on after a failed item (the phase ends degraded) instead of failing at the first.</summary>
     public bool ContinueOnFailure { get; init; }

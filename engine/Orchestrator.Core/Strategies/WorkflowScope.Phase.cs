@@ -68,7 +68,8 @@ public sealed partial class WorkflowScope
             .Select(s => tunings.Where(t => t.Strategy == s.Name).Aggregate(s, (tuned, t) => tuned.With(t.Change)))
             .ToList();
         var learned = await _run.Learning.GetOutcomesAsync(phase, ct).ConfigureAwait(false);
-        var ranking = StrategySelector.Rank(candidates, learned, Unavailable, plan.Exploration);
+        var recent = await _run.Learning.GetRecentAsync(phase, StrategySelector.History, ct).ConfigureAwait(false);
+        var ranking = StrategySelector.Rank(candidates, recent, Unavailable, plan.Exploration, _run.Goals);
 
         var choice = await RunStepAsync("strategy", "strategy", null, null, (_, _, _) =>
         {
@@ -80,6 +81,7 @@ public sealed partial class WorkflowScope
                 ["strategy"] = best.Strategy.ToJson(),
                 ["reason"] = best.Available ? best.Reason : "no strategy is available; trying the first anyway: " + best.Reason,
                 ["ranking"] = new JsonArray([.. ranking.Select(r => (JsonNode)r.ToJson())]),
+                ["goals"] = _run.Goals.ToJson(),
                 ["tunings"] = new JsonArray([.. tunings.Select(t => (JsonNode)t.ToJson())]),
                 ["state"] = SystemState(candidates),
             });
@@ -294,6 +296,7 @@ public sealed partial class WorkflowScope
         }
 
         ct.ThrowIfCancellationRequested();
+        _run.Tally.AddItems(done.Count, done.Count(r => !r.Ok));
         await RecordOutcomesAsync(phase, [.. done.Where(r => !r.Replayed)]).ConfigureAwait(false);
         if (fatal is not null)
         {
@@ -441,9 +444,12 @@ public sealed partial class WorkflowScope
         foreach (var group in done.GroupBy(r => (r.Strategy.Name, Agent: r.Agent ?? r.Strategy.Agent ?? "script")))
         {
             var failedItems = group.Count(r => !r.Ok);
-            await _run.Learning.RecordOutcomeAsync(
-                new PhaseOutcome(phase, group.Key.Name, group.Key.Agent, failedItems == 0, group.Count(), failedItems, MsPerItem([.. group]) * group.Count(), _run.Time.GetUtcNow()),
-                CancellationToken.None).ConfigureAwait(false);
+            var outcome = new PhaseOutcome(phase, group.Key.Name, group.Key.Agent, failedItems == 0, group.Count(), failedItems, MsPerItem([.. group]) * group.Count(), _run.Time.GetUtcNow())
+            {
+                RunId = _run.Id,
+                Cost = group.Sum(r => Goals.GoalTally.CostOf(r.Output)),
+            };
+            await _run.Learning.RecordOutcomeAsync(outcome, CancellationToken.None).ConfigureAwait(false);
         }
     }
 }

@@ -28,7 +28,7 @@ internal sealed class ValidationPlan
     private readonly List<Validator> _resultValidators = [];
     private readonly List<(string Name, QualityCheck Check, bool Required)> _checks = [];
     private Corrector? _resultCorrector;
-    private int _maxCorrections = WorkflowScope.DefaultMaxCorrections;
+    private int _maxCorrections = Verbs.VerbDefaults.MaxCorrections;
     private int _finished;
 
     public static ValidationPlan For(WorkflowRun run) => Plans.GetValue(run, _ => new ValidationPlan());

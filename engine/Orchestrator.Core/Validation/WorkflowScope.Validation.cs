@@ -10,9 +10,6 @@ namespace Orchestrator.Core.Workflow;
 /// </summary>
 public sealed partial class WorkflowScope
 {
-    /// <summary>How many times a corrector is asked, unless the script says otherwise.</summary>
-    public const int DefaultMaxCorrections = 3;
-
     /// <summary>Error messages list this many issues at most; the journaled output has them all.</summary>
     private const int IssuesInMessage = 20;
 
@@ -28,7 +25,7 @@ public sealed partial class WorkflowScope
         JsonNode? value,
         IReadOnlyList<Validator> validators,
         Corrector? correct = null,
-        int maxCorrections = DefaultMaxCorrections,
+        int maxCorrections = Verbs.VerbDefaults.MaxCorrections,
         CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(name);
@@ -47,7 +44,7 @@ public sealed partial class WorkflowScope
     /// Validates the run's result, once the script has returned, as the step <c>result</c> (see <see cref="ValidateAsync"/>);
     /// a result still invalid fails the run. Validators add up over calls; a corrector given replaces an earlier one.
     /// </summary>
-    public void ValidateResult(IReadOnlyList<Validator> validators, Corrector? correct = null, int maxCorrections = DefaultMaxCorrections)
+    public void ValidateResult(IReadOnlyList<Validator> validators, Corrector? correct = null, int maxCorrections = Verbs.VerbDefaults.MaxCorrections)
     {
         CheckValidators(validators, "validateResult");
         CheckMaxCorrections(maxCorrections);

@@ -176,6 +176,11 @@ internal sealed class WorkflowEngine(IJournal journal, IAgentRegistry agents, IR
             await Task.WhenAny(execution, Task.Delay(CancellationGrace, time)).ConfigureAwait(false);
         }
 
+        if (status is RunStatus.Succeeded or RunStatus.Failed)
+        {
+            await run.Root.CheckGoalsAsync().ConfigureAwait(false);
+        }
+
         await monitor.DisposeAsync().ConfigureAwait(false);
         if (status == RunStatus.Cancelled)
         {

@@ -52,6 +52,15 @@ internal sealed class WorkflowRun
         _events = _previous.MonitorEvents;
     }
 
+    /// <summary>What the run is trying to achieve: the defaults until the script states its goals.</summary>
+    public Goals.RunGoals Goals { get; set; } = Orchestrator.Core.Goals.RunGoals.Default;
+
+    /// <summary>The script stated goals, so the run's end checks them.</summary>
+    public bool GoalsStated { get; set; }
+
+    /// <summary>The figures the goals are checked against, counted as the run goes.</summary>
+    public Goals.GoalTally Tally { get; } = new();
+
     /// <summary>The parent of the steps the engine journals on its own (anomalies, recommendations).</summary>
     public const string EventPrefix = "@monitor/";
 

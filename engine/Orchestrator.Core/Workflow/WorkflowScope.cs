@@ -570,6 +570,14 @@ public sealed partial class WorkflowScope
             return (AgentResult.Fail($"no other agent of kind '{kind}' to run on"), "unavailable", null);
         }
 
+        // A run whose agents have spent its budget calls no more of them (compensations still run); how bad that is is the goals' to say.
+        if (_run.Goals.Budget is { } budget && _run.Tally.Cost > budget && !_compensating)
+        {
+            return (AgentResult.Fail(
+                string.Create(System.Globalization.CultureInfo.InvariantCulture, $"the run's budget of {budget} is spent: its agents reported {_run.Tally.Cost:0.##}"),
+                severity: _run.Goals.OverBudget), "budget", provider.Id);
+        }
+
         // Only an attempt with a time limit needs a token of its own, to stop an agent that ran over it.
         using var attemptCts = timeout is null ? null : CancellationTokenSource.CreateLinkedTokenSource(ct);
         try
@@ -620,6 +628,7 @@ public sealed partial class WorkflowScope
             }
 
             circuit.Exit(permit, result.Success ? CallOutcome.Succeeded : CallOutcome.Failed);
+            _run.Tally.AddCost(Goals.GoalTally.CostOf(result.Output));
             return (result, "agent", provider.Id);
         }
         catch (TimeoutException)

@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using Orchestrator.Core.Verbs;
 using Orchestrator.Core.Workflow;
 
 namespace Orchestrator.Scripting.CSharp;
@@ -21,7 +22,7 @@ public sealed partial class WorkflowGlobals
         Quorum? quorum = null,
         Func<JsonObject, JsonNode?, object?>? integrate = null,
         NoQuorum onNoQuorum = NoQuorum.Throw,
-        bool contribute = true,
+        bool contribute = VerbDefaults.Contribute,
         RecoveryChain? recovery = null,
         TimeSpan? timeout = null)
     {
@@ -46,7 +47,7 @@ public sealed partial class WorkflowGlobals
         Quorum? quorum = null,
         Func<JsonObject, JsonNode?, object?>? integrate = null,
         NoQuorum onNoQuorum = NoQuorum.Throw,
-        bool contribute = true,
+        bool contribute = VerbDefaults.Contribute,
         RecoveryChain? recovery = null,
         TimeSpan? timeout = null)
     {

@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using Orchestrator.Core.Verbs;
 using Orchestrator.Core.Workflow;
 
 namespace Orchestrator.Scripting.CSharp;
@@ -27,10 +28,11 @@ public sealed partial class WorkflowGlobals
         Action<MasterWorkerProgress>? onProgress = null,
         RecoveryChain? recovery = null,
         TimeSpan? timeout = null,
-        bool continueOnFailure = false)
+        bool continueOnFailure = VerbDefaults.ContinueOnFailure)
     {
         ArgumentNullException.ThrowIfNull(master);
         ArgumentNullException.ThrowIfNull(worker);
+        var options = Read(DslVerbs.MasterWorker, ("concurrency", concurrency), ("timeoutMs", timeout), ("continueOnFailure", continueOnFailure));
         var plan = new MasterWorkerPlan
         {
             MasterAgent = master.Agent,
@@ -43,10 +45,10 @@ public sealed partial class WorkflowGlobals
                 onProgress(progress);
                 return Task.CompletedTask;
             },
-            Concurrency = concurrency,
+            Concurrency = options.Optional<int>("concurrency"),
             Recovery = recovery,
-            Timeout = timeout,
-            ContinueOnFailure = continueOnFailure,
+            Timeout = options.Optional<TimeSpan>("timeoutMs"),
+            ContinueOnFailure = options.Get<bool>("continueOnFailure"),
         };
         return Scope.MasterWorkerAsync(name, ToJson(task), plan, CancellationToken);
     }

@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using Orchestrator.Core.Strategies;
+using Orchestrator.Core.Verbs;
 using Orchestrator.Core.Workflow;
 
 namespace Orchestrator.Scripting.CSharp;
@@ -23,9 +24,9 @@ public sealed partial class WorkflowGlobals
         PhaseStrategy[] strategies,
         Func<JsonNode?, object?>? split = null,
         Func<JsonArray, object?>? integrate = null,
-        int window = 5,
-        double exploration = 0.5,
-        bool continueOnFailure = false) =>
+        int window = VerbDefaults.PhaseWindow,
+        double exploration = VerbDefaults.PhaseExploration,
+        bool continueOnFailure = VerbDefaults.ContinueOnFailure) =>
         RunPhase(name, items, strategies, null, split, integrate, window, exploration, continueOnFailure);
 
     /// <summary>A phase whose items are done by script code: <paramref name="worker"/> gets each item with the strategy and agent chosen for it.</summary>
@@ -36,9 +37,9 @@ public sealed partial class WorkflowGlobals
         Func<PhaseWork, Task<T>> worker,
         Func<JsonNode?, object?>? split = null,
         Func<JsonArray, object?>? integrate = null,
-        int window = 5,
-        double exploration = 0.5,
-        bool continueOnFailure = false)
+        int window = VerbDefaults.PhaseWindow,
+        double exploration = VerbDefaults.PhaseExploration,
+        bool continueOnFailure = VerbDefaults.ContinueOnFailure)
     {
         ArgumentNullException.ThrowIfNull(worker);
         return RunPhase(name, items, strategies, (scope, work, _) => InScope(scope, () => worker(work)), split, integrate, window, exploration, continueOnFailure);
@@ -55,15 +56,16 @@ public sealed partial class WorkflowGlobals
         double exploration,
         bool continueOnFailure)
     {
+        var options = Read(DslVerbs.Phase, ("window", window), ("exploration", exploration), ("continueOnFailure", continueOnFailure));
         var plan = new PhasePlan
         {
             Strategies = strategies,
             Worker = worker,
             Split = split is null ? null : (scope, task, _) => InScope(scope, () => Task.FromResult(split(task))),
             Integrate = integrate is null ? null : (scope, results, _, _) => InScope(scope, () => Task.FromResult(integrate(results))),
-            Window = window,
-            Exploration = exploration,
-            ContinueOnFailure = continueOnFailure,
+            Window = options.Get<int>("window"),
+            Exploration = options.Get<double>("exploration"),
+            ContinueOnFailure = options.Get<bool>("continueOnFailure"),
         };
         return Scope.PhaseAsync(name, ToJson(items), plan, CancellationToken);
     }
@@ -71,7 +73,8 @@ public sealed partial class WorkflowGlobals
     /// <summary>
     /// A candidate strategy for a phase: <paramref name="mode"/> is <c>sequential</c>, <c>parallel</c>, <c>master-worker</c>
     /// or <c>peer-to-peer</c>; <paramref name="agent"/> a kind or a capability; the phase leaves it for the next best
-    /// when its effectiveness (0 to 1) falls below <paramref name="minEffectiveness"/>.
+    /// when its effectiveness (0 to 1) falls below <paramref name="minEffectiveness"/>. In master-worker mode a
+    /// <paramref name="master"/> (a kind or a capability) splits each item into subtasks for the workers and integrates their results.
     /// </summary>
     public PhaseStrategy Strategy(
         string name,
@@ -80,7 +83,8 @@ public sealed partial class WorkflowGlobals
         int concurrency = 1,
         TimeSpan? timeout = null,
         RecoveryChain? recovery = null,
-        double minEffectiveness = 0) => new()
+        double minEffectiveness = 0,
+        string? master = null) => new()
         {
             Name = name,
             Agent = agent,
@@ -89,6 +93,7 @@ public sealed partial class WorkflowGlobals
             Timeout = timeout,
             Recovery = recovery,
             MinEffectiveness = minEffectiveness,
+            Master = master,
         };
 
     /// <summary>Handles the run's anomalies (replacing the default handlers); what the handler returns is journaled with the anomaly.</summary>
@@ -106,6 +111,9 @@ public sealed partial class WorkflowGlobals
     }
 
     /// <summary>Sets how often the monitor samples (default 10 s), how often the optimization loop looks (default 60 s), and the anomaly z-score threshold (default 3).</summary>
-    public void ConfigureMonitor(TimeSpan? interval = null, TimeSpan? optimizeEvery = null, double? threshold = null) =>
-        Scope.ConfigureMonitor(interval, optimizeEvery, threshold);
+    public void ConfigureMonitor(TimeSpan? interval = null, TimeSpan? optimizeEvery = null, double? threshold = null)
+    {
+        var options = Read(DslVerbs.ConfigureMonitor, ("intervalMs", interval), ("optimizeEveryMs", optimizeEvery), ("threshold", threshold));
+        Scope.ConfigureMonitor(options.Optional<TimeSpan>("intervalMs"), options.Optional<TimeSpan>("optimizeEveryMs"), options.Optional<double>("threshold"));
+    }
 }

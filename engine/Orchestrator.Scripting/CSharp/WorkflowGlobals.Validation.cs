@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Orchestrator.Core.Verbs;
 using Orchestrator.Core.Workflow;
 
 namespace Orchestrator.Scripting.CSharp;
@@ -55,22 +56,22 @@ public sealed partial class WorkflowGlobals
     /// gets it and the issues (as the step <c>correct</c>) and returns a corrected value (null: cannot), which is validated
     /// again, at most <paramref name="maxCorrections"/> times. Returns the valid value, or fails the step listing the issues.
     /// </summary>
-    public Task<JsonNode?> Validate<T>(string name, object? value, IEnumerable<Validator> validators, Func<JsonNode?, IReadOnlyList<string>, Task<T>> correct, int maxCorrections = WorkflowScope.DefaultMaxCorrections) =>
+    public Task<JsonNode?> Validate<T>(string name, object? value, IEnumerable<Validator> validators, Func<JsonNode?, IReadOnlyList<string>, Task<T>> correct, int maxCorrections = VerbDefaults.MaxCorrections) =>
         Scope.ValidateAsync(name, ToJson(value), [.. validators], ToCorrector(correct), maxCorrections, CancellationToken);
 
     /// <inheritdoc cref="Validate{T}(string, object, IEnumerable{Validator}, Func{JsonNode, IReadOnlyList{string}, Task{T}}, int)"/>
-    public Task<JsonNode?> Validate<T>(string name, object? value, IEnumerable<Validator> validators, Func<JsonNode?, IReadOnlyList<string>, T> correct, int maxCorrections = WorkflowScope.DefaultMaxCorrections) =>
+    public Task<JsonNode?> Validate<T>(string name, object? value, IEnumerable<Validator> validators, Func<JsonNode?, IReadOnlyList<string>, T> correct, int maxCorrections = VerbDefaults.MaxCorrections) =>
         Scope.ValidateAsync(name, ToJson(value), [.. validators], ToCorrector(AsyncCorrector(correct)), maxCorrections, CancellationToken);
 
     /// <summary>Validates the run's result once the script returns (the step <c>result</c>); an invalid result fails the run.</summary>
     public void ValidateResult(params Validator[] validators) => _root.ValidateResult(validators);
 
     /// <summary>Validates the run's result once the script returns, correcting it with <paramref name="correct"/> as <see cref="Validate{T}(string, object, IEnumerable{Validator}, Func{JsonNode, IReadOnlyList{string}, Task{T}}, int)"/> does.</summary>
-    public void ValidateResult<T>(IEnumerable<Validator> validators, Func<JsonNode?, IReadOnlyList<string>, Task<T>> correct, int maxCorrections = WorkflowScope.DefaultMaxCorrections) =>
+    public void ValidateResult<T>(IEnumerable<Validator> validators, Func<JsonNode?, IReadOnlyList<string>, Task<T>> correct, int maxCorrections = VerbDefaults.MaxCorrections) =>
         _root.ValidateResult([.. validators], ToCorrector(correct), maxCorrections);
 
     /// <inheritdoc cref="ValidateResult{T}(IEnumerable{Validator}, Func{JsonNode, IReadOnlyList{string}, Task{T}}, int)"/>
-    public void ValidateResult<T>(IEnumerable<Validator> validators, Func<JsonNode?, IReadOnlyList<string>, T> correct, int maxCorrections = WorkflowScope.DefaultMaxCorrections) =>
+    public void ValidateResult<T>(IEnumerable<Validator> validators, Func<JsonNode?, IReadOnlyList<string>, T> correct, int maxCorrections = VerbDefaults.MaxCorrections) =>
         _root.ValidateResult([.. validators], ToCorrector(AsyncCorrector(correct)), maxCorrections);
 
     /// <summary>
@@ -78,14 +79,14 @@ public sealed partial class WorkflowGlobals
     /// true/false, an issue, a list of issues, or null (passed). Its verdict goes into the handoff package and the
     /// report; a failing check fails the run only if <paramref name="required"/>.
     /// </summary>
-    public void Qa<T>(string name, Func<JsonNode?, Task<T>> check, bool required = false)
+    public void Qa<T>(string name, Func<JsonNode?, Task<T>> check, bool required = VerbDefaults.QaRequired)
     {
         ArgumentNullException.ThrowIfNull(check);
         _root.AddQualityCheck(name, async (scope, result, _) => Validator.IssuesFrom(await InScope(scope, () => check(result)).ConfigureAwait(false), name), required);
     }
 
     /// <inheritdoc cref="Qa{T}(string, Func{JsonNode, Task{T}}, bool)"/>
-    public void Qa<T>(string name, Func<JsonNode?, T> check, bool required = false)
+    public void Qa<T>(string name, Func<JsonNode?, T> check, bool required = VerbDefaults.QaRequired)
     {
         ArgumentNullException.ThrowIfNull(check);
         Qa(name, result => Task.FromResult(check(result)), required);

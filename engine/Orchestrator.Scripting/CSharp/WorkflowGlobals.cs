@@ -2,6 +2,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.Json.Serialization.Metadata;
 using Orchestrator.Abstractions;
+using Orchestrator.Core.Verbs;
 using Orchestrator.Core.Workflow;
 using Serilog;
 
@@ -97,6 +98,9 @@ public sealed partial class WorkflowGlobals
     /// <summary>Marks the last known good state: a rollback undoes only the steps finished after it.</summary>
     public Task Checkpoint(string name) => Scope.CheckpointAsync(name, CancellationToken);
 
+    /// <summary>The system state as a step: agents, MCP servers, connectors, open reviews and what learning prefers per phase.</summary>
+    public Task<JsonNode?> SystemState() => Scope.SystemStateAsync(CancellationToken);
+
     /// <summary>Writes a line to the run's log.</summary>
     public void Log(string message) => _log.Information("{ScriptMessage}", message);
 
@@ -118,6 +122,30 @@ public sealed partial class WorkflowGlobals
         JsonNode node => node,
         _ => JsonSerializer.SerializeToNode(value, value.GetType(), _json),
     };
+
+    /// <summary>
+    /// Reads a verb's scalar options through its core definition, so that C# checks them as JavaScript does: the same
+    /// bounds, the same messages. Durations are given as <see cref="TimeSpan"/>s.
+    /// </summary>
+    internal static VerbArguments Read(VerbDefinition verb, params (string Name, object? Value)[] given)
+    {
+        var options = new JsonObject();
+        foreach (var (name, value) in given)
+        {
+            options[name] = value switch
+            {
+                null => null,
+                TimeSpan duration => duration.TotalMilliseconds,
+                int n => n,
+                double n => n,
+                bool flag => flag,
+                string text => text,
+                _ => throw new ArgumentException($"{verb.Usage}: option '{name}' cannot be read from a {value.GetType().Name}"),
+            };
+        }
+
+        return verb.Read(options);
+    }
 
     internal Task<JsonNode?> RunAgent(string kind, object? input, StepOptions options) =>
         Scope.RunAgentAsync(kind, ToJson(input), options, CancellationToken);

@@ -143,12 +143,15 @@ interface ValidationOptions {
 /** A phase strategy: how the phase's items are worked, learned from how well each strategy did. */
 interface PhaseStrategy {
   name: string;
+  /** The agent kind, or a capability several kinds declare. */
   agent?: string;
-  mode?: "sequential" | "parallel";
+  mode?: "sequential" | "parallel" | "master-worker" | "peer-to-peer";
   concurrency?: number;
   timeoutMs?: number;
   recovery?: Recovery;
   minEffectiveness?: number;
+  /** In master-worker mode: the agent (kind or capability) that splits each item and integrates its subtasks' results. */
+  master?: string;
 }
 
 /** What a phase's worker function gets. */
@@ -175,6 +178,20 @@ interface PhaseOptions {
   exploration?: number;
   /** Integrate what succeeded instead of failing at the first failed item. */
   continueOnFailure?: boolean;
+}
+
+/** Options of `goals`. */
+interface GoalsOptions {
+  /** What strategy selection favours (default reliability). */
+  prefer?: "reliability" | "speed" | "cost";
+  /** The most of the run's phase items that may fail, 0 to 1. */
+  maxFailureRate?: number;
+  /** The most the run's agents may report as cost (the llm agent's tokens). */
+  budget?: number;
+  /** After this many runs of a phase an outcome counts half as much (default 2). */
+  halfLife?: number;
+  /** Once the budget is spent, agent calls fail with this severity (default critical). */
+  overBudget?: Severity;
 }
 
 /** Options of a wait: as an agent step's, without name and recovery. */
@@ -270,3 +287,9 @@ declare function waitForEvent(name: string, options?: WaitOptions): Promise<Json
 
 /** A durable sleep: the run parks and goes on after `ms`, even across restarts. */
 declare function sleep(ms: number, name?: string): Promise<Json>;
+
+/** What the run is trying to achieve: journaled, weighs strategy selection, checked at the run's end (the report's Goals). */
+declare function goals(options: GoalsOptions): Promise<Json>;
+
+/** The agents, MCP servers, connectors, open reviews and what learning prefers, as a journaled step. */
+declare function systemState(): Promise<Json>;

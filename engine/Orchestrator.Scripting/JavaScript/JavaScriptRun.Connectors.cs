@@ -11,12 +11,6 @@ namespace Orchestrator.Scripting.JavaScript;
 /// </summary>
 internal sealed partial class JavaScriptRun
 {
-    partial void InstallConnectors(Engine engine)
-    {
-        engine.SetValue("connector", Function("connector", Connector, 1));
-        engine.SetValue("defineConnector", Function("defineConnector", DefineConnector, 2));
-    }
-
     private JsValue DefineConnector(JsValue thisValue, JsValue[] arguments)
     {
         const string usage = "defineConnector(name, spec)";

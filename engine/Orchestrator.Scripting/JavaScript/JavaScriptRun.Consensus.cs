@@ -4,6 +4,7 @@ using Jint.Native;
 using Jint.Native.Array;
 using Jint.Native.Object;
 using Jint.Runtime;
+using Orchestrator.Core.Verbs;
 using Orchestrator.Core.Workflow;
 
 namespace Orchestrator.Scripting.JavaScript;
@@ -17,67 +18,30 @@ internal sealed partial class JavaScriptRun
 {
     private const string ConsensusUsage = "consensus(name, task, options)";
 
-    private static readonly string[] ConsensusOptionNames = ["peers", "quorum", "onNoQuorum", "integrate", "contribute", "recovery", "timeoutMs"];
-
     private static readonly string[] ConsensusPeerKeys = ["agent", "name", "weight", "run"];
-
-    partial void InstallConsensus(Engine engine) =>
-        engine.SetValue("consensus", Function("consensus", Consensus, 3));
 
     private JsValue Consensus(JsValue thisValue, JsValue[] arguments)
     {
-        const string usage = ConsensusUsage;
-        var name = RequireName(arguments, 0, usage, "name");
-        var task = ToJsonArgument(Arg(arguments, 1), usage, "task");
-        if (Arg(arguments, 2) is not ObjectInstance bag || bag.IsCallable())
-        {
-            throw TypeError($"{usage}: options must be an object such as {{ peers: [\"a\", \"b\", \"c\"], quorum: \"majority\" }}");
-        }
-
-        foreach (var key in bag.GetOwnPropertyKeys(Types.String))
-        {
-            if (Array.IndexOf(ConsensusOptionNames, key.ToString()) < 0)
-            {
-                throw TypeError($"{usage}: unknown option '{key}'; known: {string.Join(", ", ConsensusOptionNames)}");
-            }
-        }
-
-        var integrate = bag.Get("integrate");
-        if (!integrate.IsUndefined() && !integrate.IsNull() && !integrate.IsCallable())
-        {
-            throw TypeError($"{usage}: options.integrate must be a function(contributions, plan)");
-        }
-
-        var contribute = bag.Get("contribute");
-        if (!contribute.IsUndefined() && !contribute.IsBoolean())
-        {
-            throw TypeError($"{usage}: options.contribute must be true or false");
-        }
-
+        var verb = DslVerbs.Consensus;
+        var name = RequireName(arguments, 0, verb.Usage, "name");
+        var task = ToJsonArgument(Arg(arguments, 1), verb.Usage, "task");
+        var options = Options(verb, Arg(arguments, 2), required: true, example: "{ peers: [\"a\", \"b\", \"c\"], quorum: \"majority\" }");
+        var integrate = options.Function("integrate");
         var frame = _current;
-        ConsensusPlan plan;
-        try
+        var plan = new ConsensusPlan
         {
-            plan = new ConsensusPlan
-            {
-                Peers = ConsensusPeers(bag.Get("peers")),
-                Quorum = Quorum.Parse(ToJsonArgument(bag.Get("quorum"), usage, "options.quorum")),
-                OnNoQuorum = ConsensusOnNoQuorum(bag.Get("onNoQuorum")),
-                Contribute = !contribute.IsBoolean() || contribute.AsBoolean(),
+            Peers = ConsensusPeers(options.Raw("peers")),
+            Quorum = Quorum.Parse(options.Values.Json("quorum")),
+            OnNoQuorum = options.Values.Text("onNoQuorum") == "return" ? NoQuorum.ReturnOutcome : NoQuorum.Throw,
+            Contribute = options.Values.Get<bool>("contribute"),
 
-                // Script functions run on the JS thread, in the scope of their own step.
-                Integrate = integrate.IsCallable()
-                    ? (scope, contributions, agreed, ct) => CallOnLoop(new ScopeFrame(scope, ct), integrate, () => [ToJs(contributions), ToJs(agreed)], inline: false)
-                    : null,
-                Recovery = ToJsonArgument(bag.Get("recovery"), usage, "options.recovery") is { } chain ? ScriptOptionParsing.RecoveryChain(chain) : null,
-                Timeout = ToJsonArgument(bag.Get("timeoutMs"), usage, "options.timeoutMs") is { } ms ? ScriptOptionParsing.Milliseconds(ms, "timeoutMs") : null,
-            };
-        }
-        catch (Exception ex) when (ex is ArgumentException or InvalidOperationException or FormatException)
-        {
-            throw TypeError($"{usage}: {ex.Message}");
-        }
-
+            // Script functions run on the JS thread, in the scope of their own step.
+            Integrate = integrate is null
+                ? null
+                : (scope, contributions, agreed, ct) => CallOnLoop(new ScopeFrame(scope, ct), integrate, () => [ToJs(contributions), ToJs(agreed)], inline: false),
+            Recovery = options.Values.Json("recovery") is { } chain ? ScriptOptionParsing.RecoveryChain(chain) : null,
+            Timeout = options.Values.Optional<TimeSpan>("timeoutMs"),
+        };
         return Start(frame, () => frame.Scope.ConsensusAsync(name, task, plan, frame.Token));
     }
 
@@ -138,17 +102,5 @@ internal sealed partial class JavaScriptRun
         }
 
         return peers;
-    }
-
-    private NoQuorum ConsensusOnNoQuorum(JsValue value)
-    {
-        if (value.IsUndefined() || value.IsNull())
-        {
-            return NoQuorum.Throw;
-        }
-
-        return value.IsString() && value.AsString() is "throw" ? NoQuorum.Throw
-            : value.IsString() && value.AsString() is "return" ? NoQuorum.ReturnOutcome
-            : throw TypeError($"{ConsensusUsage}: options.onNoQuorum must be \"throw\" or \"return\", not {DescribeValue(value)}");
     }
 }

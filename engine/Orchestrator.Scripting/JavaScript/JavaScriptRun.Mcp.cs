@@ -11,12 +11,12 @@ namespace Orchestrator.Scripting.JavaScript;
 /// </summary>
 internal sealed partial class JavaScriptRun
 {
-    partial void InstallMcp(Engine engine)
+    private JsObject McpObject()
     {
-        var mcp = new JsObject(engine);
+        var mcp = new JsObject(Js);
         mcp.Set("call", Function("call", McpCall, 3));
         mcp.Set("tools", Function("tools", McpTools, 0));
-        engine.SetValue("mcp", mcp);
+        return mcp;
     }
 
     private JsValue McpCall(JsValue thisValue, JsValue[] arguments)

@@ -79,7 +79,7 @@ internal sealed partial class JavaScriptRun : IReplLanguage
             _declared.Clear();
         });
 
-    partial void InstallSession(Engine engine)
+    private void InstallSession(Engine engine)
     {
         if (_session is not { } session)
         {

@@ -1,8 +1,8 @@
 using System.Text.Json.Nodes;
 using Jint;
 using Jint.Native;
-using Jint.Native.Object;
 using Jint.Runtime;
+using Orchestrator.Core.Verbs;
 using Orchestrator.Core.Workflow;
 
 namespace Orchestrator.Scripting.JavaScript;
@@ -15,117 +15,52 @@ namespace Orchestrator.Scripting.JavaScript;
 /// </summary>
 internal sealed partial class JavaScriptRun
 {
-    private const string ValidateUsage = "validate(name, value, { schema, checks, correct, maxCorrections })";
-    private const string ValidateResultUsage = "validateResult({ schema, checks, correct, maxCorrections })";
-    private const string QaUsage = "qa(name, check, { required })";
-
-    private static readonly HashSet<string> ValidationKeys = new(StringComparer.Ordinal) { "schema", "checks", "correct", "maxCorrections" };
-
-    partial void InstallValidation(Engine engine)
-    {
-        engine.SetValue("validate", Function("validate", ValidateVerb, 3));
-        engine.SetValue("validateResult", Function("validateResult", ValidateResultVerb, 1));
-        engine.SetValue("qa", Function("qa", QaVerb, 3));
-    }
-
     private JsValue ValidateVerb(JsValue thisValue, JsValue[] arguments)
     {
-        var name = RequireName(arguments, 0, ValidateUsage, "name");
-        var value = ToJsonArgument(Arg(arguments, 1), ValidateUsage, "value");
-        var (validators, correct, maxCorrections) = ValidationOptions(Arg(arguments, 2), ValidateUsage);
+        var verb = DslVerbs.Validate;
+        var name = RequireName(arguments, 0, verb.Usage, "name");
+        var value = ToJsonArgument(Arg(arguments, 1), verb.Usage, "value");
+        var (validators, correct, maxCorrections) = ValidationOptions(verb, Arg(arguments, 2));
         var frame = _current;
         return Start(frame, () => frame.Scope.ValidateAsync(name, value, validators, correct, maxCorrections, frame.Token));
     }
 
     private JsValue ValidateResultVerb(JsValue thisValue, JsValue[] arguments)
     {
-        var (validators, correct, maxCorrections) = ValidationOptions(Arg(arguments, 0), ValidateResultUsage);
-        try
-        {
-            _root.ValidateResult(validators, correct, maxCorrections);
-        }
-        catch (ArgumentException ex)
-        {
-            throw TypeError($"{ValidateResultUsage}: {ex.Message}");
-        }
-
+        var (validators, correct, maxCorrections) = ValidationOptions(DslVerbs.ValidateResult, Arg(arguments, 0));
+        _root.ValidateResult(validators, correct, maxCorrections);
         return JsValue.Undefined;
     }
 
     private JsValue QaVerb(JsValue thisValue, JsValue[] arguments)
     {
-        var name = RequireName(arguments, 0, QaUsage, "name");
+        var verb = DslVerbs.Qa;
+        var name = RequireName(arguments, 0, verb.Usage, "name");
         var check = Arg(arguments, 1);
         if (!check.IsCallable())
         {
-            throw TypeError($"{QaUsage}: check must be a function(result) returning true/false, an issue, an array of issues or null");
+            throw TypeError($"{verb.Usage}: check must be a function(result) returning true/false, an issue, an array of issues or null");
         }
 
-        var required = false;
-        var options = Arg(arguments, 2);
-        if (options is ObjectInstance bag && !options.IsCallable())
-        {
-            foreach (var key in bag.GetOwnPropertyKeys(Types.String))
-            {
-                if (key.ToString() != "required")
-                {
-                    throw TypeError($"{QaUsage}: unknown option '{key}'");
-                }
-            }
-
-            var flag = bag.Get("required");
-            required = flag.IsUndefined() || flag.IsNull() ? false : flag.IsBoolean() ? flag.AsBoolean() : throw TypeError($"{QaUsage}: options.required must be true or false");
-        }
-        else if (!options.IsUndefined() && !options.IsNull())
-        {
-            throw TypeError($"{QaUsage}: options must be an object such as {{ required: true }}");
-        }
-
-        try
-        {
-            _root.AddQualityCheck(name, async (scope, result, ct) =>
-                Validator.IssuesFrom(await CallOnLoop(new ScopeFrame(scope, ct), check, () => [ToJs(result)], inline: false).ConfigureAwait(false), name), required);
-        }
-        catch (ArgumentException ex)
-        {
-            throw TypeError($"{QaUsage}: {ex.Message}");
-        }
-
+        var required = Options(verb, Arg(arguments, 2), example: "{ required: true }").Values.Get<bool>("required");
+        _root.AddQualityCheck(name, async (scope, result, ct) =>
+            Validator.IssuesFrom(await CallOnLoop(new ScopeFrame(scope, ct), check, () => [ToJs(result)], inline: false).ConfigureAwait(false), name), required);
         return JsValue.Undefined;
     }
 
-    private (List<Validator> Validators, Corrector? Correct, int MaxCorrections) ValidationOptions(JsValue options, string usage)
+    private (List<Validator> Validators, Corrector? Correct, int MaxCorrections) ValidationOptions(VerbDefinition verb, JsValue value)
     {
-        if (options is not ObjectInstance bag || options.IsCallable())
-        {
-            throw TypeError($"{usage}: options must be an object with a schema and/or checks, e.g. {{ schema: {{ type: \"object\" }}, checks: {{ total: (v) => v.total >= 0 }} }}");
-        }
-
-        foreach (var key in bag.GetOwnPropertyKeys(Types.String))
-        {
-            if (!ValidationKeys.Contains(key.ToString()))
-            {
-                throw TypeError($"{usage}: unknown option '{key}' (known: schema, checks, correct, maxCorrections)");
-            }
-        }
-
+        var options = Options(verb, value, required: true, example: "{ schema: { type: \"object\" }, checks: { total: (v) => v.total >= 0 } }");
         var validators = new List<Validator>();
-        if (ToJsonArgument(bag.Get("schema"), usage, "options.schema") is { } schema)
+        if (options.Values.Json("schema") is { } schema)
         {
-            try
-            {
-                validators.Add(Validator.Schema(schema));
-            }
-            catch (ArgumentException ex)
-            {
-                throw TypeError($"{usage}: {ex.Message}");
-            }
+            validators.Add(Validator.Schema(schema));
         }
 
-        var checks = bag.Get("checks");
+        var checks = options.Raw("checks");
         if (!checks.IsUndefined() && !checks.IsNull())
         {
-            foreach (var (name, body) in NamedFunctions(checks, usage, "options.checks"))
+            foreach (var (name, body) in NamedFunctions(checks, verb.Usage, "options.checks"))
             {
                 validators.Add(Validator.Predicate(name, async (scope, value, ct) =>
                     Validator.IssuesFrom(await CallOnLoop(new ScopeFrame(scope, ct), body, () => [ToJs(value)], inline: false).ConfigureAwait(false), name)));
@@ -134,38 +69,18 @@ internal sealed partial class JavaScriptRun
 
         if (validators.Count == 0)
         {
-            throw TypeError($"{usage}: give options.schema, options.checks or both");
+            throw TypeError($"{verb.Usage}: give options.schema, options.checks or both");
         }
 
-        Corrector? correct = null;
-        var corrector = bag.Get("correct");
-        if (corrector.IsCallable())
-        {
-            // The corrector runs in the scope of its `correct` step, so steps it starts nest under it.
-            correct = (scope, value, issues, ct) => CallOnLoop(
+        // The corrector runs in the scope of its `correct` step, so steps it starts nest under it.
+        Corrector? correct = options.Function("correct") is { } corrector
+            ? (scope, value, issues, ct) => CallOnLoop(
                 new ScopeFrame(scope, ct),
                 corrector,
                 () => [ToJs(value), ToJs(new JsonArray([.. issues.Select(i => JsonValue.Create(i))]))],
-                inline: false);
-        }
-        else if (!corrector.IsUndefined() && !corrector.IsNull())
-        {
-            throw TypeError($"{usage}: options.correct must be a function(value, issues) returning the corrected value, or null when it cannot");
-        }
-
-        var maxCorrections = WorkflowScope.DefaultMaxCorrections;
-        var max = bag.Get("maxCorrections");
-        if (!max.IsUndefined() && !max.IsNull())
-        {
-            if (!max.IsNumber() || max.AsNumber() is var n && (n < 0 || n != Math.Floor(n) || n > int.MaxValue))
-            {
-                throw TypeError($"{usage}: options.maxCorrections must be a whole number, 0 or more");
-            }
-
-            maxCorrections = (int)max.AsNumber();
-        }
-
-        return (validators, correct, maxCorrections);
+                inline: false)
+            : null;
+        return (validators, correct, options.Values.Get<int>("maxCorrections"));
     }
 
     /// <summary>

@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using Jint;
 using Jint.Native;
+using Orchestrator.Core.Verbs;
 using Orchestrator.Core.Workflow;
 
 namespace Orchestrator.Scripting.JavaScript;
@@ -11,28 +12,21 @@ namespace Orchestrator.Scripting.JavaScript;
 /// </summary>
 internal sealed partial class JavaScriptRun
 {
-    partial void InstallWaits(Engine engine)
-    {
-        engine.SetValue("approval", Function("approval", Approval, 3));
-        engine.SetValue("waitForEvent", Function("waitForEvent", WaitForEvent, 2));
-        engine.SetValue("sleep", Function("sleep", Sleep, 2));
-    }
-
     private JsValue Approval(JsValue thisValue, JsValue[] arguments)
     {
-        const string usage = "approval(name, data, options)";
-        var name = RequireName(arguments, 0, usage, "name");
-        var data = ToJsonArgument(Arg(arguments, 1), usage, "data");
-        var options = WaitOptions(Arg(arguments, 2), usage);
+        var verb = DslVerbs.Approval;
+        var name = RequireName(arguments, 0, verb.Usage, "name");
+        var data = ToJsonArgument(Arg(arguments, 1), verb.Usage, "data");
+        var options = WaitOptions(verb, Arg(arguments, 2));
         var frame = _current;
         return Start(frame, () => frame.Scope.ApprovalAsync(name, data, options, frame.Token));
     }
 
     private JsValue WaitForEvent(JsValue thisValue, JsValue[] arguments)
     {
-        const string usage = "waitForEvent(name, options)";
-        var name = RequireName(arguments, 0, usage, "name");
-        var options = WaitOptions(Arg(arguments, 1), usage);
+        var verb = DslVerbs.WaitForEvent;
+        var name = RequireName(arguments, 0, verb.Usage, "name");
+        var options = WaitOptions(verb, Arg(arguments, 1));
         var frame = _current;
         return Start(frame, () => frame.Scope.WaitForEventAsync(name, options, frame.Token));
     }
@@ -56,16 +50,14 @@ internal sealed partial class JavaScriptRun
     }
 
     /// <summary>A wait's options: <c>{ timeoutMs, severity, fallback }</c>, as an agent step's.</summary>
-    private StepOptions? WaitOptions(JsValue value, string usage)
+    private StepOptions WaitOptions(VerbDefinition verb, JsValue value)
     {
-        if (value.IsUndefined() || value.IsNull())
+        var options = Options(verb, value).Values;
+        return new StepOptions
         {
-            return null;
-        }
-
-        var options = ParseStepOptions(ToJsonArgument(value, usage, "options"), usage);
-        return options.Name is null && options.Recovery is null
-            ? options
-            : throw TypeError($"{usage}: options take timeoutMs, severity and fallback only");
+            Timeout = options.Optional<TimeSpan>("timeoutMs"),
+            Severity = options.Text("severity") is { } severity ? ScriptOptionParsing.Severity(severity) : null,
+            Fallback = options.Json("fallback")?.DeepClone(),
+        };
     }
 }

@@ -9,6 +9,7 @@ using Jint.Native.Object;
 using Jint.Native.Promise;
 using Jint.Runtime;
 using Jint.Runtime.Interop;
+using Orchestrator.Core.Verbs;
 using Orchestrator.Core.Workflow;
 using Serilog;
 using JsonParser = Jint.Native.Json.JsonParser;
@@ -163,42 +164,9 @@ internal sealed partial class JavaScriptRun
     {
         engine.SetValue("input", ToJs(_root.Input));
         engine.SetValue("runId", _root.RunId);
-        engine.SetValue("agent", Function("agent", Agent, 1));
-        engine.SetValue("step", Function("step", Step, 2));
-        engine.SetValue("sequence", Function("sequence", Sequence, 3));
-        engine.SetValue("parallel", Function("parallel", Parallel, 3));
-        engine.SetValue("handoff", Function("handoff", Handoff, 3));
-        engine.SetValue("log", Function("log", Log, 1));
-        engine.SetValue("checkpoint", Function("checkpoint", Checkpoint, 1));
-        engine.SetValue("setRecovery", Function("setRecovery", SetRecovery, 1));
-        engine.SetValue("setStepTimeout", Function("setStepTimeout", SetStepTimeout, 1));
-        engine.SetValue("classifyFailures", Function("classifyFailures", ClassifyFailures, 1));
-        InstallMasterWorker(engine);
-        InstallConsensus(engine);
-        InstallValidation(engine);
-        InstallPhase(engine);
-        InstallConnectors(engine);
-        InstallMcp(engine);
+        InstallVerbs(engine);
         InstallSession(engine);
-        InstallWaits(engine);
     }
-
-    // Each capability beyond the core verbs installs its globals from its own file.
-    partial void InstallMasterWorker(Engine engine);
-
-    partial void InstallConsensus(Engine engine);
-
-    partial void InstallValidation(Engine engine);
-
-    partial void InstallPhase(Engine engine);
-
-    partial void InstallConnectors(Engine engine);
-
-    partial void InstallMcp(Engine engine);
-
-    partial void InstallSession(Engine engine);
-
-    partial void InstallWaits(Engine engine);
 
     // ---- the event loop ----
 
@@ -316,48 +284,33 @@ internal sealed partial class JavaScriptRun
 
     private JsValue RunAgent(string kind, JsValue[] arguments)
     {
-        const string usage = "agent(...).run(input, nameOrOptions)";
-        var input = ToJsonArgument(Arg(arguments, 0), usage, "input");
+        var verb = DslVerbs.Agent;
+        var input = ToJsonArgument(Arg(arguments, 0), verb.Usage, "input");
         var second = Arg(arguments, 1);
-        var options = second.IsString() || second.IsNull() || second.IsUndefined()
-            ? new StepOptions { Name = OptionalString(second, usage, "name") }
-            : ParseStepOptions(ToJsonArgument(second, usage, "options"), usage);
-        if (second is ObjectInstance bag && bag.Get("compensate") is var undo && !undo.IsUndefined() && !undo.IsNull())
+        StepOptions options;
+        if (second.IsString() || second.IsNull() || second.IsUndefined())
         {
-            if (!undo.IsCallable())
+            options = new StepOptions { Name = OptionalString(second, verb.Usage, "name") };
+        }
+        else
+        {
+            var read = Options(verb, second, example: "{ name: \"build\", recovery: [\"retry\"], timeoutMs: 5000 }");
+            var values = read.Values;
+            options = new StepOptions
             {
-                throw TypeError($"{usage}: options.compensate must be a function");
-            }
-
-            options = options with { Compensation = (scope, ct) => CallOnLoop(new ScopeFrame(scope, ct), undo, () => [], inline: false) };
+                Name = values.Text("name"),
+                Recovery = values.Json("recovery") is { } chain ? ScriptOptionParsing.RecoveryChain(chain) : null,
+                Timeout = values.Optional<TimeSpan>("timeoutMs"),
+                Severity = values.Text("severity") is { } severity ? ScriptOptionParsing.Severity(severity) : null,
+                Fallback = values.Json("fallback")?.DeepClone(),
+                Compensation = read.Function("compensate") is { } undo
+                    ? (scope, ct) => CallOnLoop(new ScopeFrame(scope, ct), undo, () => [], inline: false)
+                    : null,
+            };
         }
 
         var frame = _current;
         return Start(frame, () => frame.Scope.RunAgentAsync(kind, input, options, frame.Token));
-    }
-
-    private StepOptions ParseStepOptions(JsonNode? json, string usage)
-    {
-        if (json is not JsonObject bag)
-        {
-            throw TypeError($"{usage}: options must be an object such as {{ name: \"build\", recovery: [\"retry\"], timeoutMs: 5000 }}");
-        }
-
-        try
-        {
-            return new StepOptions
-            {
-                Name = bag["name"]?.GetValue<string>(),
-                Recovery = bag["recovery"] is { } chain ? ScriptOptionParsing.RecoveryChain(chain) : null,
-                Timeout = bag["timeoutMs"] is { } ms ? ScriptOptionParsing.Milliseconds(ms, "timeoutMs") : null,
-                Severity = bag["severity"] is { } severity ? ScriptOptionParsing.Severity(severity.GetValue<string>()) : null,
-                Fallback = bag["fallback"]?.DeepClone(),
-            };
-        }
-        catch (Exception ex) when (ex is ArgumentException or InvalidOperationException or FormatException)
-        {
-            throw TypeError($"{usage}: {ex.Message}");
-        }
     }
 
     private JsValue Checkpoint(JsValue thisValue, JsValue[] arguments)
@@ -453,53 +406,32 @@ internal sealed partial class JavaScriptRun
 
     private JsValue Parallel(JsValue thisValue, JsValue[] arguments)
     {
-        const string usage = "parallel(name, branches, options)";
-        var name = RequireName(arguments, 0, usage, "name");
+        var verb = DslVerbs.Parallel;
+        var name = RequireName(arguments, 0, verb.Usage, "name");
+        var options = Options(verb, Arg(arguments, 2), example: "{ merge: \"collectAll\", context: {} }");
         var optional = new HashSet<string>(StringComparer.Ordinal);
-        var options = Arg(arguments, 2);
-        if (options is ObjectInstance optionBag && !options.IsCallable() && ToJsonArgument(optionBag.Get("optional"), usage, "options.optional") is JsonArray names)
+        if (options.Values.Json("optional") is { } names)
         {
-            optional.UnionWith(names.Select(n => n?.GetValue<string>() ?? throw TypeError($"{usage}: options.optional must list branch names")));
+            optional.UnionWith(names is JsonArray list && list.All(n => n?.GetValueKind() == System.Text.Json.JsonValueKind.String)
+                ? list.Select(n => n!.GetValue<string>())
+                : throw TypeError($"{verb.Usage}: options.optional must list branch names"));
         }
 
-        var branches = NamedFunctions(Arg(arguments, 1), usage, "branches")
+        var branches = NamedFunctions(Arg(arguments, 1), verb.Usage, "branches")
             .Select(b => new ParallelBranch(b.Name, (scope, ctx, ct) => CallOnLoop(new ScopeFrame(scope, ct), b.Body, () => [ToJs(ctx)], inline: false)) { Optional = optional.Contains(b.Name) })
             .ToList();
         var frame = _current;
-        var merge = MergePolicy.AllMustSucceed;
-        JsonNode? context = null;
-        if (options is ObjectInstance bag && !options.IsCallable())
-        {
-            var policy = bag.Get("merge");
-            if (policy.IsString())
+        var policy = options.Raw("merge");
+        var merge = policy.IsCallable()
+            // The resolver runs on the JS thread, in the scope that called parallel.
+            ? MergePolicy.Combine((key, current, incoming) => CallOnLoop(frame, policy, () => [key, ToJs(current), ToJs(incoming)], inline: true))
+            : options.Values.Json("merge") switch
             {
-                try
-                {
-                    merge = MergePolicy.Parse(policy.AsString());
-                }
-                catch (ArgumentException ex)
-                {
-                    throw TypeError($"{usage}: {ex.Message}");
-                }
-            }
-            else if (policy.IsCallable())
-            {
-                // The resolver runs on the JS thread, in the scope that called parallel.
-                merge = MergePolicy.Combine((key, current, incoming) =>
-                    CallOnLoop(frame, policy, () => [key, ToJs(current), ToJs(incoming)], inline: true));
-            }
-            else if (!policy.IsUndefined() && !policy.IsNull())
-            {
-                throw TypeError($"{usage}: options.merge must be allMustSucceed, firstSuccess, collectAll or a function(key, current, incoming)");
-            }
-
-            context = ToJsonArgument(bag.Get("context"), usage, "options.context");
-        }
-        else if (!options.IsUndefined() && !options.IsNull())
-        {
-            throw TypeError($"{usage}: options must be an object such as {{ merge: \"collectAll\", context: {{}} }}");
-        }
-
+                null => MergePolicy.AllMustSucceed,
+                JsonValue text when text.GetValueKind() == System.Text.Json.JsonValueKind.String => MergePolicy.Parse(text.GetValue<string>()),
+                _ => throw TypeError($"{verb.Usage}: options.merge must be allMustSucceed, firstSuccess, collectAll or a function(key, current, incoming)"),
+            };
+        var context = options.Values.Json("context");
         return Start(frame, () => frame.Scope.ParallelAsync(name, merge, branches, context, frame.Token));
     }
 

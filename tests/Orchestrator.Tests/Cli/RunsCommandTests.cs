@@ -57,7 +57,7 @@ public sealed class RunsCommandTests : IDisposable
         var result = await CliRunner.RunAsync("runs", "--store", Store);
 
         result.ExitCode.Should().Be(0, result.ToString());
-        result.Stderr.Should().Contain("migrated the journal from format 1 to 7").And.Contain(Path.Combine(Store, "journal.db"));
+        result.Stderr.Should().Contain("migrated the journal from format 1 to 8").And.Contain(Path.Combine(Store, "journal.db"));
         Row(result, "20261120-090000-aaaaaa").Should().MatchRegex(@"\ssucceeded\s.*\s60 ms\s");
         Row(result, "20261120-100000-bbbbbb").Should().MatchRegex(@"\sfailed\s");
         Row(result, "20261120-110000-cccccc").Should().MatchRegex(@"\sinterrupted\s", "format 1 recorded no process, so nothing can be running it");

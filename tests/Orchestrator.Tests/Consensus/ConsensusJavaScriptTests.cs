@@ -146,7 +146,7 @@ public sealed class ConsensusJavaScriptTests : IDisposable
             "TypeError: consensus(name, task, options): unknown quorum \"most\"; use \"majority\", \"unanimous\", { \"atLeast\": 2 } or { \"weighted\": { \"peer\": 2 }, \"threshold\": 0.5 }",
             "TypeError: consensus(name, task, options): options.peers[0] needs either an agent kind or a run function, not neither",
             "TypeError: consensus 'c' has two peers named 'peer'; give one of them another name",
-            "TypeError: consensus(name, task, options): options.onNoQuorum must be \"throw\" or \"return\", not shrug",
+            "TypeError: consensus(name, task, options): options.onNoQuorum must be \"throw\" or \"return\", not \"shrug\"",
             "TypeError: consensus 'c': a quorum of at least 2 can never be met by 1 peers");
         steps.Should().BeEmpty();
     }

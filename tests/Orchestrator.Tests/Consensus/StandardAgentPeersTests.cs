@@ -151,6 +151,49 @@ public sealed partial class StandardAgentPeersTests : IDisposable
     }
 
     [Fact]
+    public async Task A_master_worker_phase_has_each_item_split_by_an_llm_master_worked_by_llm_profiles_and_integrated()
+    {
+        await using var model = new LoopbackServer((ctx, seen) =>
+        {
+            var request = Read(seen);
+            var text = request.Model switch
+            {
+                "m-lead" when request.Prompt.Contains("Results:", StringComparison.Ordinal) => "integrated " + request.Prompt.Split('\n')[1],
+                "m-lead" => """["part one", "part two"]""",
+                _ => $"done: {request.Prompt}",
+            };
+            return Answer(ctx, seen, (_, _, _) => text);
+        });
+        WriteProfiles(model, ("lead", "m-lead"), ("worker", "m-worker"));
+        var script = _dir.Write("chapters.js", """
+            return await phase("summarize", [{ prompt: "chapter 1" }, { prompt: "chapter 2" }], {
+              strategies: [{ name: "team", mode: "master-worker", master: "lead", agent: "worker", concurrency: 2 }],
+            });
+            """);
+
+        var result = await CliRunner.RunAsync("run", script, "--store", Store, "--json");
+
+        result.ExitCode.Should().Be(0, result.ToString());
+        JsonNode.Parse(result.LastLine)!["result"]!.AsArray().Select(r => r!.GetValue<string>()).Should().Equal("integrated chapter 1", "integrated chapter 2");
+        model.Seen.Select(Read).Where(r => r.Model == "m-worker").Select(r => r.Prompt).Should().BeEquivalentTo("part one", "part two", "part one", "part two");
+        var show = await CliRunner.RunAsync("runs", "show", JsonNode.Parse(result.LastLine)!["runId"]!.GetValue<string>(), "--store", Store);
+        show.Stdout.Should().Contain("summarize/item-0/split").And.Contain("summarize/item-1/subtask-1").And.Contain("summarize/item-0/integrate");
+    }
+
+    [Fact]
+    public async Task A_master_outside_master_worker_mode_is_refused_naming_the_strategy()
+    {
+        var script = _dir.Write("bad.csx", """
+            return await Phase("p", new[] { 1 }, new[] { Strategy("s", agent: "shell", mode: "parallel", master: "llm") });
+            """);
+
+        var result = await CliRunner.RunAsync("run", script, "--store", Store);
+
+        result.ExitCode.Should().NotBe(0);
+        result.Stderr.Should().Contain("phase 'p', strategy 's': a master is a non-empty agent kind or capability, for master-worker mode only");
+    }
+
+    [Fact]
     public async Task A_profile_fills_what_the_input_leaves_out_and_the_input_wins()
     {
         await using var model = new LoopbackServer((ctx, seen) => Answer(ctx, seen, (_, _, _) => "ok"));

@@ -113,7 +113,7 @@ public sealed class JournalChainTests : IDisposable
             }
         }
 
-        Scalar("SELECT value FROM meta WHERE key = 'format_version'").Should().Be("7");
+        Scalar("SELECT value FROM meta WHERE key = 'format_version'").Should().Be("8");
         Scalar("SELECT chain_from FROM runs WHERE id = 'old'").Should().Be(3L);
         Scalar("SELECT COUNT(*) FROM journal WHERE chain IS NULL").Should().Be(2L);
 

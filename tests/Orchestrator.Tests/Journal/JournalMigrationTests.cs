@@ -27,8 +27,8 @@ public sealed class JournalMigrationTests : IDisposable
             journal.MigratedFromVersion.Should().BeNull();
         }
 
-        (await Scalar("SELECT value FROM meta WHERE key = 'format_version'")).Should().Be("7");
-        SqliteJournal.FormatVersion.Should().Be(7);
+        (await Scalar("SELECT value FROM meta WHERE key = 'format_version'")).Should().Be("8");
+        SqliteJournal.FormatVersion.Should().Be(8);
         ((string)(await Scalar("SELECT sql FROM sqlite_master WHERE name = 'journal'"))!).Should().Contain("WITHOUT ROWID");
     }
 
@@ -84,7 +84,7 @@ public sealed class JournalMigrationTests : IDisposable
             entries.Should().ContainSingle().Which.Payload!.GetValue<int>().Should().Be(5);
         }
 
-        (await Scalar("SELECT value FROM meta WHERE key = 'format_version'")).Should().Be("7");
+        (await Scalar("SELECT value FROM meta WHERE key = 'format_version'")).Should().Be("8");
         (await Scalar("SELECT COUNT(*) FROM pragma_table_info('runs') WHERE name IN ('host', 'pid')")).Should().Be(2L);
         (await Scalar("SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND name = 'journal_run_step'")).Should().Be(0L, "format 4 dropped the index format 2 added");
         (await Scalar("SELECT COUNT(*) FROM journal")).Should().Be(9L);
@@ -194,7 +194,7 @@ public sealed class JournalMigrationTests : IDisposable
             (await journal.Learning.GetOutcomesAsync("p", default)).Should().ContainSingle().Which.MeanItemMs.Should().Be(10);
         }
 
-        (await Scalar("SELECT value FROM meta WHERE key = 'format_version'")).Should().Be("7");
+        (await Scalar("SELECT value FROM meta WHERE key = 'format_version'")).Should().Be("8");
     }
 
     [Fact]
@@ -232,7 +232,7 @@ public sealed class JournalMigrationTests : IDisposable
             await journal.AppendAsync(Entry("r1", 4, "t4", StepEvent.Started, null), default);
         }
 
-        (await Scalar("SELECT value FROM meta WHERE key = 'format_version'")).Should().Be("7");
+        (await Scalar("SELECT value FROM meta WHERE key = 'format_version'")).Should().Be("8");
         ((string)(await Scalar("SELECT sql FROM sqlite_master WHERE name = 'journal'"))!).Should().Contain("WITHOUT ROWID");
         (await Scalar("SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND name = 'journal_run_step'")).Should().Be(0L);
         (await Scalar("SELECT COUNT(*) FROM journal")).Should().Be(7L);
@@ -275,7 +275,7 @@ public sealed class JournalMigrationTests : IDisposable
             (await journal.GetEntriesAsync("r1", default))[1].Payload!.GetValue<string>().Should().Be(big);
         }
 
-        (await Scalar("SELECT value FROM meta WHERE key = 'format_version'")).Should().Be("7");
+        (await Scalar("SELECT value FROM meta WHERE key = 'format_version'")).Should().Be("8");
         (await Scalar("SELECT COUNT(*) FROM payload_values")).Should().Be(1L);
     }
 

@@ -263,7 +263,7 @@ public sealed class MasterWorkerCSharpTests : IDisposable
         badShape.Run.Error.Should().Contain("""the split must return an array of subtasks or { "subtasks": [...] }, not {"pieces":5}""");
         steps.Single(s => s.Id == "shape/split").Status.Should().Be(RunStatus.Failed);
         badLimit.Run.Status.Should().Be(RunStatus.Failed);
-        badLimit.Run.Error.Should().Contain("concurrency must be at least 1");
+        badLimit.Run.Error.Should().Contain("options.concurrency must be a whole number of at least 1, not 0");
     }
 
     [Fact]

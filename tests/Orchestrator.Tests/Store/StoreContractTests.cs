@@ -235,6 +235,40 @@ public abstract class StoreContractTests : IDisposable
     }
 
     [Fact]
+    public async Task Each_phase_outcome_is_kept_per_run_and_read_back_newest_first_with_its_run_and_cost()
+    {
+        await using (var journal = Open())
+        {
+            await journal.Learning.RecordOutcomeAsync(new PhaseOutcome("build", "fast", "shell", true, 4, 0, 40, T0) { RunId = "r1", Cost = 12.5 }, default);
+            await journal.Learning.RecordOutcomeAsync(new PhaseOutcome("build", "fast", "shell", false, 4, 4, 44, T0.AddMinutes(1)) { RunId = "r2" }, default);
+            await journal.Learning.RecordOutcomeAsync(new PhaseOutcome("test", "slow", "shell", true, 1, 0, 9, T0.AddMinutes(2)) { RunId = "r2" }, default);
+        }
+
+        await using var reopened = Open();
+        var recent = await reopened.Learning.GetRecentAsync("build", 10, default);
+        recent.Select(o => (o.RunId, o.Succeeded, o.Items, o.FailedItems, o.DurationMs, o.Cost, o.At)).Should().Equal(
+            ("r2", false, 4L, 4L, 44.0, 0.0, T0.AddMinutes(1)),
+            ("r1", true, 4L, 0L, 40.0, 12.5, T0));
+        (await reopened.Learning.GetRecentAsync("build", 1, default)).Should().ContainSingle().Which.RunId.Should().Be("r2");
+    }
+
+    [Fact]
+    public async Task Totals_learned_before_format_8_become_one_old_outcome_each_in_the_history()
+    {
+        await using (var journal = Open())
+        {
+            await journal.Learning.RecordOutcomeAsync(new PhaseOutcome("build", "fast", "shell", true, 4, 0, 40, T0) { RunId = "r1" }, default);
+        }
+
+        // As a format-7 store holds it: the totals without their history.
+        await SqlAsync("DROP TABLE learning_runs; UPDATE meta SET value = '7' WHERE key = 'format_version'");
+        await using var migrated = Open();
+        migrated.MigratedFromVersion.Should().Be(7);
+        var seeded = (await migrated.Learning.GetRecentAsync("build", 10, default)).Should().ContainSingle().Subject;
+        (seeded.RunId, seeded.Strategy, seeded.Items, seeded.Succeeded).Should().Be(("", "fast", 4L, true));
+    }
+
+    [Fact]
     public async Task Waits_signals_and_schedules_round_trip_and_each_signal_is_taken_by_one_wait_only()
     {
         await using (var journal = Open())

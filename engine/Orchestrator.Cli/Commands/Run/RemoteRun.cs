@@ -94,6 +94,25 @@ internal sealed class RemoteRun(HostHttp client, bool explicitHost)
         return response is { IsSuccess: true } && Read(response)["resumed"]?.GetValue<bool>() == true;
     }
 
+    /// <summary>GETs <paramref name="path"/> from the host; null when a host found by its file cannot be reached (it went away since).</summary>
+    public JsonNode? Get(string path)
+    {
+        HostResponse response;
+        try
+        {
+            response = client.Send("GET", path);
+        }
+        catch (HostUnreachableException ex)
+        {
+            return explicitHost ? throw new CliException($"cannot reach the host at {client.BaseAddress}: {ex.Message}") : null;
+        }
+
+        using (response)
+        {
+            return Read(response);
+        }
+    }
+
     /// <summary>
     /// The host's response; null when a host found by its file cannot take the request (it went away since, or the
     /// script lies outside its scripts folder), so that this process runs it instead.

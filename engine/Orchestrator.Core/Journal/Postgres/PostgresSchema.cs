@@ -109,6 +109,21 @@ internal static class PostgresSchema
                 last_occurrence BIGINT,
                 last_run_id TEXT);
             """),
+        (8, """
+            CREATE TABLE learning_runs (
+                id BIGSERIAL PRIMARY KEY,
+                run_id TEXT NOT NULL,
+                phase TEXT NOT NULL,
+                strategy TEXT NOT NULL,
+                agent TEXT NOT NULL,
+                succeeded BIGINT NOT NULL,
+                items BIGINT NOT NULL,
+                failed_items BIGINT NOT NULL,
+                duration_ms DOUBLE PRECISION NOT NULL,
+                cost DOUBLE PRECISION NOT NULL,
+                at BIGINT NOT NULL);
+            CREATE INDEX learning_runs_phase ON learning_runs (phase, id);
+            """ + JournalSchema.LearningHistorySeed),
     ];
 
     /// <summary>Makes the database's store current, in one transaction.</summary>
