@@ -31,8 +31,17 @@ internal sealed class StepNodeLog : IAsyncDisposable
     public static async Task<IReadOnlyDictionary<string, string>> ReadAsync(NpgsqlDataSource database, string runId, CancellationToken cancellationToken)
     {
         var nodes = new Dictionary<string, string>(StringComparer.Ordinal);
+        await using (var exists = database.CreateCommand("SELECT to_regclass('cluster_step_nodes') IS NOT NULL"))
+        {
+            // A store no cluster ever used has no such table: its steps ran on no node.
+            if (await exists.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is not true)
+            {
+                return nodes;
+            }
+        }
+
         await using var command = database.CreateCommand(
-            "SELECT step_id, node FROM cluster_step_nodes WHERE run_id = @run AND to_regclass('cluster_step_nodes') IS NOT NULL ORDER BY attempt");
+            "SELECT step_id, node FROM cluster_step_nodes WHERE run_id = @run ORDER BY attempt");
         command.Parameters.AddWithValue("run", runId);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
