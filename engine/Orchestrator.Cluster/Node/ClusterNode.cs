@@ -43,7 +43,13 @@ internal sealed class ClusterNode : IAsyncDisposable
         var host = new HostBuilder()
             .UseOrleans(silo =>
             {
-                Configure(silo, settings.Node, settings.FailureTimeout);
+                silo.Configure<ClusterOptions>(options =>
+                {
+                    options.ClusterId = ClusterSettings.ClusterId;
+                    options.ServiceId = ClusterSettings.ClusterId;
+                });
+                silo.Configure<SiloOptions>(options => options.SiloName = settings.Node);
+                Configure(silo, settings.FailureTimeout);
                 silo.UseAdoNetClustering(options =>
                 {
                     options.Invariant = "Npgsql";
@@ -65,17 +71,11 @@ internal sealed class ClusterNode : IAsyncDisposable
     }
 
     /// <summary>
-    /// What every node's silo shares, real or in a test cluster: its name (which its grain's placement goes by) and
-    /// failure detection scaled to <paramref name="failureTimeout"/>.
+    /// What every node's silo shares, real or in a test cluster: placement of a node's grain on the node its key names
+    /// (the silo's name), and failure detection scaled to <paramref name="failureTimeout"/>.
     /// </summary>
-    internal static void Configure(ISiloBuilder silo, string name, TimeSpan failureTimeout)
+    internal static void Configure(ISiloBuilder silo, TimeSpan failureTimeout)
     {
-        silo.Configure<ClusterOptions>(options =>
-        {
-            options.ClusterId = ClusterSettings.ClusterId;
-            options.ServiceId = ClusterSettings.ClusterId;
-        });
-        silo.Configure<SiloOptions>(options => options.SiloName = name);
         silo.Services.AddPlacementDirector<NodePlacement, NodePlacementDirector>();
         silo.Configure<ClusterMembershipOptions>(options =>
         {
