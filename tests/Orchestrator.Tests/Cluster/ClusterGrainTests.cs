@@ -46,6 +46,31 @@ public sealed class ClusterGrainTests(PostgresTestDatabase database) : IClassFix
     }
 
     [Fact]
+    public async Task Calls_in_flight_on_a_node_that_dies_run_again_on_a_live_node_as_the_next_attempt_with_the_same_idempotency_key()
+    {
+        var meter = new NodeMeter();
+        await using var cluster = await InProcessCluster.StartAsync(database.NewStore(), 3, name => [new NodeAgent(name, "work", 0, meter)]);
+        var caller = cluster.Nodes[0];
+        var doomed = cluster.Nodes[2];
+        var agent = new ClusterAgentRegistry(caller).FindAgent("work")!;
+
+        var calls = Enumerable.Range(0, 30).Select(i => agent.RunAsync(new AgentTask("run-1", $"step-{i}", null), CancellationToken.None).AsTask()).ToList();
+        await WaitAsync(() => meter.InFlight == 30, "every call in flight");
+        var lost = meter.Calls.Where(c => c.Node == doomed.Name).Select(c => c.Key).ToHashSet();
+        lost.Should().NotBeEmpty();
+        await cluster.Cluster.KillSiloAsync(cluster.Cluster.Silos.Single(s => s.Name == doomed.Name));
+        await WaitAsync(() => meter.Calls.Count(c => c.Node != doomed.Name && lost.Contains(c.Key)) == lost.Count, "the lost calls made again elsewhere");
+        meter.Open();
+        var results = await Task.WhenAll(calls);
+
+        results.Should().OnlyContain(r => r.Success && r.Output!.GetValue<string>() != doomed.Name);
+        foreach (var key in lost)
+        {
+            meter.Calls.Where(c => c.Key == key).Select(c => (c.Node == doomed.Name, c.Attempt)).Should().BeEquivalentTo([(true, 1), (false, 2)], key);
+        }
+    }
+
+    [Fact]
     public async Task A_run_is_driven_by_one_node_only_and_a_node_back_from_a_partition_finds_its_lease_taken()
     {
         await using var cluster = await InProcessCluster.StartAsync(database.NewStore(), 3, _ => []);
