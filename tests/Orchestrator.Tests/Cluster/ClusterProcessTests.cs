@@ -94,6 +94,19 @@ public sealed class ClusterProcessTests(PostgresTestDatabase database) : IClassF
         await restarted;
     }
 
+    [Theory]
+    [InlineData("Host=127.0.0.1;Port=1;Database=none;Username=u;Password=secret-pw", "cannot be reached")]
+    [InlineData("not a database", "--cluster: give a PostgreSQL database")]
+    public async Task A_cluster_database_that_cannot_be_used_is_one_line_and_exit_code_2(string cluster, string said)
+    {
+        using var serve = OrchestratorProcess.Start(_dir.Path, "serve", "--cluster", cluster, "--node", "n1", "--urls", "http://127.0.0.1:0");
+        var result = await serve.WaitForExitAsync();
+
+        result.ExitCode.Should().Be(2, result.ToString());
+        result.Stderr.Trim().Split('\n').Should().ContainSingle().Which.Should().Contain(said).And.NotContain("secret-pw");
+        result.Stderr.Should().NotContain("Unhandled");
+    }
+
     private async Task RestartAsync(string store, Node dead)
     {
         var node = await StartNodeAsync(store, dead.Name);
