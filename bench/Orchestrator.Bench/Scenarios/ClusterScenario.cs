@@ -42,7 +42,7 @@ internal sealed class ClusterScenario(ScenarioSettings settings, TextWriter prog
     }
 
     /// <summary>One call after another from the first node to the second's grain, each running the no-op agent there.</summary>
-    private static async Task<double> RemoteCallUsAsync(BenchCluster cluster, CancellationToken cancellationToken)
+    private async Task<double> RemoteCallUsAsync(BenchCluster cluster, CancellationToken cancellationToken)
     {
         var target = cluster.Nodes[0].Grains.GetGrain<INodeGrain>(cluster.Nodes[1].Services.Name);
         async Task CallsAsync(int count)
@@ -59,13 +59,14 @@ internal sealed class ClusterScenario(ScenarioSettings settings, TextWriter prog
             }
         }
 
-        await CallsAsync(500).ConfigureAwait(false);
+        var calls = 200 * settings.Repeats;
+        await CallsAsync(calls / 4).ConfigureAwait(false);
         var samples = new List<double>();
         for (var round = 0; round < 5; round++)
         {
             var clock = Stopwatch.StartNew();
-            await CallsAsync(2000).ConfigureAwait(false);
-            samples.Add(clock.Elapsed.TotalMicroseconds / 2000);
+            await CallsAsync(calls).ConfigureAwait(false);
+            samples.Add(clock.Elapsed.TotalMicroseconds / calls);
         }
 
         return samples.Order().ElementAt(samples.Count / 2);
