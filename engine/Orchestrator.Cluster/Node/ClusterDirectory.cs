@@ -39,7 +39,7 @@ internal sealed class ClusterDirectory(IClusterMembershipService membership, IGr
             }
             catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
             {
-                log.Warning(ex, "Node {Node} did not describe itself", name);
+                log.Debug(ex, "Node {Node} did not describe itself", name);
                 return null;
             }
         });
