@@ -9,6 +9,7 @@ using Orchestrator.Tests.Support;
 namespace Orchestrator.Tests.Cluster;
 
 /// <summary>Three real <c>serve --cluster</c> processes on loopback over the throwaway PostgreSQL server.</summary>
+[Collection(nameof(ClusterProcessTests))]
 public sealed class ClusterProcessTests(PostgresTestDatabase database) : IClassFixture<PostgresTestDatabase>, IDisposable
 {
     private const string Token = "cluster-test-token-0123456789";
@@ -193,3 +194,10 @@ public sealed class ClusterProcessTests(PostgresTestDatabase database) : IClassF
 
     private sealed record Node(string Name, OrchestratorProcess Process, HttpClient Client);
 }
+
+/// <summary>
+/// The three nodes run alone: failure detection is timing, and on a 2-core machine busy with the rest of the suite a
+/// node starved of its probes would be declared dead though alive.
+/// </summary>
+[CollectionDefinition(nameof(ClusterProcessTests), DisableParallelization = true)]
+public sealed class ClusterProcessCollection;
