@@ -26,6 +26,9 @@ internal sealed record ScenarioResults(
     /// <summary>Why <see cref="PgDurableUsPerStep"/> is null though the scenario was asked for: no server was named.</summary>
     public string? PgDurableNote { get; init; }
 
+    /// <summary>The cluster's figures (an agent call on another node, short runs/s through 1, 2, 3 nodes); null when left out or no server.</summary>
+    public ClusterScenario.Figures? Cluster { get; init; }
+
     /// <summary>The scale scenario's figures; null when it was left out.</summary>
     public ScaleScenarios.Figures? Scale { get; init; }
 
@@ -36,6 +39,10 @@ internal sealed record ScenarioResults(
         ("inmem_us_per_step", InMemoryUsPerStep),
         ("durable_us_per_step", DurableUsPerStep),
         ("pg_durable_us_per_step", PgDurableUsPerStep),
+        ("cluster_remote_us_per_step", Cluster?.RemoteUsPerStep),
+        ("cluster_runs_per_s_1", Cluster?.RunsPerSecond[0]),
+        ("cluster_runs_per_s_2", Cluster?.RunsPerSecond[1]),
+        ("cluster_runs_per_s_3", Cluster?.RunsPerSecond[2]),
         ("chain_ns_per_step", ChainNsPerStep),
         ("js_us_per_step", JsUsPerStep),
         ("csx_cold_ms", CsxColdMs),
@@ -62,10 +69,26 @@ internal sealed record ScenarioResults(
         var json = new JsonObject();
         foreach (var (name, value) in Figures)
         {
+            if (name.StartsWith("cluster_runs_per_s_", StringComparison.Ordinal))
+            {
+                continue;
+            }
+
             if (value is { } measured)
             {
                 json[name] = Math.Round(measured, 3);
             }
+        }
+
+        if (Cluster is { } cluster)
+        {
+            // Short runs per second through one, two and three nodes, by node count.
+            json["cluster_runs_per_s"] = new JsonObject
+            {
+                ["1"] = Math.Round(cluster.RunsPerSecond[0], 1),
+                ["2"] = Math.Round(cluster.RunsPerSecond[1], 1),
+                ["3"] = Math.Round(cluster.RunsPerSecond[2], 1),
+            };
         }
 
         if (PgDurableNote is { } note)

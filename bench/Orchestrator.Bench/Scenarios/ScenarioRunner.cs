@@ -31,6 +31,7 @@ internal sealed class ScenarioRunner(ScenarioSettings settings, string workDirec
         var inMemory = await PerStepAsync("inmem", "in-memory journal", ct => EngineChainsAsync(new InMemoryJournal(), ct), chainSteps, cancellationToken);
         var durable = await PerStepAsync("durable", "SQLite journal", DurableChainsAsync, chainSteps, cancellationToken);
         var pgDurable = settings.Postgres is null ? null : await PerStepAsync("pgdurable", "PostgreSQL journal", PostgresChainsAsync, chainSteps, cancellationToken);
+        var cluster = settings.Postgres is not null && settings.Includes("cluster") ? await new ClusterScenario(settings, progress).MeasureAsync(cancellationToken) : null;
         var chain = settings.Includes("chain") ? ChainScenario.NanosecondsPerStep(settings, progress) : default(double?);
         var js = await PerStepAsync("js", "JavaScript", JavaScriptStepsAsync, settings.JsSteps, cancellationToken);
         var memory = settings.Includes("memory") ? await MemoryGrowthAsync(cancellationToken) : default(double?);
@@ -39,6 +40,7 @@ internal sealed class ScenarioRunner(ScenarioSettings settings, string workDirec
             Scale = scale,
             ChainNsPerStep = chain,
             PgDurableUsPerStep = pgDurable,
+            Cluster = cluster,
             PgDurableNote = settings.Postgres is null && settings.Includes("pgdurable")
                 ? $"no PostgreSQL server: set {ScenarioSettings.PostgresVariable} or pass --postgres CONNECTION (build/start-test-postgres.sh starts one)"
                 : null,

@@ -67,7 +67,7 @@ internal sealed record ScenarioSettings
     public string CsxScript { get; init; } = "scripts/hello.csx";
 
     /// <summary>The scenarios <c>--only</c> accepts, in the order they run.</summary>
-    public static IReadOnlyList<string> Names { get; } = ["plugin", "csx", "scale", "raw", "inmem", "durable", "pgdurable", "chain", "js", "memory"];
+    public static IReadOnlyList<string> Names { get; } = ["plugin", "csx", "scale", "raw", "inmem", "durable", "pgdurable", "cluster", "chain", "js", "memory"];
 
     /// <summary>The variable the PostgreSQL server's connection string is read from when <c>--postgres</c> is not given.</summary>
     public const string PostgresVariable = "ORCHESTRATOR_TEST_POSTGRES";

@@ -60,7 +60,7 @@ internal static class HostApi
             .WithSummary("Approve (in effect from the next run) or reject a pending recommendation.");
         api.MapGet("/status", (CancellationToken ct) => StatusAsync(host, ct))
             .WithSummary("The system state, as orchestrator status shows it: agents with capabilities, circuits, calls in flight and limits; MCP servers; connectors and their last health check; open reviews; what learning prefers per phase.");
-        api.MapGet("/system", () => SystemState(host))
+        api.MapGet("/system", async (CancellationToken ct) => await SystemStateAsync(host, ct))
             .WithSummary("Agents with their circuits and steps in flight, MCP servers and their health, connectors, runs in flight.");
         api.MapGet("/stats", (string? phase, CancellationToken ct) => StatsAsync(host, phase, ct))
             .WithSummary("What was learned across runs: outcomes per phase, strategy and agent; the monitor's baselines.");
@@ -83,6 +83,11 @@ internal static class HostApi
             return Results.BadRequest(HostJson.Error($"script not found: {path}"));
         }
 
+        if (host.Cluster is { } cluster)
+        {
+            return await SubmitToClusterAsync(host, cluster, path, submission.Input, ct);
+        }
+
         try
         {
             var run = await host.Runs.StartAsync(path, submission.Input?.DeepClone(), ct);
@@ -96,6 +101,23 @@ internal static class HostApi
         {
             return Results.Json(HostJson.Error("the host is stopping"), statusCode: StatusCodes.Status503ServiceUnavailable);
         }
+    }
+
+    /// <summary>A cluster node's submission: the run starts on the node Orleans places it on, and is read back from the shared journal.</summary>
+    private static async Task<IResult> SubmitToClusterAsync(HostState host, Cluster.IClusterRouting cluster, string path, JsonNode? input, CancellationToken ct)
+    {
+        var placed = await cluster.StartAsync(path, input, ct);
+        if (placed.RunId is null)
+        {
+            return placed.BadRequest
+                ? Results.BadRequest(HostJson.Error(placed.Error ?? "the run did not start"))
+                : Results.Json(HostJson.Error(placed.Error ?? "the run did not start"), statusCode: StatusCodes.Status503ServiceUnavailable);
+        }
+
+        var record = await host.Journal.GetRunAsync(placed.RunId, ct);
+        var json = record is null ? new JsonObject { ["id"] = placed.RunId, ["status"] = "running" } : HostJson.Run(record, inFlight: true);
+        json["node"] = placed.Node;
+        return Results.Accepted($"/api/runs/{placed.RunId}", json);
     }
 
     private static async Task<IResult> ListAsync(HostState host, string? status, string? script, int? limit, CancellationToken ct)
@@ -126,10 +148,21 @@ internal static class HostApi
         }
 
         var (digest, steps) = digester.Finish();
-        var json = HostJson.Run(run, host.Runs.Find(id) is not null);
+        var owner = host.Cluster is { } cluster ? await cluster.OwnerAsync(id, ct) : null;
+        var json = HostJson.Run(run, host.Runs.Find(id) is not null || owner is not null);
         json["input"] = run.Input?.DeepClone();
         json["result"] = run.Result?.DeepClone();
         json["steps"] = new JsonArray([.. steps.Select(HostJson.Step)]);
+        if (host.Cluster is { } nodes)
+        {
+            json["node"] = owner;
+            var stepNodes = await nodes.StepNodesAsync(id, ct);
+            foreach (var step in json["steps"]!.AsArray())
+            {
+                step!["node"] = stepNodes.GetValueOrDefault((string)step["id"]!);
+            }
+        }
+
         json["stepsOmitted"] = digest.StepsOmitted;
         json["stepGroups"] = JsonSerializer.SerializeToNode(digest.Groups, HandoffPackageJson.Options);
         return Results.Ok(json);
@@ -186,6 +219,12 @@ internal static class HostApi
     private static async Task<IResult> CancelAsync(HostState host, string id, bool wait, CancellationToken ct)
     {
         var active = host.Runs.Find(id);
+        if (active is null && host.Cluster is { } cluster && await cluster.CancelAsync(id, ct))
+        {
+            // Driven by another node: cancelled there.
+            return Results.Accepted($"/api/runs/{id}", new JsonObject { ["id"] = id, ["status"] = "cancelling" });
+        }
+
         if (active is null)
         {
             return await host.Journal.GetRunAsync(id, ct) is null
@@ -214,6 +253,20 @@ internal static class HostApi
         if (!host.Scripts.Contains(Path.GetFullPath(run.Script)))
         {
             return Results.Json(HostJson.Error(host.Scripts.Refusal(run.Script)), statusCode: StatusCodes.Status403Forbidden);
+        }
+
+        if (host.Cluster is { } cluster)
+        {
+            var placed = await cluster.ResumeAsync(id, force, ct);
+            if (placed.RunId is null)
+            {
+                return placed.BadRequest ? Results.Conflict(HostJson.Error(placed.Error ?? "not resumed")) : Results.Json(HostJson.Error(placed.Error ?? "not resumed"), statusCode: StatusCodes.Status503ServiceUnavailable);
+            }
+
+            var now = await host.Journal.GetRunAsync(id, ct) ?? run;
+            var placedJson = HostJson.Run(now with { Status = RunStatus.Running }, inFlight: true);
+            placedJson["node"] = placed.Node;
+            return Results.Accepted($"/api/runs/{id}", placedJson);
         }
 
         try
@@ -338,7 +391,19 @@ internal static class HostApi
         return Results.Ok(decided.ToJson());
     }
 
-    private static IResult SystemState(HostState host)
+    private static async Task<IResult> SystemStateAsync(HostState host, CancellationToken ct)
+    {
+        var state = SystemState(host);
+        if (host.Cluster is { } cluster)
+        {
+            state["node"] = cluster.Node;
+            state["nodes"] = await cluster.NodesAsync(ct);
+        }
+
+        return Results.Ok(state);
+    }
+
+    private static JsonObject SystemState(HostState host)
     {
         var circuits = host.Health.Circuits.ToDictionary(c => c.Id, StringComparer.OrdinalIgnoreCase);
         var sources = host.Plugins.Plugins.Where(p => p.Type == Core.Plugins.PluginInfo.AgentType).GroupBy(p => p.Name, StringComparer.OrdinalIgnoreCase).ToDictionary(g => g.Key, g => g.First(), StringComparer.OrdinalIgnoreCase);
@@ -367,7 +432,7 @@ internal static class HostApi
             ["calls"] = s.Calls,
             ["failures"] = s.Failures,
         })]);
-        return Results.Ok(new JsonObject
+        return new JsonObject
         {
             ["agents"] = agents,
             ["mcpServers"] = servers,
@@ -375,12 +440,13 @@ internal static class HostApi
             ["runsInFlight"] = new JsonArray([.. host.Runs.InFlight.Select(r => (JsonNode)new JsonObject { ["id"] = r.Id, ["script"] = r.Record.Script, ["startedAt"] = r.Record.StartedAt })]),
             ["scripts"] = host.Scripts.Directory,
             ["monitor"] = new JsonObject { ["watching"] = host.Runs.Monitor.Watched, ["wakeups"] = host.Runs.Monitor.Wakeups },
-        });
+        };
     }
 
     /// <summary>The system state as <c>orchestrator status</c> and <c>SystemState()</c> show it (one model, <see cref="Core.State.SystemStateReader"/>).</summary>
-    private static async Task<IResult> StatusAsync(HostState host, CancellationToken ct) =>
-        Results.Ok(await Core.State.SystemStateReader.ReadAsync(
+    private static async Task<IResult> StatusAsync(HostState host, CancellationToken ct)
+    {
+        var state = await Core.State.SystemStateReader.ReadAsync(
             new Core.State.SystemSources
             {
                 Agents = host.Plugins,
@@ -390,7 +456,16 @@ internal static class HostApi
                 Connectors = host.Connectors,
                 Journal = host.Journal,
             },
-            ct));
+            ct);
+
+        // A node of a cluster adds the cluster's nodes: the part of the state only a live cluster knows.
+        if (host.Cluster is { } cluster)
+        {
+            state["nodes"] = await cluster.NodesAsync(ct);
+        }
+
+        return Results.Ok(state);
+    }
 
     private static async Task<IResult> StatsAsync(HostState host, string? phase, CancellationToken ct)
     {

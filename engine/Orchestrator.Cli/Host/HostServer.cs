@@ -34,11 +34,15 @@ internal sealed class HostServer : IAsyncDisposable
     private readonly ConnectorSet _connectors;
     private readonly CompiledPrograms _programs;
 
+    // serve --cluster's node; null for a host on its own.
+    private readonly IAsyncDisposable? _cluster;
+
     // Starts the runs of the store's schedules; set once the host serves.
     private Scheduler? _scheduler;
 
-    private HostServer(WebApplication app, HostState state, StoreSession session, PluginHost plugins, ConnectorSet connectors, CompiledPrograms programs)
+    private HostServer(WebApplication app, HostState state, StoreSession session, PluginHost plugins, ConnectorSet connectors, CompiledPrograms programs, IAsyncDisposable? cluster)
     {
+        _cluster = cluster;
         _app = app;
         State = state;
         _session = session;
@@ -68,6 +72,7 @@ internal sealed class HostServer : IAsyncDisposable
         PluginHost? plugins = null;
         ConnectorSet? connectors = null;
         HostServer? server = null;
+        Cluster.ClusterHosting? cluster = null;
         try
         {
             var mcpConfig = WorkflowHost.LoadMcpConfiguration(scripts.Directory, session.Directory, settings.McpConfig);
@@ -80,10 +85,11 @@ internal sealed class HostServer : IAsyncDisposable
 
             WorkflowHost.UseProfiles(plugins, scripts.Directory, session.Directory);
 
+            cluster = settings.Cluster is null ? null : await PrepareClusterAsync(settings, plugins, session, cancellationToken);
             var health = new AgentHealthBook(TimeProvider.System);
             var mcp = mcpConfig.Servers.Count == 0 ? null : new McpCoordinator(mcpConfig, TimeProvider.System, session.Log);
             var reports = new ReportWriter(session.Directory, secrets: session.Secrets);
-            var engine = new WorkflowEngine(session.Journal, plugins, reports, TimeProvider.System, session.Log, health)
+            var engine = new WorkflowEngine(session.Journal, cluster?.Agents ?? plugins, reports, TimeProvider.System, session.Log, health)
             {
                 Connectors = connectors,
                 Mcp = mcp,
@@ -93,14 +99,20 @@ internal sealed class HostServer : IAsyncDisposable
             var runs = new RunManager(engine, session.Journal, programs, session.Log)
             {
                 MayRun = script => scripts.Contains(Path.GetFullPath(script)),
-                Observers = [RunTelemetry.Factory(new CircuitWatch(health)), activity.Observe],
+                Observers = cluster is null
+                    ? [RunTelemetry.Factory(new CircuitWatch(health)), activity.Observe]
+                    : [RunTelemetry.Factory(new CircuitWatch(health)), activity.Observe, cluster.Observe],
             };
             var token = settings.Token ?? Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(24));
-            var state = new HostState(runs, session.Journal, reports, scripts, plugins, health, activity, connectors, mcp, token, TimeProvider.System);
-            server = new HostServer(Build(settings, state), state, session, plugins, connectors, programs);
+            var state = new HostState(runs, session.Journal, reports, scripts, plugins, health, activity, connectors, mcp, token, TimeProvider.System) { Cluster = cluster };
+            server = new HostServer(Build(settings, state), state, session, plugins, connectors, programs, cluster);
             await server._app.StartAsync(cancellationToken);
             server.Url = server._app.Urls.First();
             new HostFile(server.Url, token, Environment.ProcessId).Write(session.Directory);
+            if (cluster is not null)
+            {
+                await cluster.JoinAsync(runs, server.Url, cancellationToken);
+            }
 
             // Runs left waiting (by CLI runs, or by this host before it stopped) are the host's to continue.
             await runs.Parked.LoadAsync(cancellationToken);
@@ -117,6 +129,11 @@ internal sealed class HostServer : IAsyncDisposable
             }
             else
             {
+                if (cluster is not null)
+                {
+                    await cluster.DisposeAsync();
+                }
+
                 if (connectors is not null)
                 {
                     await connectors.DisposeAsync();
@@ -139,7 +156,17 @@ internal sealed class HostServer : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         _scheduler?.Dispose();
+        if (State.Cluster is Cluster.ClusterHosting node)
+        {
+            await node.StopKeepingAsync();
+        }
+
         await State.Runs.DisposeAsync();
+        if (_cluster is not null)
+        {
+            await _cluster.DisposeAsync();
+        }
+
         using (var stopping = new CancellationTokenSource(TimeSpan.FromSeconds(5)))
         {
             await _app.StopAsync(stopping.Token);
@@ -157,6 +184,11 @@ internal sealed class HostServer : IAsyncDisposable
         await _connectors.DisposeAsync();
         await _session.DisposeAsync();
     }
+
+    /// <summary>The cluster's side of the host; a method of its own so that a host on its own never loads Orleans.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private static async Task<Cluster.ClusterHosting> PrepareClusterAsync(HostSettings settings, PluginHost plugins, StoreSession session, CancellationToken cancellationToken) =>
+        await Cluster.ClusterHosting.PrepareAsync(settings, plugins, session.Log, cancellationToken);
 
     private static WebApplication Build(HostSettings settings, HostState state)
     {
@@ -216,4 +248,8 @@ internal sealed record HostState(
     ConnectorSet Connectors,
     McpCoordinator? Mcp,
     string Token,
-    TimeProvider Time);
+    TimeProvider Time)
+{
+    /// <summary>The cluster this host is a node of (<c>serve --cluster</c>); null for a host on its own.</summary>
+    public Cluster.IClusterRouting? Cluster { get; init; }
+}

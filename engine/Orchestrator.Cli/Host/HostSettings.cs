@@ -16,6 +16,18 @@ internal sealed record HostSettings(string Store, string[] Urls, string ScriptsD
 
     public bool Verbose { get; init; }
 
+    /// <summary>The cluster's PostgreSQL database (<c>--cluster</c>); null for a host on its own.</summary>
+    public string? Cluster { get; init; }
+
+    /// <summary>This node's name in the cluster (<c>--node</c>; the machine's name and the process id by default).</summary>
+    public string? Node { get; init; }
+
+    /// <summary>The address other nodes reach this one at (<c>--node-address</c>); loopback by default.</summary>
+    public string? NodeAddress { get; init; }
+
+    /// <summary>How long a node may go unheard before the cluster declares it dead and takes its runs over.</summary>
+    public TimeSpan FailureTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
     /// <summary>
     /// Refuses a non-loopback address without a token: anyone who can reach it could run scripts. Throws
     /// <see cref="CliException"/> naming the address.

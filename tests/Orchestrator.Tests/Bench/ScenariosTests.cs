@@ -47,6 +47,13 @@ public sealed class ScenariosTests : IDisposable
         Fields.Except(["memory_growth_mb", "chain_ns_per_step"]).Should().OnlyContain(f => json[f]!.GetValue<double>() > 0, "every timing is measured: {0}", line);
         progress.ToString().Should().Contain("csx: cold").And.Contain("scale: 12 steps in one run");
         json["steps_1m_steps"]!.GetValue<int>().Should().Be(12);
+        if (settings.Postgres is not null)
+        {
+            // With a server, the cluster's figures: an agent call on another node, short runs/s through 1, 2 and 3 nodes.
+            json["cluster_remote_us_per_step"]!.GetValue<double>().Should().BePositive();
+            json["cluster_runs_per_s"]!.AsObject().Select(p => p.Key).Should().Equal("1", "2", "3");
+            json["cluster_runs_per_s"]!.AsObject().Should().OnlyContain(p => p.Value!.GetValue<double>() > 0);
+        }
     }
 
     [Fact]

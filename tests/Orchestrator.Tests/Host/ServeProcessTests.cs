@@ -62,7 +62,7 @@ public sealed class ServeProcessTests : IDisposable
     }
 
     [Fact]
-    public async Task The_run_command_loads_neither_aspnet_core_nor_the_opentelemetry_sdk()
+    public async Task The_run_command_loads_neither_aspnet_core_nor_the_opentelemetry_sdk_nor_orleans()
     {
         var script = _dir.Write("assemblies.csx", """
             return await Step("loaded", () => AppDomain.CurrentDomain.GetAssemblies().Select(a => a.GetName().Name).ToArray());
@@ -73,6 +73,7 @@ public sealed class ServeProcessTests : IDisposable
 
         var loaded = JsonNode.Parse(result.LastLine)!["result"]!.AsArray().Select(n => n!.GetValue<string>()).ToList();
         loaded.Should().Contain("Orchestrator.Core");
-        loaded.Should().NotContain(name => name.StartsWith("Microsoft.AspNetCore", StringComparison.Ordinal) || name.StartsWith("OpenTelemetry", StringComparison.Ordinal));
+        loaded.Should().NotContain(name => name.StartsWith("Microsoft.AspNetCore", StringComparison.Ordinal) || name.StartsWith("OpenTelemetry", StringComparison.Ordinal)
+            || name.StartsWith("Orleans", StringComparison.Ordinal) || name == "Orchestrator.Cluster");
     }
 }

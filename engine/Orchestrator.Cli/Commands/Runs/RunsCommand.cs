@@ -18,10 +18,13 @@ internal static class RunsCommand
         var id = new Argument<string>("id") { Description = "The run's id." };
         var showStore = CommonOptions.Store();
         var step = new Option<string?>("--step") { Description = "Show this one step whole: its input, output and error, however large." };
-        var show = new Command("show", "Show one run and its steps (a big run's repeated steps by pattern).") { id, step, showStore };
+        var json = new Option<bool>("--json") { Description = "Print the run and every step (no inputs or outputs) as JSON; on a cluster's store each agent step has its node." };
+        var show = new Command("show", "Show one run and its steps (a big run's repeated steps by pattern).") { id, step, json, showStore };
         show.SetAction((parse, ct) => parse.GetValue(step) is { } stepId
             ? ShowStepAsync(console, parse.GetValue(showStore)!, parse.GetValue(id)!, stepId, ct)
-            : ShowAsync(console, parse.GetValue(showStore)!, parse.GetValue(id)!, ct));
+            : parse.GetValue(json)
+                ? ShowJsonAsync(console, parse.GetValue(showStore)!, parse.GetValue(id)!, ct)
+                : ShowAsync(console, parse.GetValue(showStore)!, parse.GetValue(id)!, ct));
         command.Subcommands.Add(show);
         command.Subcommands.Add(CreatePrune(console));
         command.Subcommands.Add(RunsVerifyCommand.Create(console));
@@ -65,6 +68,51 @@ internal static class RunsCommand
         }).ToList();
         TextTable.Write(console, ["ID", "STATUS", "STARTED", "DURATION", "SCRIPT"], rows);
         return ExitCodes.Success;
+    }
+
+    /// <summary>
+    /// <c>runs show ID --json</c>: the run with its result and every step, with how many times each step completed (the
+    /// journal's terminal events) and, on a cluster's store, the node its agent call last ran on.
+    /// </summary>
+    private static async Task<int> ShowJsonAsync(CliConsole console, string storeDirectory, string id, CancellationToken ct)
+    {
+        await using var session = StoreSession.OpenExisting(storeDirectory, console);
+        var run = await session.Journal.GetRunAsync(id, ct) ?? throw new CliException($"no run with id '{id}' in {session.Directory}");
+        var entries = new List<JournalEntry>();
+        var completions = new Dictionary<string, int>(StringComparer.Ordinal);
+        await foreach (var row in session.Journal.ReadAsync(id, static (_, _, _) => PayloadRead.Skip, ct))
+        {
+            entries.Add(row.Entry);
+            if (row.Entry.Event is StepEvent.Succeeded or StepEvent.Failed or StepEvent.Degraded)
+            {
+                completions[row.Entry.StepId] = completions.GetValueOrDefault(row.Entry.StepId) + 1;
+            }
+        }
+
+        var nodes = Core.Journal.Postgres.PostgresConnection.IsPostgres(storeDirectory)
+            ? await StepNodesAsync(storeDirectory, id, ct)
+            : new Dictionary<string, string>();
+        var json = Host.HostJson.Run(run, inFlight: false);
+        json["result"] = run.Result?.DeepClone();
+        json["steps"] = new System.Text.Json.Nodes.JsonArray([.. StepFolding.Fold(entries).Select(s =>
+        {
+            var step = Host.HostJson.Step(s);
+            step.Remove("input");
+            step.Remove("output");
+            step["completions"] = completions.GetValueOrDefault(s.Id);
+            step["node"] = nodes.GetValueOrDefault(s.Id);
+            return (System.Text.Json.Nodes.JsonNode)step;
+        })]);
+        console.Line(json.ToJsonString());
+        return ExitCodes.Success;
+    }
+
+    /// <summary>Where a cluster ran the run's agent steps; a method of its own so that other stores never load the cluster's code.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private static async Task<IReadOnlyDictionary<string, string>> StepNodesAsync(string store, string runId, CancellationToken ct)
+    {
+        await using var database = Npgsql.NpgsqlDataSource.Create(Core.Journal.Postgres.PostgresConnection.Parse(store).ConnectionString);
+        return await Orchestrator.Cluster.Agents.StepNodeLog.ReadAsync(database, runId, ct);
     }
 
     private static async Task<int> ShowAsync(CliConsole console, string storeDirectory, string id, CancellationToken ct)

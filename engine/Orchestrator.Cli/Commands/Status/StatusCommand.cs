@@ -102,6 +102,15 @@ internal static class StatusCommand
         console.Line("");
         console.Line(string.Create(CultureInfo.InvariantCulture, $"open reviews: {recommendations} recommendation(s) (orchestrator review), {approvals} approval(s) (orchestrator approve)"));
 
+        if (state["nodes"] is JsonArray { Count: > 0 } nodes)
+        {
+            console.Line("");
+            TextTable.Write(console, ["NODE", "ADDRESS", "UP SINCE", "RUNS OWNED", "AGENT STEPS IN FLIGHT"], [.. nodes.Select(n => new[]
+            {
+                Text(n!["name"]) + (n["self"]?.GetValue<bool>() == true ? " (this)" : ""), Text(n["address"]), Text(n["upSince"]), Text(n["runsOwned"]), Text(n["agentStepsInFlight"]),
+            })]);
+        }
+
         if (state["learning"]?["phases"] is JsonArray { Count: > 0 } phases)
         {
             console.Line("");

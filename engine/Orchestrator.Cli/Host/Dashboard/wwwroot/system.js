@@ -1,4 +1,5 @@
-// Whether the system is healthy: agents with their circuits and steps in flight, MCP servers, connectors, runs in flight.
+// Whether the system is healthy: the cluster's nodes (serve --cluster), agents with their circuits and steps in flight,
+// MCP servers, connectors, runs in flight.
 import { getJson } from './api.js';
 import { badge, fileName, fill, h, time } from './dom.js';
 
@@ -10,6 +11,7 @@ export async function systemView(root, context) {
     const system = await getJson('/api/system', context.signal);
     if (!context.active) return;
     fill(content,
+      system.nodes ? nodesCard(system) : null,
       h('section', { class: 'card flush' },
         h('div', { class: 'card-head' }, h('h2', null, 'Agents'), h('span', { class: 'muted' }, `${system.agents.length}`)),
         h('table', { class: 'grid', id: 'agents-table' },
@@ -54,4 +56,22 @@ export async function systemView(root, context) {
               h('a', { href: `#/runs/${encodeURIComponent(r.id)}` }, fileName(r.script)), ' ', h('span', { class: 'muted' }, 'since '), time(r.startedAt)))))),
       h('p', { class: 'muted' }, 'Scripts are taken from ', h('code', null, system.scripts), '.'));
   });
+}
+
+/** The cluster's live nodes, this one marked: where each is, since when, the runs it owns and its agent steps in flight. */
+function nodesCard(system) {
+  return h('section', { class: 'card flush' },
+    h('div', { class: 'card-head' }, h('h2', null, 'Nodes'), h('span', { class: 'muted' }, `${system.nodes.length} · this is ${system.node}`)),
+    h('table', { class: 'grid', id: 'nodes-table' },
+      h('thead', null, h('tr', null,
+        h('th', { scope: 'col' }, 'Node'), h('th', { scope: 'col' }, 'Address'), h('th', { scope: 'col' }, 'Up since'),
+        h('th', { scope: 'col', class: 'num' }, 'Runs owned'), h('th', { scope: 'col', class: 'num' }, 'Agent steps in flight'),
+        h('th', { scope: 'col' }, 'Agents'))),
+      h('tbody', null, system.nodes.map((n) => h('tr', { dataset: { node: n.name } },
+        h('td', { class: 'strong' }, n.self ? `${n.name} (this node)` : n.name),
+        h('td', { class: 'muted', title: n.url ?? '' }, n.address ?? ''),
+        h('td', null, time(n.upSince)),
+        h('td', { class: 'num' }, String(n.runsOwned)),
+        h('td', { class: 'num' }, String(n.agentStepsInFlight)),
+        h('td', { class: 'muted' }, n.agents.join(', ')))))));
 }

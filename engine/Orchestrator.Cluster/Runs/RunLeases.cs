@@ -1,0 +1,123 @@
+using Npgsql;
+
+namespace Orchestrator.Cluster.Runs;
+
+/// <summary>
+/// Who drives which run: one row per run in <c>cluster_leases</c>, held by a node until it expires (by the database's
+/// clock, so nodes need not agree on time). A node renews the leases of its runs; another node may take a lease only
+/// once it has expired or its node is declared dead, and the take is one conditional statement, so of two nodes
+/// trying at once exactly one gets it.
+/// </summary>
+internal sealed class RunLeases(NpgsqlDataSource database, string node, TimeSpan duration)
+{
+    public string Node => node;
+
+    public TimeSpan Duration => duration;
+
+    /// <summary>A new run's lease: taken before its first step (the run's id is new, so nobody else holds it).</summary>
+    public void TakeNew(string runId)
+    {
+        using var command = database.CreateCommand(
+            "INSERT INTO cluster_leases (run_id, node, expires_at) VALUES (@run, @node, now() + @ttl) ON CONFLICT (run_id) DO NOTHING");
+        Bind(command, runId);
+        command.ExecuteNonQuery();
+    }
+
+    /// <summary>Takes the run's lease if it is free, already ours, expired, or held by a node in <paramref name="deadNodes"/>.</summary>
+    public async Task<bool> TryClaimAsync(string runId, IReadOnlyCollection<string> deadNodes, CancellationToken cancellationToken)
+    {
+        await using var command = database.CreateCommand("""
+            INSERT INTO cluster_leases (run_id, node, expires_at) VALUES (@run, @node, now() + @ttl)
+            ON CONFLICT (run_id) DO UPDATE SET node = EXCLUDED.node, expires_at = EXCLUDED.expires_at,
+                takeovers = cluster_leases.takeovers + CASE WHEN cluster_leases.node = EXCLUDED.node THEN 0 ELSE 1 END
+            WHERE cluster_leases.node = EXCLUDED.node OR cluster_leases.expires_at < now() OR cluster_leases.node = ANY(@dead)
+            RETURNING node
+            """);
+        Bind(command, runId);
+        command.Parameters.AddWithValue("dead", deadNodes.ToArray());
+        return await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is string;
+    }
+
+    /// <summary>Renews the leases of <paramref name="runIds"/>; returns those this node no longer holds (another node took them).</summary>
+    public async Task<IReadOnlyList<string>> RenewAsync(IReadOnlyCollection<string> runIds, CancellationToken cancellationToken)
+    {
+        if (runIds.Count == 0)
+        {
+            return [];
+        }
+
+        await using var command = database.CreateCommand(
+            "UPDATE cluster_leases SET expires_at = now() + @ttl WHERE node = @node AND run_id = ANY(@runs) RETURNING run_id");
+        Bind(command, null);
+        command.Parameters.AddWithValue("runs", runIds.ToArray());
+        var held = new HashSet<string>(StringComparer.Ordinal);
+        await using (var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
+        {
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                held.Add(reader.GetString(0));
+            }
+        }
+
+        return [.. runIds.Where(id => !held.Contains(id))];
+    }
+
+    /// <summary>Gives a run's lease up: at its end, or expired at once when the node stops so that another node takes it over.</summary>
+    public void Release(string runId, bool handOver)
+    {
+        using var command = database.CreateCommand(handOver
+            ? "UPDATE cluster_leases SET expires_at = now() - interval '1 second' WHERE run_id = @run AND node = @node"
+            : "DELETE FROM cluster_leases WHERE run_id = @run AND node = @node");
+        Bind(command, runId);
+        command.ExecuteNonQuery();
+    }
+
+    /// <summary>The runs whose leases another node may take now: expired, or held by a dead node.</summary>
+    public async Task<IReadOnlyList<string>> OrphansAsync(IReadOnlyCollection<string> deadNodes, CancellationToken cancellationToken)
+    {
+        await using var command = database.CreateCommand(
+            "SELECT run_id FROM cluster_leases WHERE expires_at < now() OR node = ANY(@dead) ORDER BY run_id");
+        command.Parameters.AddWithValue("dead", deadNodes.ToArray());
+        var runs = new List<string>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            runs.Add(reader.GetString(0));
+        }
+
+        return runs;
+    }
+
+    /// <summary>The node holding the run's live lease, or null.</summary>
+    public async Task<string?> OwnerAsync(string runId, CancellationToken cancellationToken)
+    {
+        await using var command = database.CreateCommand("SELECT node FROM cluster_leases WHERE run_id = @run AND expires_at >= now()");
+        command.Parameters.AddWithValue("run", runId);
+        return await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) as string;
+    }
+
+    /// <summary>How many runs each node holds a live lease on.</summary>
+    public async Task<IReadOnlyDictionary<string, int>> CountByNodeAsync(CancellationToken cancellationToken)
+    {
+        await using var command = database.CreateCommand("SELECT node, count(*)::int FROM cluster_leases WHERE expires_at >= now() GROUP BY node");
+        var counts = new Dictionary<string, int>(StringComparer.Ordinal);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            counts[reader.GetString(0)] = reader.GetInt32(1);
+        }
+
+        return counts;
+    }
+
+    private void Bind(NpgsqlCommand command, string? runId)
+    {
+        if (runId is not null)
+        {
+            command.Parameters.AddWithValue("run", runId);
+        }
+
+        command.Parameters.AddWithValue("node", node);
+        command.Parameters.AddWithValue("ttl", duration);
+    }
+}

@@ -1,0 +1,205 @@
+using System.Diagnostics;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text.Json.Nodes;
+using Npgsql;
+using Orchestrator.Tests.Store;
+using Orchestrator.Tests.Support;
+
+namespace Orchestrator.Tests.Cluster;
+
+/// <summary>Three real <c>serve --cluster</c> processes on loopback over the throwaway PostgreSQL server.</summary>
+[Collection(nameof(ClusterProcessTests))]
+public sealed class ClusterProcessTests(PostgresTestDatabase database) : IClassFixture<PostgresTestDatabase>, IDisposable
+{
+    private const string Token = "cluster-test-token-0123456789";
+
+    // A 1,000-branch fan-out of the shell agent: each branch echoes its number, the run adds them up.
+    private const string FanOut = """
+        const n = input.n;
+        const branches = {};
+        for (let i = 0; i < n; i++) {
+          branches["b" + i] = () => agent("shell").run({ command: "echo", args: [String(i)] }, "echo");
+        }
+        const merged = await parallel("fan", branches, { merge: "allMustSucceed" });
+        let sum = 0;
+        for (const key of Object.keys(merged)) sum += Number(merged[key].stdout.trim());
+        return { n, sum, first: merged.b0.stdout.trim(), last: merged["b" + (n - 1)].stdout.trim() };
+        """;
+
+    private readonly TempDirectory _dir = new();
+    private readonly List<Node> _nodes = [];
+
+    public void Dispose()
+    {
+        foreach (var node in _nodes)
+        {
+            node.Process.Dispose();
+        }
+
+        _dir.Dispose();
+    }
+
+    [Fact]
+    public async Task A_fan_out_spreads_over_three_nodes_and_a_run_whose_node_is_killed_finishes_on_another_with_each_step_completed_once()
+    {
+        var store = database.NewStore();
+        _dir.Write("scripts/fan.js", FanOut);
+        for (var i = 1; i <= 3; i++)
+        {
+            _nodes.Add(await StartNodeAsync(store, $"n{i}"));
+        }
+
+        await WaitForNodesAsync(_nodes[0], 3);
+        var system = JsonNode.Parse(await _nodes[1].Client.GetStringAsync("/api/system"))!;
+        system["node"]!.GetValue<string>().Should().Be("n2");
+        system["nodes"]!.AsArray().Select(n => n!["name"]!.GetValue<string>()).Should().Equal("n1", "n2", "n3");
+        system["nodes"]!.AsArray().Should().OnlyContain(n => n!["address"]!.GetValue<string>().StartsWith("127.0.0.1:", StringComparison.Ordinal)
+            && n["upSince"] != null && n["runsOwned"]!.GetValue<int>() == 0 && n["agentStepsInFlight"]!.GetValue<int>() == 0);
+        var status = JsonNode.Parse(await _nodes[2].Client.GetStringAsync("/api/status"))!;
+        status["nodes"]!.AsArray().Select(n => n!["name"]!.GetValue<string>()).Should().Equal(["n1", "n2", "n3"], "orchestrator status shows the cluster's nodes");
+
+        // Uninterrupted: every node runs at least 15 % of the agent steps.
+        var baseline = await SubmitAsync(_nodes[0], 1000);
+        var uninterrupted = await WaitForEndAsync(_nodes[1], baseline.Id);
+        uninterrupted["status"]!.GetValue<string>().Should().Be("succeeded", uninterrupted.ToJsonString());
+        var shown = await ShowAsync(store, baseline.Id);
+        var agentSteps = shown["steps"]!.AsArray().Where(s => (string?)s!["agent"] == "shell").ToList();
+        agentSteps.Should().HaveCount(1000);
+        var perNode = agentSteps.GroupBy(s => (string?)s!["node"]).ToDictionary(g => g.Key ?? "(none)", g => g.Count());
+        perNode.Keys.Should().BeEquivalentTo(["n1", "n2", "n3"]);
+        perNode.Values.Should().OnlyContain(count => count >= 150, $"each node runs at least 15 % of the steps: {string.Join(", ", perNode)}");
+        var expected = shown["result"]!;
+
+        // Kill -9 the node that owns a run while it runs, up to five times in the time given (a new node of the same name
+        // joins once the run has ended, while the run is checked).
+        var clock = Stopwatch.StartNew();
+        Task restarted = Task.CompletedTask;
+        for (var round = 0; round < 5 && clock.Elapsed < TimeSpan.FromSeconds(70); round++)
+        {
+            await restarted;
+            var placed = await SubmitAsync(_nodes[round % 3], 1000);
+            var owner = _nodes.Single(n => n.Name == placed.Node);
+            await WaitForCompletedStepsAsync(store, placed.Id, 100);
+            var killed = owner.Process.Id;
+            await owner.Process.KillAsync();
+            var survivor = _nodes.First(n => n != owner);
+
+            var ended = await WaitForEndAsync(survivor, placed.Id);
+            restarted = RestartAsync(store, owner);
+            ended["status"]!.GetValue<string>().Should().Be("succeeded", $"round {round}: {ended.ToJsonString()}");
+            var run = await ShowAsync(store, placed.Id);
+            run["result"]!.ToJsonString().Should().Be(expected.ToJsonString(), $"round {round}: the result equals the uninterrupted run's");
+            run["steps"]!.AsArray().Should().OnlyContain(s => s!["completions"]!.GetValue<int>() == 1, $"round {round}: every journaled step completed exactly once");
+            (await DrivenByAsync(store, placed.Id)).Should().NotBe(killed, $"round {round}: another node finished the run");
+        }
+
+        await restarted;
+    }
+
+    [Theory]
+    [InlineData("Host=127.0.0.1;Port=1;Database=none;Username=u;Password=secret-pw", "cannot be reached")]
+    [InlineData("not a database", "--cluster: give a PostgreSQL database")]
+    public async Task A_cluster_database_that_cannot_be_used_is_one_line_and_exit_code_2(string cluster, string said)
+    {
+        using var serve = OrchestratorProcess.Start(_dir.Path, "serve", "--cluster", cluster, "--node", "n1", "--urls", "http://127.0.0.1:0");
+        var result = await serve.WaitForExitAsync();
+
+        result.ExitCode.Should().Be(2, result.ToString());
+        result.Stderr.Trim().Split('\n').Should().ContainSingle().Which.Should().Contain(said).And.NotContain("secret-pw");
+        result.Stderr.Should().NotContain("Unhandled");
+    }
+
+    private async Task RestartAsync(string store, Node dead)
+    {
+        var node = await StartNodeAsync(store, dead.Name);
+        _nodes[_nodes.IndexOf(dead)] = node;
+        dead.Process.Dispose();
+        await WaitForNodesAsync(node, 3);
+    }
+
+    private async Task<Node> StartNodeAsync(string store, string name)
+    {
+        var folder = Directory.CreateDirectory(Path.Combine(_dir.Path, name + "-" + Guid.NewGuid().ToString("N")[..6])).FullName;
+        var process = OrchestratorProcess.Start(folder, "serve", "--cluster", store, "--node", name, "--urls", "http://127.0.0.1:0",
+            "--scripts", Path.Combine(_dir.Path, "scripts"), "--token", Token, "--failure-timeout", "3");
+        await process.WaitUntilAsync(() => process.Stdout.Contains("serving on ", StringComparison.Ordinal), $"node {name} to serve");
+        var line = process.Stdout.Split('\n').First(l => l.StartsWith("serving on ", StringComparison.Ordinal));
+        var url = line["serving on ".Length..].Split(' ')[0];
+        var client = new HttpClient { BaseAddress = new Uri(url) };
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", Token);
+        return new Node(name, process, client);
+    }
+
+    private static async Task WaitForNodesAsync(Node node, int count)
+    {
+        await node.Process.WaitUntilAsync(() =>
+        {
+            var system = JsonNode.Parse(node.Client.GetStringAsync("/api/system").GetAwaiter().GetResult())!;
+            return system["nodes"]!.AsArray().Count == count;
+        }, $"{count} nodes in the cluster");
+    }
+
+    private static async Task<(string Id, string Node)> SubmitAsync(Node node, int branches)
+    {
+        using var response = await node.Client.PostAsJsonAsync("/api/runs", new JsonObject { ["script"] = "fan.js", ["input"] = new JsonObject { ["n"] = branches } });
+        var body = JsonNode.Parse(await response.Content.ReadAsStringAsync())!;
+        response.IsSuccessStatusCode.Should().BeTrue(body.ToJsonString());
+        return (body["id"]!.GetValue<string>(), body["node"]!.GetValue<string>());
+    }
+
+    private static async Task<JsonNode> WaitForEndAsync(Node node, string id)
+    {
+        JsonNode? run = null;
+        await node.Process.WaitUntilAsync(() =>
+        {
+            run = JsonNode.Parse(node.Client.GetStringAsync($"/api/runs/{id}").GetAwaiter().GetResult())!;
+            return run["status"]!.GetValue<string>() is not "running";
+        }, $"run {id} to end");
+        return run!;
+    }
+
+    private static async Task WaitForCompletedStepsAsync(string store, string id, int count)
+    {
+        await using var data = NpgsqlDataSource.Create(store);
+        var clock = Stopwatch.StartNew();
+        while (true)
+        {
+            await using var command = data.CreateCommand("SELECT count(*) FROM journal WHERE run_id = @id AND event = 'Succeeded'");
+            command.Parameters.AddWithValue("id", id);
+            if ((long)(await command.ExecuteScalarAsync())! >= count)
+            {
+                return;
+            }
+
+            clock.Elapsed.Should().BeLessThan(OrchestratorProcess.DefaultTimeout, $"run {id} completes {count} steps");
+            await Task.Delay(20);
+        }
+    }
+
+    /// <summary>The process the journal says last drove the run.</summary>
+    private static async Task<int> DrivenByAsync(string store, string id)
+    {
+        await using var data = NpgsqlDataSource.Create(store);
+        await using var command = data.CreateCommand("SELECT pid FROM runs WHERE id = @id");
+        command.Parameters.AddWithValue("id", id);
+        return (int)(await command.ExecuteScalarAsync())!;
+    }
+
+    private static async Task<JsonNode> ShowAsync(string store, string id)
+    {
+        using var show = OrchestratorProcess.Start(Path.GetTempPath(), "runs", "show", id, "--json", "--store", store);
+        var result = await show.WaitForExitAsync();
+        result.ExitCode.Should().Be(0, result.ToString());
+        return JsonNode.Parse(result.LastLine)!;
+    }
+
+    private sealed record Node(string Name, OrchestratorProcess Process, HttpClient Client);
+}
+
+/// <summary>
+/// The three nodes run alone: failure detection is timing, and on a 2-core machine busy with the rest of the suite a
+/// node starved of its probes would be declared dead though alive.
+/// </summary>
+[CollectionDefinition(nameof(ClusterProcessTests), DisableParallelization = true)]
+public sealed class ClusterProcessCollection;
