@@ -23,8 +23,8 @@ internal sealed class AgentCircuit
     private const int BucketCount = 10;
 
     private readonly TimeProvider _time;
-    private readonly CircuitOptions _options;
-    private readonly long _bucketTicks;
+    private CircuitOptions _options;
+    private long _bucketTicks;
     private readonly Bucket[] _buckets = [.. Enumerable.Range(0, BucketCount).Select(_ => new Bucket())];
     private readonly Lock _gate = new();
     private int _state = Closed;
@@ -37,8 +37,30 @@ internal sealed class AgentCircuit
         Id = id;
         _time = time;
         _options = options;
-        _bucketTicks = Math.Max(1, (long)(options.SamplingDuration.TotalSeconds * time.TimestampFrequency / BucketCount));
+        _bucketTicks = BucketTicks(options, time);
     }
+
+    /// <summary>
+    /// Takes new options (a script's <c>ConfigureCircuits</c>): the sampling window starts afresh under them, and an open
+    /// circuit stays open for the new break, counted from when it opened.
+    /// </summary>
+    public void Reconfigure(CircuitOptions options)
+    {
+        lock (_gate)
+        {
+            _options = options;
+            Volatile.Write(ref _bucketTicks, BucketTicks(options, _time));
+            foreach (var bucket in _buckets)
+            {
+                bucket.Successes = 0;
+                bucket.Failures = 0;
+                Volatile.Write(ref bucket.Slice, -1);
+            }
+        }
+    }
+
+    private static long BucketTicks(CircuitOptions options, TimeProvider time) =>
+        Math.Max(1, (long)(options.SamplingDuration.TotalSeconds * time.TimestampFrequency / BucketCount));
 
     public string Id { get; }
 
@@ -169,7 +191,7 @@ internal sealed class AgentCircuit
     /// <summary>The bucket for <paramref name="timestamp"/>, emptied first if it last counted an older slice of time.</summary>
     private Bucket BucketAt(long timestamp)
     {
-        var slice = timestamp / _bucketTicks;
+        var slice = timestamp / Volatile.Read(ref _bucketTicks);
         var bucket = _buckets[(int)(slice % BucketCount)];
         if (Volatile.Read(ref bucket.Slice) != slice)
         {
@@ -189,7 +211,7 @@ internal sealed class AgentCircuit
 
     private bool ShouldOpen(long now)
     {
-        var current = now / _bucketTicks;
+        var current = now / Volatile.Read(ref _bucketTicks);
         long successes = 0;
         long failures = 0;
         foreach (var bucket in _buckets)

@@ -148,6 +148,19 @@ public static class DslVerbs
         ],
     };
 
+    public static VerbDefinition ConfigureCircuits { get; } = new("configureCircuits", "configureCircuits({ agent, failureRatio, minimumThroughput, windowMs, openForMs })", "tunes the circuit breakers of an agent kind (every kind without one): when one opens and for how long")
+    {
+        Arity = 1,
+        Options =
+        [
+            new("agent", OptionKind.Text, "the agent kind whose circuits (one per target) to tune; every kind when left out"),
+            new("failureRatio", OptionKind.Number, "the share of failed calls in the window that opens a circuit") { Min = 0.01, Max = 1 },
+            new("minimumThroughput", OptionKind.Integer, "the calls needed in the window before the ratio counts") { Min = 1 },
+            new("windowMs", OptionKind.Milliseconds, "how far back the calls that make the ratio reach"),
+            new("openForMs", OptionKind.Milliseconds, "how long an open circuit fails calls fast before it lets a trial call through"),
+        ],
+    };
+
     public static VerbDefinition Connector { get; } = new("connector", "connector(name)", "an external system from connectors.json") { Arity = 1 };
 
     public static VerbDefinition DefineConnector { get; } = new("defineConnector", "defineConnector(name, spec)", "defines a connector in the script") { Arity = 2 };
@@ -186,7 +199,7 @@ public static class DslVerbs
     public static IReadOnlyList<VerbDefinition> All { get; } =
     [
         Agent, Step, Sequence, Parallel, Handoff, Log, Checkpoint, SetRecovery, SetStepTimeout, ClassifyFailures,
-        MasterWorker, Consensus, Validate, ValidateResult, Qa, Phase, OnAnomaly, ConfigureMonitor,
+        MasterWorker, Consensus, Validate, ValidateResult, Qa, Phase, OnAnomaly, ConfigureMonitor, ConfigureCircuits,
         Connector, DefineConnector, Mcp, Approval, WaitForEvent, Sleep, Goals, SystemState,
     ];
 }

@@ -110,6 +110,17 @@ public sealed partial class WorkflowGlobals
         Scope.OnAnomaly(async (anomaly, _) => ToJson(await handler(anomaly).ConfigureAwait(false)));
     }
 
+    /// <summary>
+    /// Tunes the circuit breakers of an agent kind (every kind when <paramref name="agent"/> is null): the share of failed
+    /// calls in the window that opens one (default 0.5), the calls needed first (3), the window (30 s) and how long an
+    /// open circuit fails calls fast before a trial call (30 s). Circuits are the engine's: in a host the change holds for every run.
+    /// </summary>
+    public void ConfigureCircuits(string? agent = null, double? failureRatio = null, int? minimumThroughput = null, TimeSpan? window = null, TimeSpan? openFor = null)
+    {
+        var options = Read(DslVerbs.ConfigureCircuits, ("agent", agent), ("failureRatio", failureRatio), ("minimumThroughput", minimumThroughput), ("windowMs", window), ("openForMs", openFor));
+        Scope.ConfigureCircuits(options.Text("agent"), options.Optional<double>("failureRatio"), options.Optional<int>("minimumThroughput"), options.Optional<TimeSpan>("windowMs"), options.Optional<TimeSpan>("openForMs"));
+    }
+
     /// <summary>Sets how often the monitor samples (default 10 s), how often the optimization loop looks (default 60 s), and the anomaly z-score threshold (default 3).</summary>
     public void ConfigureMonitor(TimeSpan? interval = null, TimeSpan? optimizeEvery = null, double? threshold = null)
     {

@@ -273,6 +273,9 @@ declare function onAnomaly(handler: (anomaly: Json) => unknown): void;
 /** The monitor's intervals (milliseconds) and its anomaly threshold. */
 declare function configureMonitor(options: { intervalMs?: number; optimizeEveryMs?: number; threshold?: number }): void;
 
+/** Tunes the circuit breakers of an agent kind (every kind without `agent`): when one opens and for how long. */
+declare function configureCircuits(options: { agent?: string; failureRatio?: number; minimumThroughput?: number; windowMs?: number; openForMs?: number }): void;
+
 /** An external system by name, from connectors.json or `defineConnector`. */
 declare function connector(name: string): ConnectorHandle;
 

@@ -65,4 +65,11 @@ internal sealed partial class JavaScriptRun
         _current.Scope.ConfigureMonitor(options.Optional<TimeSpan>("intervalMs"), options.Optional<TimeSpan>("optimizeEveryMs"), options.Optional<double>("threshold"));
         return JsValue.Undefined;
     }
+
+    private JsValue ConfigureCircuits(JsValue thisValue, JsValue[] arguments)
+    {
+        var options = Options(DslVerbs.ConfigureCircuits, Arg(arguments, 0), required: true).Values;
+        _current.Scope.ConfigureCircuits(options.Text("agent"), options.Optional<double>("failureRatio"), options.Optional<int>("minimumThroughput"), options.Optional<TimeSpan>("windowMs"), options.Optional<TimeSpan>("openForMs"));
+        return JsValue.Undefined;
+    }
 }

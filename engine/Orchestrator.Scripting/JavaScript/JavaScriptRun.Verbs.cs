@@ -34,6 +34,7 @@ internal sealed partial class JavaScriptRun
         [DslVerbs.Phase.Name] = () => Verb(DslVerbs.Phase, Phase),
         [DslVerbs.OnAnomaly.Name] = () => Verb(DslVerbs.OnAnomaly, OnAnomaly),
         [DslVerbs.ConfigureMonitor.Name] = () => Verb(DslVerbs.ConfigureMonitor, ConfigureMonitor),
+        [DslVerbs.ConfigureCircuits.Name] = () => Verb(DslVerbs.ConfigureCircuits, ConfigureCircuits),
         [DslVerbs.Connector.Name] = () => Verb(DslVerbs.Connector, Connector),
         [DslVerbs.DefineConnector.Name] = () => Verb(DslVerbs.DefineConnector, DefineConnector),
         [DslVerbs.Mcp.Name] = McpObject,
