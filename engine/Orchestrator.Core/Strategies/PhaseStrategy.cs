@@ -117,6 +117,9 @@ public sealed record PhaseStrategy
     // A change read from the store holds a JSON number; one made in this process may hold an int or a double.
     private static double Milliseconds(JsonValue value) => value.TryGetValue<double>(out var ms) ? ms : value.GetValue<int>();
 
+    /// <summary>The strategy as the journal shows it (a record's own ToString would recurse through <see cref="Declared"/>).</summary>
+    public override string ToString() => ToJson().ToJsonString();
+
     public JsonObject ToJson()
     {
         var json = new JsonObject
