@@ -31,16 +31,12 @@ internal sealed class AgentProfiles
 
     // One wrapper per profile and plugin agent, so that a profile's agents keep their identity (health, channels)
     // and a hot reload's new plugin agent gets a new one.
-    private readonly ConditionalWeakTable<IAgent, ProfileAgent>[] _wrappers;
-    private readonly ConditionalWeakTable<IReadOnlyList<AgentProvider>, AgentProvider[]>[] _providers;
-    private readonly Dictionary<string, int> _index;
+    private readonly Dictionary<string, Wrappers> _wrappers;
 
     private AgentProfiles(Dictionary<string, AgentProfile> profiles)
     {
         _profiles = profiles;
-        _index = profiles.Keys.Select((name, i) => (name, i)).ToDictionary(p => p.name, p => p.i, StringComparer.OrdinalIgnoreCase);
-        _wrappers = [.. profiles.Select(_ => new ConditionalWeakTable<IAgent, ProfileAgent>())];
-        _providers = [.. profiles.Select(_ => new ConditionalWeakTable<IReadOnlyList<AgentProvider>, AgentProvider[]>())];
+        _wrappers = profiles.Keys.ToDictionary(name => name, _ => new Wrappers(), StringComparer.OrdinalIgnoreCase);
     }
 
     public static AgentProfiles None { get; } = new(new Dictionary<string, AgentProfile>(StringComparer.OrdinalIgnoreCase));
@@ -153,12 +149,19 @@ internal sealed class AgentProfiles
 
     /// <summary>The profile's agent over the plugin's <paramref name="agent"/>.</summary>
     public IAgent Wrap(AgentProfile profile, IAgent agent) =>
-        _wrappers[_index[profile.Name]].GetValue(agent, a => new ProfileAgent(profile, a));
+        _wrappers[profile.Name].Agents.GetValue(agent, a => new ProfileAgent(profile, a));
 
     /// <summary>The profile's agents over the plugin kind's providers, named <c>profile@plugin</c>.</summary>
     public IReadOnlyList<AgentProvider> Wrap(AgentProfile profile, IReadOnlyList<AgentProvider> providers) =>
-        _providers[_index[profile.Name]].GetValue(providers, list =>
+        _wrappers[profile.Name].Providers.GetValue(providers, list =>
             [.. list.Select(p => new AgentProvider(profile.Name + p.Id[(p.Id.IndexOf('@', StringComparison.Ordinal) is var at and >= 0 ? at : p.Id.Length)..], Wrap(profile, p.Agent), p.Calls))]);
+
+    private sealed class Wrappers
+    {
+        public ConditionalWeakTable<IAgent, ProfileAgent> Agents { get; } = new();
+
+        public ConditionalWeakTable<IReadOnlyList<AgentProvider>, AgentProvider[]> Providers { get; } = new();
+    }
 
     /// <summary>A plugin's agent under a profile: the preset fills the input, the rest is the plugin's.</summary>
     private sealed class ProfileAgent(AgentProfile profile, IAgent agent) : IAgent

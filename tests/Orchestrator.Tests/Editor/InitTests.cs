@@ -206,15 +206,7 @@ public sealed partial class InitTests
         await InstallGate.WaitAsync();
         try
         {
-            using var install = Process.Start(new ProcessStartInfo("bash", [Path.Combine(RepoPaths.Root, "build", "install-typescript.sh")])
-            {
-                RedirectStandardError = true,
-                RedirectStandardOutput = true,
-            })!;
-            var stderr = install.StandardError.ReadToEndAsync();
-            await install.StandardOutput.ReadToEndAsync();
-            await install.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(5));
-            install.ExitCode.Should().Be(0, "build/install-typescript.sh failed: " + await stderr);
+            await BuildScripts.RunAsync("install-typescript.sh");
             return tsc;
         }
         finally

@@ -29,15 +29,7 @@ internal static class McpServers
                 return;
             }
 
-            var install = Process.Start(new ProcessStartInfo("bash", [Path.Combine(RepoPaths.Root, "build", "install-mcp-servers.sh")])
-            {
-                RedirectStandardError = true,
-                RedirectStandardOutput = true,
-            })!;
-            var stderr = install.StandardError.ReadToEndAsync();
-            await install.StandardOutput.ReadToEndAsync();
-            await install.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(5));
-            install.ExitCode.Should().Be(0, "build/install-mcp-servers.sh failed: " + await stderr);
+            await BuildScripts.RunAsync("install-mcp-servers.sh");
             _installed = true;
         }
         finally
