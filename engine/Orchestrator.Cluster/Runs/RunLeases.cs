@@ -96,6 +96,30 @@ internal sealed class RunLeases(NpgsqlDataSource database, string node, TimeSpan
         return await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) as string;
     }
 
+    /// <summary>
+    /// The runs the cluster drives or will take over: every run with a lease, live, expired or held by a dead node (a
+    /// lease is only dropped when its run ends), of <paramref name="runIds"/> or of all when null.
+    /// </summary>
+    public async Task<IReadOnlySet<string>> LeasedAsync(IReadOnlyCollection<string>? runIds, CancellationToken cancellationToken)
+    {
+        await using var command = database.CreateCommand(runIds is null
+            ? "SELECT run_id FROM cluster_leases"
+            : "SELECT run_id FROM cluster_leases WHERE run_id = ANY(@runs)");
+        if (runIds is not null)
+        {
+            command.Parameters.AddWithValue("runs", runIds.ToArray());
+        }
+
+        var leased = new HashSet<string>(StringComparer.Ordinal);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            leased.Add(reader.GetString(0));
+        }
+
+        return leased;
+    }
+
     /// <summary>How many runs each node holds a live lease on.</summary>
     public async Task<IReadOnlyDictionary<string, int>> CountByNodeAsync(CancellationToken cancellationToken)
     {

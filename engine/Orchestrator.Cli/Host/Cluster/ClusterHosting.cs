@@ -136,6 +136,9 @@ internal sealed class ClusterHosting : IClusterRouting, IAsyncDisposable
 
     public Task<string?> OwnerAsync(string runId, CancellationToken cancellationToken) => _node.Leases.OwnerAsync(runId, cancellationToken);
 
+    public Task<IReadOnlySet<string>> LeasedAsync(IReadOnlyCollection<string>? runIds, CancellationToken cancellationToken) =>
+        _node.Leases.LeasedAsync(runIds, cancellationToken);
+
     public async Task<JsonArray> NodesAsync(CancellationToken cancellationToken)
     {
         var owned = await _node.Leases.CountByNodeAsync(cancellationToken).ConfigureAwait(false);

@@ -23,6 +23,12 @@ internal interface IClusterRouting
     /// <summary>The node that drives the run now, or null.</summary>
     Task<string?> OwnerAsync(string runId, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Of <paramref name="runIds"/> (all when null), the runs the cluster drives or is about to take over: journaled as
+    /// running and never "interrupted" while a lease for them remains, even if their node just died.
+    /// </summary>
+    Task<IReadOnlySet<string>> LeasedAsync(IReadOnlyCollection<string>? runIds, CancellationToken cancellationToken);
+
     /// <summary>The nodes (name, address, up since, runs owned, agent steps in flight, agents).</summary>
     Task<JsonArray> NodesAsync(CancellationToken cancellationToken);
 
