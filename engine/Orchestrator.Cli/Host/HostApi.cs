@@ -185,7 +185,11 @@ internal static class HostApi
         response.Headers.CacheControl = "no-cache";
         await response.Body.FlushAsync(ct);
         var text = new StringBuilder();
-        await foreach (var e in RunEventReader.ReadAsync(host.Journal, id, live, after, host.Time, ct))
+        // A run another node drives (or is taking over) is followed through the journal they all write.
+        Func<CancellationToken, ValueTask<bool>>? drivenElsewhere = host.Cluster is { } cluster
+            ? async token => (await cluster.LeasedAsync([id], token)).Count > 0
+            : null;
+        await foreach (var e in RunEventReader.ReadAsync(host.Journal, id, live, after, host.Time, drivenElsewhere, ct))
         {
             text.Clear();
             if (e.End is null)

@@ -41,7 +41,11 @@ internal interface IJournal : IAsyncDisposable
     /// A run's events in order, one at a time, with only the payloads <paramref name="payloads"/> asks for: what reads a
     /// whole run (its report, <c>runs show</c>) holds what it keeps, never the whole journal.
     /// </summary>
-    IAsyncEnumerable<JournalRow> ReadAsync(string runId, PayloadSelector payloads, CancellationToken cancellationToken);
+    IAsyncEnumerable<JournalRow> ReadAsync(string runId, PayloadSelector payloads, CancellationToken cancellationToken) =>
+        ReadAsync(runId, 0, payloads, cancellationToken);
+
+    /// <summary>The run's events after sequence number <paramref name="afterSeq"/>: what a reader following the journal has not seen yet.</summary>
+    IAsyncEnumerable<JournalRow> ReadAsync(string runId, long afterSeq, PayloadSelector payloads, CancellationToken cancellationToken);
 
     /// <summary>The payload of the run's event <paramref name="seq"/> (what a replayed step returns), or null.</summary>
     ValueTask<JsonNode?> GetPayloadAsync(string runId, long seq, CancellationToken cancellationToken);

@@ -117,9 +117,9 @@ internal sealed class InMemoryJournal : IJournal
         return ValueTask.FromResult(_entries.TryGetValue(runId, out var log) ? log.Snapshot() : (IReadOnlyList<JournalEntry>)[]);
     }
 
-    public async IAsyncEnumerable<JournalRow> ReadAsync(string runId, PayloadSelector payloads, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    public async IAsyncEnumerable<JournalRow> ReadAsync(string runId, long afterSeq, PayloadSelector payloads, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        foreach (var entry in await GetEntriesAsync(runId, cancellationToken).ConfigureAwait(false))
+        foreach (var entry in (await GetEntriesAsync(runId, cancellationToken).ConfigureAwait(false)).Where(e => e.Seq > afterSeq))
         {
             cancellationToken.ThrowIfCancellationRequested();
             var json = entry.Payload?.ToJsonString();

@@ -171,16 +171,17 @@ internal sealed class SqliteJournal : IStoreJournal
         return await JournalCommands.GetEntriesAsync(connection, hash => JournalCommands.LookupValue(connection, hash), runId, cancellationToken);
     }
 
-    public async IAsyncEnumerable<JournalRow> ReadAsync(string runId, PayloadSelector payloads, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    public async IAsyncEnumerable<JournalRow> ReadAsync(string runId, long afterSeq, PayloadSelector payloads, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
     {
         // Read through SQLite's own API, as the writer inserts: a report of a million steps reads two million rows, and
         // the data reader's per-column work (and a string for every repeated kind, event and agent) cost more than SQLite.
         await using var connection = await OpenReaderAsync(cancellationToken);
         var db = connection.Handle!;
-        var statement = Prepare(db, "SELECT seq, step_id, event, parent_id, name, kind, agent, attempt, length(payload), error, at, payload FROM journal WHERE run_id = ?1 ORDER BY seq");
+        var statement = Prepare(db, "SELECT seq, step_id, event, parent_id, name, kind, agent, attempt, length(payload), error, at, payload FROM journal WHERE run_id = ?1 AND seq > ?2 ORDER BY seq");
         try
         {
             BindText(statement, 1, runId);
+            raw.sqlite3_bind_int64(statement, 2, afterSeq);
             var words = new Utf8Words();
             while (true)
             {

@@ -14,30 +14,50 @@ internal static class RunEventReader
 
     private static readonly TimeSpan CommitWait = TimeSpan.FromMilliseconds(20);
 
+    /// <summary>How often the journal of a run driven elsewhere (another node, another process) is read for new events.</summary>
+    public static readonly TimeSpan FollowInterval = TimeSpan.FromMilliseconds(200);
+
     /// <param name="afterSeq">Only events after this sequence number (an SSE client's <c>Last-Event-ID</c>); 0 for all.</param>
+    /// <param name="drivenElsewhere">
+    /// For a run not in flight here: whether something else still drives it (another node of the cluster, which may be
+    /// taking it over). While it does, its journal is followed to its end; otherwise what is journaled is all there is.
+    /// </param>
     public static async IAsyncEnumerable<RunEvent> ReadAsync(
-        IJournal journal, string runId, RunEventStream? live, long afterSeq, TimeProvider time, [EnumeratorCancellation] CancellationToken cancellationToken)
+        IJournal journal, string runId, RunEventStream? live, long afterSeq, TimeProvider time,
+        Func<CancellationToken, ValueTask<bool>>? drivenElsewhere, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         if (live is null)
         {
             // Streamed, never held: a finished run may have millions of events. Each step's first start counts it once.
             var steps = 0;
-            await foreach (var row in journal.ReadAsync(runId, JournalRow.All, cancellationToken).ConfigureAwait(false))
+            var read = 0L;
+            while (true)
             {
-                steps += row.Entry.Event == StepEvent.Started && row.Entry.Attempt == 1 ? 1 : 0;
-                if (row.Entry.Seq > afterSeq)
+                // The run's status before its events: a run seen ended has all its events committed before.
+                var run = await journal.GetRunAsync(runId, cancellationToken).ConfigureAwait(false);
+                await foreach (var row in journal.ReadAsync(runId, read, JournalRow.All, cancellationToken).ConfigureAwait(false))
                 {
-                    yield return new RunEvent(row.Entry, null);
+                    steps += row.Entry.Event == StepEvent.Started && row.Entry.Attempt == 1 ? 1 : 0;
+                    read = row.Entry.Seq;
+                    if (row.Entry.Seq > afterSeq)
+                    {
+                        yield return new RunEvent(row.Entry, null);
+                    }
                 }
-            }
 
-            var run = await journal.GetRunAsync(runId, cancellationToken).ConfigureAwait(false);
-            if (run is not null && run.Status != RunStatus.Running)
-            {
-                yield return RunEvent.Ended(RunEnd.From(run, steps));
-            }
+                if (run is not null && run.Status != RunStatus.Running)
+                {
+                    yield return RunEvent.Ended(RunEnd.From(run, steps));
+                    yield break;
+                }
 
-            yield break;
+                if (run is null || drivenElsewhere is null || !await drivenElsewhere(cancellationToken).ConfigureAwait(false))
+                {
+                    yield break;
+                }
+
+                await Task.Delay(FollowInterval, time, cancellationToken).ConfigureAwait(false);
+            }
         }
 
         // Subscribe first, so nothing appended from here on is missed; the journal and the recent events cover the rest.

@@ -79,14 +79,21 @@ public sealed class ClusterProcessTests(PostgresTestDatabase database) : IClassF
             await restarted;
             var placed = await SubmitAsync(_nodes[round % 3], 1000);
             var owner = _nodes.Single(n => n.Name == placed.Node);
+            var survivor = _nodes.First(n => n != owner);
+            var followed = FollowAsync(survivor, placed.Id);
             await WaitForCompletedStepsAsync(store, placed.Id, 100);
             var killed = owner.Process.Id;
             await owner.Process.KillAsync();
-            var survivor = _nodes.First(n => n != owner);
 
             var ended = await WaitForEndAsync(survivor, placed.Id);
             restarted = RestartAsync(store, owner);
             ended["status"]!.GetValue<string>().Should().Be("succeeded", $"round {round}: {ended.ToJsonString()}");
+            var events = await followed;
+            events[^1].Name.Should().Be("end", $"round {round}: another node's run is followed live to its end, across the takeover");
+            events[^1].Data["status"]!.GetValue<string>().Should().Be("succeeded");
+            events[^1].Data["result"]!.ToJsonString().Should().Be(expected.ToJsonString());
+            events.SkipLast(1).Select(e => e.Data["seq"]!.GetValue<long>()).Should().BeInAscendingOrder().And.OnlyHaveUniqueItems();
+            events.Count(e => e.Name == "step" && (string?)e.Data["event"] == "succeeded" && (string?)e.Data["agent"] == "shell").Should().BeGreaterThanOrEqualTo(1000);
             var run = await ShowAsync(store, placed.Id);
             run["result"]!.ToJsonString().Should().Be(expected.ToJsonString(), $"round {round}: the result equals the uninterrupted run's");
             run["steps"]!.AsArray().Should().OnlyContain(s => s!["completions"]!.GetValue<int>() == 1, $"round {round}: every journaled step completed exactly once");
@@ -156,6 +163,30 @@ public sealed class ClusterProcessTests(PostgresTestDatabase database) : IClassF
             return run["status"]!.GetValue<string>() is not "running";
         }, $"run {id} to end");
         return run!;
+    }
+
+    /// <summary>The run's server-sent events from <paramref name="node"/>, from its first to the stream's end.</summary>
+    private static async Task<List<(string Name, JsonNode Data)>> FollowAsync(Node node, string id)
+    {
+        using var timeout = new CancellationTokenSource(OrchestratorProcess.DefaultTimeout);
+        using var response = await node.Client.GetAsync($"/api/runs/{id}/events", HttpCompletionOption.ResponseHeadersRead, timeout.Token);
+        response.EnsureSuccessStatusCode();
+        using var reader = new StreamReader(await response.Content.ReadAsStreamAsync(timeout.Token));
+        var events = new List<(string, JsonNode)>();
+        string? name = null;
+        while (await reader.ReadLineAsync(timeout.Token) is { } line)
+        {
+            if (line.StartsWith("event: ", StringComparison.Ordinal))
+            {
+                name = line["event: ".Length..];
+            }
+            else if (line.StartsWith("data: ", StringComparison.Ordinal))
+            {
+                events.Add((name!, JsonNode.Parse(line["data: ".Length..])!));
+            }
+        }
+
+        return events;
     }
 
     private static async Task WaitForCompletedStepsAsync(string store, string id, int count)

@@ -68,6 +68,15 @@ public abstract class StoreContractTests : IDisposable
         rows[1].PayloadChars.Should().Be(large.ToJsonString().Length);
         rows[0].Entry.Payload!.ToJsonString().Should().Be("""{"cmd":"make"}""");
 
+        // A reader following the journal asks only for what it has not seen.
+        var after = new List<long>();
+        await foreach (var row in reopened.ReadAsync("r1", 1, (_, _, _) => PayloadRead.Full, default))
+        {
+            after.Add(row.Entry.Seq);
+        }
+
+        after.Should().Equal(2, 3);
+
         // The 10,000 characters are stored once, though two rows hold them.
         Convert.ToInt64(await SqlAsync("SELECT count(*) FROM payload_values"), System.Globalization.CultureInfo.InvariantCulture).Should().Be(1);
         using var verifier = reopened.OpenVerifier();

@@ -147,7 +147,7 @@ public sealed class RunTelemetryTests : IDisposable
             """);
 
         var run = await manager.StartAsync(script, new JsonObject { ["flag"] = flag }, CancellationToken.None);
-        await foreach (var e in RunEventReader.ReadAsync(harness.Journal, run.Id, run.Events, 0, TimeProvider.System, CancellationToken.None))
+        await foreach (var e in RunEventReader.ReadAsync(harness.Journal, run.Id, run.Events, 0, TimeProvider.System, null, CancellationToken.None))
         {
             if (e.Step.StepId == "wait")
             {

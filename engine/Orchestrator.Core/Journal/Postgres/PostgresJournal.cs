@@ -26,7 +26,7 @@ internal sealed class PostgresJournal : IStoreJournal
         "SELECT (SELECT chain FROM journal WHERE run_id = $1 ORDER BY seq DESC LIMIT 1), (SELECT ended_at IS NOT NULL FROM runs WHERE id = $1)";
 
     private const string ReadSql =
-        "SELECT seq, step_id, event, parent_id, name, kind, agent, attempt, COALESCE(length(payload), 0), error, at, payload FROM journal WHERE run_id = @id ORDER BY seq";
+        "SELECT seq, step_id, event, parent_id, name, kind, agent, attempt, COALESCE(length(payload), 0), error, at, payload FROM journal WHERE run_id = @id AND seq > @after ORDER BY seq";
 
     private readonly NpgsqlDataSource _dataSource;
     private readonly NpgsqlConnection _writer;
@@ -193,11 +193,12 @@ internal sealed class PostgresJournal : IStoreJournal
         return await JournalCommands.GetEntriesAsync(connection, LookupValue, runId, cancellationToken).ConfigureAwait(false);
     }
 
-    public async IAsyncEnumerable<JournalRow> ReadAsync(string runId, PayloadSelector payloads, [EnumeratorCancellation] CancellationToken cancellationToken)
+    public async IAsyncEnumerable<JournalRow> ReadAsync(string runId, long afterSeq, PayloadSelector payloads, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         await using var command = JournalCommands.Command(connection, null, ReadSql);
         JournalCommands.Add(command, "@id", runId);
+        JournalCommands.Add(command, "@after", afterSeq);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
         {
