@@ -188,7 +188,7 @@ internal sealed class HostServer : IAsyncDisposable
     /// <summary>The cluster's side of the host; a method of its own so that a host on its own never loads Orleans.</summary>
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
     private static async Task<Cluster.ClusterHosting> PrepareClusterAsync(HostSettings settings, PluginHost plugins, StoreSession session, CancellationToken cancellationToken) =>
-        await Cluster.ClusterHosting.PrepareAsync(settings, plugins, session.Log, cancellationToken);
+        await Cluster.ClusterHosting.PrepareAsync(settings, session.Journal, plugins, session.Log, cancellationToken);
 
     private static WebApplication Build(HostSettings settings, HostState state)
     {

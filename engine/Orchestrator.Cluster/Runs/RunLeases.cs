@@ -38,6 +38,26 @@ internal sealed class RunLeases(NpgsqlDataSource database, string node, TimeSpan
         return await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is string;
     }
 
+    /// <summary>
+    /// The journal's fence (<see cref="Orchestrator.Core.Journal.Postgres.JournalFence"/>): of <paramref name="runIds"/>,
+    /// those whose lease this node holds, expired or not (a lease only changes hands by a take-over). The rows stay
+    /// locked until the journal's commit, so a take-over waits for it rather than slipping in between.
+    /// </summary>
+    public IReadOnlySet<string> Held(NpgsqlConnection connection, NpgsqlTransaction transaction, IReadOnlyCollection<string> runIds)
+    {
+        using var command = new NpgsqlCommand("SELECT run_id FROM cluster_leases WHERE node = @node AND run_id = ANY(@runs) FOR SHARE", connection, transaction);
+        command.Parameters.AddWithValue("node", node);
+        command.Parameters.AddWithValue("runs", runIds.ToArray());
+        var held = new HashSet<string>(StringComparer.Ordinal);
+        using var reader = command.ExecuteReader();
+        while (reader.Read())
+        {
+            held.Add(reader.GetString(0));
+        }
+
+        return held;
+    }
+
     /// <summary>Renews the leases of <paramref name="runIds"/>; returns those this node no longer holds (another node took them).</summary>
     public async Task<IReadOnlyList<string>> RenewAsync(IReadOnlyCollection<string> runIds, CancellationToken cancellationToken)
     {

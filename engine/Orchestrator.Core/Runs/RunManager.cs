@@ -120,8 +120,17 @@ internal sealed class RunManager(WorkflowEngine engine, IJournal journal, IProgr
             }
             catch (Exception ex) when (active is not null)
             {
-                // The engine journals every run's end itself; only a store that fails under it gets here.
-                log.Error(ex, "Run {RunId} stopped without an end", active.Id);
+                // The engine journals every run's end itself; only a store that fails under it gets here, or a cluster
+                // node whose run was taken over by another (its journal refuses this node's writes from then on).
+                if (ex is Journal.Postgres.RunNotHeldException)
+                {
+                    log.Warning("Run {RunId} stopped here: {Reason}", active.Id, ex.Message);
+                }
+                else
+                {
+                    log.Error(ex, "Run {RunId} stopped without an end", active.Id);
+                }
+
                 stream.Finish(new RunEnd(active.Id, RunStatus.Failed, ex.Message, null, 0, null, null, null));
                 _active.TryRemove(active.Id, out _);
                 active.Failed(ex);

@@ -5,6 +5,7 @@ using Orchestrator.Cluster.Agents;
 using Orchestrator.Cluster.Node;
 using Orchestrator.Cluster.Runs;
 using Orchestrator.Cluster.Schema;
+using Orchestrator.Core.Journal;
 using Orchestrator.Core.Journal.Postgres;
 using Orchestrator.Core.Runs;
 using Orchestrator.Core.Workflow;
@@ -38,7 +39,7 @@ internal sealed class ClusterHosting : IClusterRouting, IAsyncDisposable
     public IAgentRegistry Agents { get; }
 
     /// <summary>Checks the settings, reaches the database and makes the cluster's tables; any failure is one line for the user.</summary>
-    public static async Task<ClusterHosting> PrepareAsync(HostSettings settings, IAgentRegistry localAgents, ILogger log, CancellationToken cancellationToken)
+    public static async Task<ClusterHosting> PrepareAsync(HostSettings settings, IStoreJournal journal, IAgentRegistry localAgents, ILogger log, CancellationToken cancellationToken)
     {
         var name = settings.Node ?? $"{Environment.MachineName}.{Environment.ProcessId}";
         if (!ClusterSettings.IsValidName(name))
@@ -75,6 +76,9 @@ internal sealed class ClusterHosting : IClusterRouting, IAsyncDisposable
 
         var cluster = new ClusterSettings(connection.ConnectionString, name) { Address = address, FailureTimeout = settings.FailureTimeout };
         var leases = new RunLeases(database, name, settings.FailureTimeout);
+
+        // The node writes a run's journal only while it holds the run's lease.
+        ((PostgresJournal)journal).FenceWith(leases.Held);
         var steps = new StepNodeLog(database, TimeProvider.System, log);
         return new ClusterHosting(cluster, database, new NodeServices(name, localAgents, leases, steps, TimeProvider.System, log));
     }

@@ -46,6 +46,7 @@ internal sealed class PostgresJournal : IStoreJournal
     // COPY, far less work for the server than an INSERT each, and the statements (values, final hashes) as one round trip.
     private readonly List<Row> _rows = [];
     private NpgsqlBatch? _pending;
+    private JournalFence? _fence;
 
     private PostgresJournal(NpgsqlDataSource dataSource, NpgsqlConnection writer, SecretRegistry secrets, string location, int? migratedFrom)
     {
@@ -249,11 +250,25 @@ internal sealed class PostgresJournal : IStoreJournal
         return JournalCommands.ValueStart(connection, hash, count);
     }
 
+    /// <summary>
+    /// Fences the runs' writes with their owner's lease (a cluster node's journal): from now on a write to a run the fence
+    /// does not let through fails alone with <see cref="RunNotHeldException"/>. Set before the first run.
+    /// </summary>
+    public void FenceWith(JournalFence fence) => _fence = fence;
+
     private void Commit(List<JournalWrite> batch)
     {
         using var transaction = _writer.BeginTransaction();
+        var held = Fenced(batch, transaction);
         foreach (var write in batch)
         {
+            if (held is not null && RunOf(write) is { } runId && !held.Contains(runId))
+            {
+                write.Failure = new RunNotHeldException(runId);
+                _tails.Forget(runId);
+                continue;
+            }
+
             if (write is JournalWrite.Append(var e))
             {
                 AddAppend(e);
@@ -268,6 +283,36 @@ internal sealed class PostgresJournal : IStoreJournal
         Flush(transaction);
         transaction.Commit();
     }
+
+    /// <summary>The runs of the batch the fence lets this writer write; null when unfenced.</summary>
+    private IReadOnlySet<string>? Fenced(List<JournalWrite> batch, NpgsqlTransaction transaction)
+    {
+        if (_fence is not { } fence)
+        {
+            return null;
+        }
+
+        var runs = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var write in batch)
+        {
+            if (RunOf(write) is { } runId)
+            {
+                runs.Add(runId);
+            }
+        }
+
+        return runs.Count == 0 ? runs : fence(_writer, transaction, runs);
+    }
+
+    /// <summary>The run a write changes; null for a new run (nobody else can hold its id yet) and for a prune.</summary>
+    private static string? RunOf(JournalWrite write) => write switch
+    {
+        JournalWrite.Append append => append.Entry.RunId,
+        JournalWrite.EndRun end => end.RunId,
+        JournalWrite.SetReport report => report.RunId,
+        JournalWrite.ReopenRun reopen => reopen.RunId,
+        _ => null,
+    };
 
     private void RolledBack(Exception ex)
     {
