@@ -312,7 +312,7 @@ internal static class HostApi
                 ["name"] = wait.Name,
                 ["stepId"] = wait.StepId,
                 ["decision"] = wait.Decision!.DeepClone(),
-                ["resumed"] = await host.Runs.Parked.WakeAsync(id, ct),
+                ["resumed"] = await WakeRunAsync(host, id, ct),
             });
         }
         catch (Core.Waits.WaitRefusedException ex)
@@ -338,7 +338,7 @@ internal static class HostApi
         try
         {
             var signal = await Core.Waits.WaitDecisions.SignalAsync(host.Journal, id, name, data, host.Time.GetUtcNow(), ct);
-            return Results.Ok(new JsonObject { ["runId"] = id, ["name"] = name, ["signal"] = signal, ["resumed"] = await host.Runs.Parked.WakeAsync(id, ct) });
+            return Results.Ok(new JsonObject { ["runId"] = id, ["name"] = name, ["signal"] = signal, ["resumed"] = await WakeRunAsync(host, id, ct) });
         }
         catch (Core.Waits.WaitRefusedException ex)
         {
@@ -347,7 +347,11 @@ internal static class HostApi
     }
 
     private static async Task<IResult> WakeAsync(HostState host, string id, CancellationToken ct) =>
-        Results.Ok(new JsonObject { ["runId"] = id, ["resumed"] = await host.Runs.Parked.WakeAsync(id, ct) });
+        Results.Ok(new JsonObject { ["runId"] = id, ["resumed"] = await WakeRunAsync(host, id, ct) });
+
+    /// <summary>Continues a parked run whose wait may have ended: here, or in a cluster on the node that holds it.</summary>
+    private static Task<bool> WakeRunAsync(HostState host, string id, CancellationToken ct) =>
+        host.Cluster is { } cluster ? cluster.WakeAsync(id, ct) : host.Runs.Parked.WakeAsync(id, ct);
 
     private static async Task<IResult> ApprovalsAsync(HostState host, CancellationToken ct)
     {

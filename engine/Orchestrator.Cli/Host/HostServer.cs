@@ -99,6 +99,7 @@ internal sealed class HostServer : IAsyncDisposable
             var runs = new RunManager(engine, session.Journal, programs, session.Log)
             {
                 MayRun = script => scripts.Contains(Path.GetFullPath(script)),
+                Claim = cluster is null ? null : cluster.ClaimAsync,
                 Observers = cluster is null
                     ? [RunTelemetry.Factory(new CircuitWatch(health)), activity.Observe]
                     : [RunTelemetry.Factory(new CircuitWatch(health)), activity.Observe, cluster.Observe],
@@ -114,8 +115,13 @@ internal sealed class HostServer : IAsyncDisposable
                 await cluster.JoinAsync(runs, server.Url, cancellationToken);
             }
 
-            // Runs left waiting (by CLI runs, or by this host before it stopped) are the host's to continue.
-            await runs.Parked.LoadAsync(cancellationToken);
+            // Runs left waiting (by CLI runs, or by this host before it stopped) are the host's to continue; in a cluster
+            // each is held by one node, and the lease keeper takes over those nobody holds.
+            if (cluster is null)
+            {
+                await runs.Parked.LoadAsync(cancellationToken);
+            }
+
             server._scheduler = new Scheduler(runs, session.Journal, TimeProvider.System, session.Log);
             server._scheduler.Start();
             session.Log.Information("Host serving {Store} on {Url} for scripts under {Scripts}", session.Directory, server.Url, scripts.Directory);

@@ -21,6 +21,9 @@ internal sealed class ClusterNode : IAsyncDisposable
     private readonly CancellationTokenSource _stop = new();
     private readonly SemaphoreSlim _wake = new(0);
     private readonly TimeSpan _tick;
+
+    // Runs whose take-over was refused (a waiting run whose script changed, say): said once, left for `resume --force`.
+    private readonly HashSet<string> _refused = new(StringComparer.Ordinal);
     private Task _keeping = Task.CompletedTask;
     private Task _watching = Task.CompletedTask;
 
@@ -94,6 +97,7 @@ internal sealed class ClusterNode : IAsyncDisposable
         _node.Stopping();
         await _stop.CancelAsync().ConfigureAwait(false);
         await Task.WhenAll(_keeping, _watching).ConfigureAwait(false);
+        _node.HandOverParked();
     }
 
     /// <summary>Leaves the cluster: the others see this node go and take over the runs it handed back.</summary>
@@ -150,21 +154,25 @@ internal sealed class ClusterNode : IAsyncDisposable
         }
     }
 
-    /// <summary>Renews this node's leases (a run whose lease another node took stops here), then takes over orphaned runs.</summary>
+    /// <summary>
+    /// Renews this node's leases, of its runs in flight and parked (a run whose lease another node took stops here), then
+    /// takes over orphaned runs.
+    /// </summary>
     private async Task KeepOnceAsync(CancellationToken cancellationToken)
     {
-        var mine = _node.Runs.InFlight.Select(r => r.Id).ToArray();
+        string[] mine = [.. _node.Runs.InFlight.Select(r => r.Id), .. _node.Runs.Parked.Ids];
         foreach (var lost in await _node.Leases.RenewAsync(mine, cancellationToken).ConfigureAwait(false))
         {
             _node.Log.Warning("Node {Node} lost the lease of run {RunId} to another node; it stops driving it", _node.Name, lost);
             _node.Runs.Cancel(lost);
+            _node.Runs.Parked.Forget(lost);
         }
 
         await _node.Directory.RefreshAsync(cancellationToken).ConfigureAwait(false);
         var dead = _node.Directory.DeadNodes();
         foreach (var runId in await _node.Leases.OrphansAsync(dead, cancellationToken).ConfigureAwait(false))
         {
-            if (_node.Runs.Find(runId) is not null)
+            if (_node.Runs.Find(runId) is not null || _refused.Contains(runId))
             {
                 continue;
             }
@@ -174,6 +182,10 @@ internal sealed class ClusterNode : IAsyncDisposable
             if (placed.Error is null)
             {
                 _node.Log.Information("Run {RunId} taken over by node {Owner}", runId, placed.Node);
+            }
+            else if (placed.Refused && _refused.Add(runId))
+            {
+                _node.Log.Warning("Run {RunId} cannot be taken over: {Error}; 'orchestrator resume --force' continues it", runId, placed.Error);
             }
         }
     }

@@ -13,6 +13,9 @@ public interface INodeGrain : IGrainWithStringKey
 
     Task<bool> CancelRunAsync(string runId);
 
+    /// <summary>A decision or an event for a run parked on this node came in elsewhere: continue it if its wait ended.</summary>
+    Task<bool> WakeRunAsync(string runId);
+
     Task<NodeInfo> DescribeAsync();
 }
 
@@ -59,6 +62,9 @@ public sealed class PlacedRun
 
     /// <summary>The error is the caller's (a script that does not compile, a refused resume), not the node's.</summary>
     [Id(3)] public bool BadRequest { get; init; }
+
+    /// <summary>The run cannot be resumed as it is (its script changed, say): asking again will not help.</summary>
+    [Id(4)] public bool Refused { get; init; }
 }
 
 /// <summary>A node as it describes itself: where it is, since when, its agents and what it is doing now.</summary>

@@ -31,6 +31,8 @@ internal sealed class NodeGrain(NodeServices node) : Grain, INodeGrain
 
     public Task<bool> CancelRunAsync(string runId) => Task.FromResult(node.Runs.Cancel(runId));
 
+    public Task<bool> WakeRunAsync(string runId) => node.Runs.Parked.WakeAsync(runId, CancellationToken.None);
+
     public Task<NodeInfo> DescribeAsync() => Task.FromResult(node.Describe());
 }
 

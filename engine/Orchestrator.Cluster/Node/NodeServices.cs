@@ -21,6 +21,7 @@ internal sealed class NodeServices(string name, IAgentRegistry localAgents, RunL
     private int _agentStepsInFlight;
     private volatile bool _stopping;
     private RunManager? _runs;
+    private ClusterDirectory? _directory;
 
     public string Name => name;
 
@@ -42,7 +43,11 @@ internal sealed class NodeServices(string name, IAgentRegistry localAgents, RunL
     public string? Url { get; set; }
 
     /// <summary>The cluster's live nodes and how to reach them; set once the node has joined.</summary>
-    public ClusterDirectory Directory { get; set; } = null!;
+    public ClusterDirectory Directory
+    {
+        get => _directory ?? throw new InvalidOperationException("The node has not joined its cluster yet.");
+        set => _directory = value;
+    }
 
     /// <summary>The node's run manager; set once the engine is built (it needs this node's agents first).</summary>
     public RunManager Runs
@@ -125,7 +130,23 @@ internal sealed class NodeServices(string name, IAgentRegistry localAgents, RunL
         {
             // Nothing to resume (it ended, or it cannot be): the lease has nothing left to guard.
             leases.Release(runId, handOver: false);
-            return new PlacedRun { Error = ex.Message, Node = name, BadRequest = ex is ResumeRefusedException };
+            return new PlacedRun { Error = ex.Message, Node = name, BadRequest = ex is ResumeRefusedException, Refused = ex is ResumeRefusedException };
+        }
+    }
+
+    /// <summary>Takes the run's lease for a resume here (<see cref="RunManager.Claim"/>): free, ours, expired, or its node dead.</summary>
+    public Task<bool> ClaimAsync(string runId, CancellationToken cancellationToken) =>
+        leases.TryClaimAsync(runId, _directory?.DeadNodes() ?? [], cancellationToken);
+
+    /// <summary>
+    /// The node stops: the leases of the runs parked here are handed over (expired at once), so that another node
+    /// continues them when their wait ends; the runs in flight hand theirs over as they end cancelled.
+    /// </summary>
+    public void HandOverParked()
+    {
+        foreach (var runId in Runs.Parked.Ids)
+        {
+            leases.Release(runId, handOver: true);
         }
     }
 
@@ -159,9 +180,16 @@ internal sealed class NodeServices(string name, IAgentRegistry localAgents, RunL
 
         public void OnEnd(RunEnd end)
         {
+            if (end.Status == RunStatus.Waiting && !node._stopping)
+            {
+                // Parked here: the lease stays, renewed with the node's runs, so that if the node dies another takes the
+                // run over and continues it when its wait ends.
+                return;
+            }
+
             try
             {
-                node.Leases.Release(runId, handOver: node._stopping && end.Status == RunStatus.Cancelled);
+                node.Leases.Release(runId, handOver: node._stopping && end.Status is RunStatus.Cancelled or RunStatus.Waiting);
             }
             catch (Exception ex) when (ex is Npgsql.NpgsqlException or InvalidOperationException)
             {

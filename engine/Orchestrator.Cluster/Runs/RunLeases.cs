@@ -92,11 +92,17 @@ internal sealed class RunLeases(NpgsqlDataSource database, string node, TimeSpan
         command.ExecuteNonQuery();
     }
 
-    /// <summary>The runs whose leases another node may take now: expired, or held by a dead node.</summary>
+    /// <summary>
+    /// The runs another node may take now: leases expired or held by a dead node, and waiting runs nobody holds (parked
+    /// by a process outside the cluster, or left by a node that stopped before the cluster kept waiting runs).
+    /// </summary>
     public async Task<IReadOnlyList<string>> OrphansAsync(IReadOnlyCollection<string> deadNodes, CancellationToken cancellationToken)
     {
-        await using var command = database.CreateCommand(
-            "SELECT run_id FROM cluster_leases WHERE expires_at < now() OR node = ANY(@dead) ORDER BY run_id");
+        await using var command = database.CreateCommand("""
+            SELECT run_id FROM cluster_leases WHERE expires_at < now() OR node = ANY(@dead)
+            UNION SELECT id FROM runs WHERE status = 'Waiting' AND NOT EXISTS (SELECT 1 FROM cluster_leases l WHERE l.run_id = runs.id)
+            ORDER BY 1
+            """);
         command.Parameters.AddWithValue("dead", deadNodes.ToArray());
         var runs = new List<string>();
         await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);

@@ -21,10 +21,20 @@ internal static class ClusterSchema
             await lockCommand.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         }
 
+        // The lease keeper looks for waiting runs nobody holds on every tick: found by this index, not by reading every run.
+        await using (var waiting = new NpgsqlCommand(
+            "DO $$ BEGIN IF to_regclass('runs') IS NOT NULL THEN CREATE INDEX IF NOT EXISTS cluster_waiting_runs ON runs (id) WHERE status = 'Waiting'; END IF; END $$",
+            connection,
+            transaction))
+        {
+            await waiting.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
+
         await using (var exists = new NpgsqlCommand("SELECT to_regclass('cluster_leases') IS NOT NULL", connection, transaction))
         {
             if (await exists.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is true)
             {
+                await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
                 return;
             }
         }

@@ -45,6 +45,18 @@ internal sealed class ParkedRuns : IDisposable
         }
     }
 
+    /// <summary>The ids of the runs parked here now.</summary>
+    public IReadOnlyList<string> Ids
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return [.. _parked.Keys];
+            }
+        }
+    }
+
     public bool Contains(string runId)
     {
         lock (_gate)

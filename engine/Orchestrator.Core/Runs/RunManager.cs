@@ -29,6 +29,12 @@ internal sealed class RunManager(WorkflowEngine engine, IJournal journal, IProgr
     /// <summary>Whether this manager may run a script of its own accord (a waiting run it continues); a host allows its scripts folder only.</summary>
     public Func<string, bool> MayRun { get; init; } = _ => true;
 
+    /// <summary>
+    /// Takes a run for this process before it is resumed here (a cluster node: the run's lease); false when another
+    /// process drives it. Null: nothing to take (the store has one host).
+    /// </summary>
+    public Func<string, CancellationToken, Task<bool>>? Claim { get; init; }
+
     /// <summary>The runs in flight now.</summary>
     public IReadOnlyCollection<ActiveRun> InFlight => [.. _active.Values];
 
@@ -55,6 +61,11 @@ internal sealed class RunManager(WorkflowEngine engine, IJournal journal, IProgr
         if (_active.ContainsKey(runId) || (record.Status == RunStatus.Running && !RunLiveness.IsInterrupted(record)))
         {
             throw new ResumeRefusedException($"run {runId} is still running; cancel it first");
+        }
+
+        if (Claim is { } claim && !await claim(runId, cancellationToken).ConfigureAwait(false))
+        {
+            throw new ResumeRefusedException($"run {runId} is driven by another node");
         }
 
         var program = await Task.Run(() => programs.Get(record.Script, cancellationToken), cancellationToken).ConfigureAwait(false);

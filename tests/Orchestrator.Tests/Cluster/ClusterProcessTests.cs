@@ -103,6 +103,58 @@ public sealed class ClusterProcessTests(PostgresTestDatabase database) : IClassF
         await restarted;
     }
 
+    [Fact]
+    public async Task A_waiting_run_is_held_by_one_node_taken_over_when_it_dies_continued_by_a_decision_sent_to_any_node_and_woken_when_due()
+    {
+        var store = database.NewStore();
+        _dir.Write("scripts/wait.js", """
+            const before = await agent("shell").run({ command: "echo", args: ["before"] }, "before");
+            const decision = await approval("go", { n: input.n });
+            const late = await waitForEvent("late", { timeoutMs: input.timeoutMs, severity: "minor", fallback: { timedOut: true } });
+            return { before: before.stdout.trim(), by: decision.by, approved: decision.approved, late };
+            """);
+        for (var i = 1; i <= 3; i++)
+        {
+            _nodes.Add(await StartNodeAsync(store, $"n{i}"));
+        }
+
+        await WaitForNodesAsync(_nodes[0], 3);
+        using var response = await _nodes[0].Client.PostAsJsonAsync("/api/runs", new JsonObject { ["script"] = "wait.js", ["input"] = new JsonObject { ["n"] = 1, ["timeoutMs"] = 12_000 } });
+        var id = JsonNode.Parse(await response.Content.ReadAsStringAsync())!["id"]!.GetValue<string>();
+        var parked = await WaitForRunAsync(_nodes[1], id, r => (string?)r["status"] == "waiting", "parked at its approval");
+        var owner = _nodes.Single(n => n.Name == (string?)parked["node"]);
+
+        // Its node dies while it waits: another node holds it, still waiting.
+        var killed = owner.Process.Id;
+        await owner.Process.KillAsync();
+        var survivor = _nodes.First(n => n != owner);
+        var taken = await WaitForRunAsync(survivor, id, r => r["node"] is { } node && (string?)node != owner.Name, "taken over");
+        taken["status"]!.GetValue<string>().Should().Be("waiting");
+        var holder = _nodes.Single(n => n.Name == (string?)taken["node"]);
+        await RestartAsync(store, owner);
+
+        // The decision goes to a node that does not hold the run: the holder continues it, to its next wait.
+        var other = _nodes.First(n => n.Name != holder.Name && n.Name != owner.Name);
+        using (var approve = await other.Client.PostAsJsonAsync($"/api/runs/{id}/approve", new JsonObject { ["by"] = "alice" }))
+        {
+            var answer = JsonNode.Parse(await approve.Content.ReadAsStringAsync())!;
+            approve.IsSuccessStatusCode.Should().BeTrue(answer.ToJsonString());
+            answer["resumed"]!.GetValue<bool>().Should().BeTrue("the holder was told: " + answer.ToJsonString());
+        }
+
+        await WaitForRunAsync(other, id, r => (string?)r["status"] == "waiting" && r["steps"]!.AsArray().Any(s => (string?)s!["name"] == "late"), "parked at its event");
+
+        // The holder dies too: the run's timeout comes on another node, which continues it then.
+        var killedHolder = holder.Process.Id;
+        await holder.Process.KillAsync();
+        var ended = await WaitForRunAsync(other, id, r => (string?)r["status"] is "succeeded" or "failed", "ended");
+        ended["status"]!.GetValue<string>().Should().Be("succeeded", ended.ToJsonString());
+        var run = await ShowAsync(store, id);
+        run["result"]!.ToJsonString().Should().Be("""{"before":"before","by":"alice","approved":true,"late":{"timedOut":true}}""");
+        run["steps"]!.AsArray().Should().OnlyContain(s => s!["completions"]!.GetValue<int>() == 1, "every journaled step completed exactly once");
+        (await DrivenByAsync(store, id)).Should().NotBe(killedHolder).And.NotBe(killed);
+    }
+
     [Theory]
     [InlineData("Host=127.0.0.1;Port=1;Database=none;Username=u;Password=secret-pw", "cannot be reached")]
     [InlineData("not a database", "--cluster: give a PostgreSQL database")]
@@ -187,6 +239,17 @@ public sealed class ClusterProcessTests(PostgresTestDatabase database) : IClassF
         }
 
         return events;
+    }
+
+    private static async Task<JsonNode> WaitForRunAsync(Node node, string id, Func<JsonNode, bool> condition, string what)
+    {
+        JsonNode? run = null;
+        await node.Process.WaitUntilAsync(() =>
+        {
+            run = JsonNode.Parse(node.Client.GetStringAsync($"/api/runs/{id}").GetAwaiter().GetResult())!;
+            return condition(run);
+        }, $"run {id}: {what}");
+        return run!;
     }
 
     private static async Task WaitForCompletedStepsAsync(string store, string id, int count)

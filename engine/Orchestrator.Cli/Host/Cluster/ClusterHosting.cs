@@ -140,6 +140,17 @@ internal sealed class ClusterHosting : IClusterRouting, IAsyncDisposable
 
     public Task<string?> OwnerAsync(string runId, CancellationToken cancellationToken) => _node.Leases.OwnerAsync(runId, cancellationToken);
 
+    public async Task<bool> WakeAsync(string runId, CancellationToken cancellationToken)
+    {
+        var owner = await _node.Leases.OwnerAsync(runId, cancellationToken).ConfigureAwait(false);
+        return owner is null || owner == _node.Name
+            ? await _node.Runs.Parked.WakeAsync(runId, cancellationToken).ConfigureAwait(false)
+            : await Grains.GetGrain<INodeGrain>(owner).WakeRunAsync(runId).WaitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Takes the run's lease before this node resumes it (<see cref="RunManager.Claim"/>).</summary>
+    public Task<bool> ClaimAsync(string runId, CancellationToken cancellationToken) => _node.ClaimAsync(runId, cancellationToken);
+
     public Task<IReadOnlySet<string>> LeasedAsync(IReadOnlyCollection<string>? runIds, CancellationToken cancellationToken) =>
         _node.Leases.LeasedAsync(runIds, cancellationToken);
 

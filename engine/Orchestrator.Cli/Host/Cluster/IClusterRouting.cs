@@ -20,6 +20,9 @@ internal interface IClusterRouting
     /// <summary>Cancels a run on whichever node drives it; false when none does.</summary>
     Task<bool> CancelAsync(string runId, CancellationToken cancellationToken);
 
+    /// <summary>Continues a parked run whose wait may have ended, on the node that holds it (this one if none does).</summary>
+    Task<bool> WakeAsync(string runId, CancellationToken cancellationToken);
+
     /// <summary>The node that drives the run now, or null.</summary>
     Task<string?> OwnerAsync(string runId, CancellationToken cancellationToken);
 
