@@ -3,6 +3,8 @@
 import { getJson } from './api.js';
 import { badge, fileName, fill, h, time } from './dom.js';
 
+const IN_FLIGHT_ON_A_NODE = "Steps of this node's runs in flight, wherever they run; the Nodes card counts the steps each node runs.";
+
 export async function systemView(root, context) {
   const content = h('div', { class: 'stack' });
   fill(root, h('div', { class: 'page-head' }, h('h1', null, 'System')), content);
@@ -20,7 +22,8 @@ export async function systemView(root, context) {
         h('div', { class: 'card-head' }, h('h2', null, `Agents${here}`), h('span', { class: 'muted' }, `${system.agents.length}`)),
         h('table', { class: 'grid', id: 'agents-table' },
           h('thead', null, h('tr', null,
-            h('th', { scope: 'col' }, 'Agent'), h('th', { scope: 'col' }, 'Circuit'), h('th', { scope: 'col', class: 'num' }, 'In flight'),
+            h('th', { scope: 'col' }, 'Agent'), h('th', { scope: 'col' }, 'Circuit'),
+            h('th', { scope: 'col', class: 'num', title: system.nodes ? IN_FLIGHT_ON_A_NODE : null }, 'In flight'),
             h('th', { scope: 'col', class: 'num' }, 'Successes'), h('th', { scope: 'col', class: 'num' }, 'Failures'), h('th', { scope: 'col' }, 'Plugin'))),
           h('tbody', null, system.agents.map((a) => h('tr', { dataset: { agent: a.kind } },
             h('td', { class: 'strong' }, a.kind),
