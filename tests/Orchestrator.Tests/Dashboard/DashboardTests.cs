@@ -169,7 +169,7 @@ public sealed class DashboardTests(BrowserFixture browser) : IClassFixture<Brows
     }
 
     [Fact]
-    public async Task The_system_page_lists_the_agents_with_their_circuits_and_steps_in_flight()
+    public async Task The_system_page_lists_the_agents_with_their_circuits_and_steps_in_flight_and_no_nodes_on_a_host_on_its_own()
     {
         await using var host = await HostHarness.StartAsync();
         var page = await OpenAsync(host, "#/system");
@@ -179,6 +179,10 @@ public sealed class DashboardTests(BrowserFixture browser) : IClassFixture<Brows
         await Expect(shell.Locator("td").Nth(2)).ToHaveTextAsync("0");
         var listed = (await host.GetJsonAsync("/api/system"))["agents"]!.AsArray().Select(a => a!["kind"]!.GetValue<string>()).ToList();
         await Expect(page.Locator("#agents-table tbody tr")).ToHaveCountAsync(listed.Count);
+
+        // A host on its own is no cluster: no Nodes card, and the agents and runs are simply the host's.
+        await Expect(page.Locator("#nodes")).ToHaveCountAsync(0);
+        await Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Runs in flight", Exact = true })).ToBeVisibleAsync();
     }
 
     [Fact]
