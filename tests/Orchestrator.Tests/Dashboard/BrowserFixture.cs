@@ -16,6 +16,16 @@ public sealed class BrowserFixture : IAsyncLifetime
     /// <summary>Where the tests save their screenshots, under the test output.</summary>
     public static string ScreenshotDirectory { get; } = Path.Combine(AppContext.BaseDirectory, "dashboard-screenshots");
 
+    /// <summary>Saves the page as wide as a laptop screen and as tall as the content (at least a short window's height).</summary>
+    public static async Task SaveScreenshotAsync(IPage page, string name)
+    {
+        Directory.CreateDirectory(ScreenshotDirectory);
+        var path = Path.Combine(ScreenshotDirectory, name);
+        await page.SetViewportSizeAsync(1280, 420);
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = path, FullPage = true });
+        new FileInfo(path).Length.Should().BeGreaterThan(10_000, "a screenshot of the page was saved");
+    }
+
     public IBrowser Browser => _browser ?? throw new InvalidOperationException("The browser has not started.");
 
     public async Task InitializeAsync()

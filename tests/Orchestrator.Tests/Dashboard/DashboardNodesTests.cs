@@ -91,7 +91,7 @@ public sealed partial class DashboardNodesTests(BrowserFixture browser, Postgres
         await Expect(Row(page, other).Locator(".node-runs")).ToHaveTextAsync("0");
         await Expect(page.Locator("#nodes-table .node-steps", new() { HasTextRegex = OneRegex() })).ToHaveCountAsync(1);
         await Expect(link).ToBeFocusedAsync();
-        await SaveScreenshotAsync(page, "system-nodes.png");
+        await BrowserFixture.SaveScreenshotAsync(page, "system-nodes.png");
 
         File.WriteAllText(flag, "go");
         await WaitForEndAsync(second, id);
@@ -178,15 +178,6 @@ public sealed partial class DashboardNodesTests(BrowserFixture browser, Postgres
             return run["status"]!.GetValue<string>() is not "running";
         }, $"run {id} to end");
         run!["status"]!.GetValue<string>().Should().Be("succeeded", run.ToJsonString());
-    }
-
-    private static async Task SaveScreenshotAsync(IPage page, string name)
-    {
-        Directory.CreateDirectory(BrowserFixture.ScreenshotDirectory);
-        var path = Path.Combine(BrowserFixture.ScreenshotDirectory, name);
-        await page.SetViewportSizeAsync(1280, 420);
-        await page.ScreenshotAsync(new PageScreenshotOptions { Path = path, FullPage = true });
-        new FileInfo(path).Length.Should().BeGreaterThan(10_000, "a screenshot of the page was saved");
     }
 
     [GeneratedRegex("^1$")]

@@ -76,7 +76,7 @@ public sealed class DashboardTests(BrowserFixture browser) : IClassFixture<Brows
         await Expect(page.Locator("#step-detail")).ToContainTextAsync("fan/left/wait-left");
         await Expect(page.Locator("#step-detail pre.json").Last).ToHaveTextAsync("wait-left");
 
-        await SaveScreenshotAsync(page, "run-page.png");
+        await BrowserFixture.SaveScreenshotAsync(page, "run-page.png");
     }
 
     [Fact]
@@ -236,7 +236,7 @@ public sealed class DashboardTests(BrowserFixture browser) : IClassFixture<Brows
         await Expect(rows.First).ToHaveAttributeAsync("data-run", running);
         await Expect(rows.First.Locator(".badge")).ToHaveTextAsync("running");
         await Expect(rows.Nth(1)).ToContainTextAsync("failing.csx");
-        await SaveScreenshotAsync(page, "runs-list.png");
+        await BrowserFixture.SaveScreenshotAsync(page, "runs-list.png");
 
         await page.Locator("#runs-status").SelectOptionAsync("failed");
         await Expect(rows).ToHaveCountAsync(1);
@@ -322,16 +322,5 @@ public sealed class DashboardTests(BrowserFixture browser) : IClassFixture<Brows
         var page = await browser.NewPageAsync(_pageErrors);
         await page.GotoAsync($"{host.Server.Url}/?token={host.Server.Token}{route}");
         return page;
-    }
-
-    private static async Task SaveScreenshotAsync(IPage page, string name)
-    {
-        Directory.CreateDirectory(BrowserFixture.ScreenshotDirectory);
-        var path = Path.Combine(BrowserFixture.ScreenshotDirectory, name);
-
-        // As wide as a laptop screen and as tall as the content, at least a short window's height.
-        await page.SetViewportSizeAsync(1280, 420);
-        await page.ScreenshotAsync(new PageScreenshotOptions { Path = path, FullPage = true });
-        new FileInfo(path).Length.Should().BeGreaterThan(10_000, "a screenshot of the page was saved");
     }
 }
