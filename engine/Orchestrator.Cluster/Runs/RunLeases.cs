@@ -45,7 +45,13 @@ internal sealed class RunLeases(NpgsqlDataSource database, string node, TimeSpan
     /// </summary>
     public IReadOnlySet<string> Held(NpgsqlConnection connection, NpgsqlTransaction transaction, IReadOnlyCollection<string> runIds)
     {
-        using var command = new NpgsqlCommand("SELECT run_id FROM cluster_leases WHERE node = @node AND run_id = ANY(@runs) FOR SHARE", connection, transaction);
+        // A node paused in the middle of a commit would hold the rows, and so every take-over, for as long as it is paused:
+        // the server ends such a transaction once it has been idle for a lease's length (the node's commit then fails).
+        var idle = ((long)duration.TotalMilliseconds).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        using var command = new NpgsqlCommand(
+            $"SET LOCAL idle_in_transaction_session_timeout = {idle}; SELECT run_id FROM cluster_leases WHERE node = @node AND run_id = ANY(@runs) FOR SHARE",
+            connection,
+            transaction);
         command.Parameters.AddWithValue("node", node);
         command.Parameters.AddWithValue("runs", runIds.ToArray());
         var held = new HashSet<string>(StringComparer.Ordinal);
