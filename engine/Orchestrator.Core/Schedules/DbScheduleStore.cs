@@ -56,14 +56,33 @@ internal sealed class DbScheduleStore(Func<CancellationToken, Task<DbConnection>
         return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 1;
     }
 
-    public async ValueTask MarkAsync(string name, DateTimeOffset occurrence, string? runId, CancellationToken cancellationToken)
+    public async ValueTask<bool> ClaimAsync(string name, DateTimeOffset? lastSeen, DateTimeOffset occurrence, CancellationToken cancellationToken)
     {
         await using var connection = await open(cancellationToken).ConfigureAwait(false);
         await using var command = connection.CreateCommand();
-        command.CommandText = "UPDATE schedules SET last_occurrence = @at, last_run_id = @run WHERE name = @name";
+
+        // Two texts: a null-safe comparison is IS in SQLite and IS NOT DISTINCT FROM in PostgreSQL (in SQLite from 3.39 only).
+        command.CommandText = lastSeen is null
+            ? "UPDATE schedules SET last_occurrence = @at WHERE name = @name AND last_occurrence IS NULL"
+            : "UPDATE schedules SET last_occurrence = @at WHERE name = @name AND last_occurrence = @seen";
         JournalCommands.Add(command, "@at", occurrence.ToUnixTimeMilliseconds());
-        JournalCommands.Add(command, "@run", (object?)runId ?? DBNull.Value);
         JournalCommands.Add(command, "@name", name);
+        if (lastSeen is { } seen)
+        {
+            JournalCommands.Add(command, "@seen", seen.ToUnixTimeMilliseconds());
+        }
+
+        return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 1;
+    }
+
+    public async ValueTask SetRunAsync(string name, DateTimeOffset occurrence, string runId, CancellationToken cancellationToken)
+    {
+        await using var connection = await open(cancellationToken).ConfigureAwait(false);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "UPDATE schedules SET last_run_id = @run WHERE name = @name AND last_occurrence = @at";
+        JournalCommands.Add(command, "@run", runId);
+        JournalCommands.Add(command, "@name", name);
+        JournalCommands.Add(command, "@at", occurrence.ToUnixTimeMilliseconds());
         await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
     }
 }

@@ -13,8 +13,15 @@ internal interface IScheduleStore
     /// <summary>False if there is no schedule of that name.</summary>
     ValueTask<bool> RemoveAsync(string name, CancellationToken cancellationToken);
 
-    /// <summary>Records the occurrence last dealt with (started or skipped) and the run that holds it.</summary>
-    ValueTask MarkAsync(string name, DateTimeOffset occurrence, string? runId, CancellationToken cancellationToken);
+    /// <summary>
+    /// Claims <paramref name="occurrence"/> for this host: moves the schedule's last occurrence from
+    /// <paramref name="lastSeen"/> (as this host read it) to <paramref name="occurrence"/>, in one compare-and-set.
+    /// True for the one host that moved it; false if another host did first, or the schedule is gone.
+    /// </summary>
+    ValueTask<bool> ClaimAsync(string name, DateTimeOffset? lastSeen, DateTimeOffset occurrence, CancellationToken cancellationToken);
+
+    /// <summary>Records the run started for a claimed occurrence; nothing if the schedule has moved past it meanwhile.</summary>
+    ValueTask SetRunAsync(string name, DateTimeOffset occurrence, string runId, CancellationToken cancellationToken);
 }
 
 /// <summary>A script run on a cron expression (UTC), with its input; <see cref="LastOccurrence"/> is the one last dealt with.</summary>

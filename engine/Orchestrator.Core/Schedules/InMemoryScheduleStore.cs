@@ -30,13 +30,27 @@ internal sealed class InMemoryScheduleStore : IScheduleStore
         }
     }
 
-    public ValueTask MarkAsync(string name, DateTimeOffset occurrence, string? runId, CancellationToken cancellationToken)
+    public ValueTask<bool> ClaimAsync(string name, DateTimeOffset? lastSeen, DateTimeOffset occurrence, CancellationToken cancellationToken)
     {
         lock (_gate)
         {
-            if (_schedules.TryGetValue(name, out var schedule))
+            if (!_schedules.TryGetValue(name, out var schedule) || schedule.LastOccurrence != lastSeen)
             {
-                _schedules[name] = schedule with { LastOccurrence = occurrence, LastRunId = runId };
+                return ValueTask.FromResult(false);
+            }
+
+            _schedules[name] = schedule with { LastOccurrence = occurrence };
+            return ValueTask.FromResult(true);
+        }
+    }
+
+    public ValueTask SetRunAsync(string name, DateTimeOffset occurrence, string runId, CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            if (_schedules.TryGetValue(name, out var schedule) && schedule.LastOccurrence == occurrence)
+            {
+                _schedules[name] = schedule with { LastRunId = runId };
             }
         }
 

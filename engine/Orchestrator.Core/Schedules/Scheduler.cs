@@ -9,7 +9,8 @@ namespace Orchestrator.Core.Schedules;
 /// Starts the runs of a store's schedules in a host, on its <see cref="TimeProvider"/>. One timer, set to the next
 /// occurrence of any schedule (and at least every <see cref="Rescan"/>, so that schedules added by the CLI are seen).
 /// Occurrences missed while no host ran are caught up with one run, not one per occurrence; an occurrence that comes
-/// while the schedule's previous run is still unfinished (in flight or waiting) is skipped.
+/// while the schedule's previous run is still unfinished (in flight or waiting) is skipped. Several hosts may serve one
+/// store (the nodes of a cluster): each occurrence is claimed in the store first, and only the host that claimed it starts it.
 /// </summary>
 internal sealed class Scheduler : IDisposable
 {
@@ -100,32 +101,40 @@ internal sealed class Scheduler : IDisposable
 
     private async Task StartAsync(Schedule schedule, DateTimeOffset occurrence, CancellationToken cancellationToken)
     {
+        // Every host on the store sees the occurrence due; only the one whose claim moves the schedule on deals with it.
+        // Claimed before the run starts, so a host that dies in between loses the occurrence: at most one run each.
+        if (!await _journal.Schedules.ClaimAsync(schedule.Name, schedule.LastOccurrence, occurrence, cancellationToken).ConfigureAwait(false))
+        {
+            _log.Debug("Schedule {Schedule}: the occurrence of {Occurrence} was taken by another host", schedule.Name, occurrence);
+            return;
+        }
+
         if (schedule.LastRunId is { } previous && await IsUnfinishedAsync(previous, cancellationToken).ConfigureAwait(false))
         {
             _log.Information("Schedule {Schedule}: the occurrence of {Occurrence} is skipped, run {RunId} has not finished", schedule.Name, occurrence, previous);
-            await _journal.Schedules.MarkAsync(schedule.Name, occurrence, previous, cancellationToken).ConfigureAwait(false);
             return;
         }
 
         if (!_runs.MayRun(schedule.Script))
         {
             _log.Warning("Schedule {Schedule}: {Script} is outside the host's scripts folder; not started", schedule.Name, schedule.Script);
-            await _journal.Schedules.MarkAsync(schedule.Name, occurrence, schedule.LastRunId, cancellationToken).ConfigureAwait(false);
             return;
         }
 
+        ActiveRun run;
         try
         {
-            var run = await _runs.StartAsync(schedule.Script, schedule.Input?.DeepClone(), cancellationToken).ConfigureAwait(false);
-            _log.Information("Schedule {Schedule} started run {RunId} for {Occurrence}", schedule.Name, run.Id, occurrence);
-            await _journal.Schedules.MarkAsync(schedule.Name, occurrence, run.Id, cancellationToken).ConfigureAwait(false);
+            run = await _runs.StartAsync(schedule.Script, schedule.Input?.DeepClone(), cancellationToken).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
             // A script that no longer compiles or is gone: said in the log, and tried again at the next occurrence.
             _log.Warning("Schedule {Schedule}: run of {Script} not started: {Error}", schedule.Name, schedule.Script, ex.Message);
-            await _journal.Schedules.MarkAsync(schedule.Name, occurrence, schedule.LastRunId, cancellationToken).ConfigureAwait(false);
+            return;
         }
+
+        _log.Information("Schedule {Schedule} started run {RunId} for {Occurrence}", schedule.Name, run.Id, occurrence);
+        await _journal.Schedules.SetRunAsync(schedule.Name, occurrence, run.Id, cancellationToken).ConfigureAwait(false);
     }
 
     private async Task<bool> IsUnfinishedAsync(string runId, CancellationToken cancellationToken)

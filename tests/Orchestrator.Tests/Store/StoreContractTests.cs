@@ -14,7 +14,7 @@ namespace Orchestrator.Tests.Store;
 /// What every store must do, run against SQLite (a store folder) and PostgreSQL (a schema of a fresh database): append and
 /// read, group commit, replay, prune, migrations, concurrent writers, an unreadable store, learning, and the CLI end to end.
 /// </summary>
-public abstract class StoreContractTests : IDisposable
+public abstract partial class StoreContractTests : IDisposable
 {
     private protected TempDirectory Dir { get; } = new();
 
@@ -292,7 +292,8 @@ public abstract class StoreContractTests : IDisposable
             var taken = await Task.WhenAll(Enumerable.Range(0, 4).Select(i => journal.Waits.ConsumeAsync("r", "payment", $"wait-{i}", T0, default).AsTask()));
             taken.Where(t => t is not null).Select(t => t!.Data!["n"]!.GetValue<int>()).Should().BeEquivalentTo([1, 2], "two signals, each taken by exactly one of four waits");
             (await journal.Schedules.AddAsync(new Core.Schedules.Schedule { Name = "nightly", Script = "/s/n.csx", Cron = "0 3 * * *", CreatedAt = T0 }, default)).Should().BeTrue();
-            await journal.Schedules.MarkAsync("nightly", T0.AddHours(3), "run-1", default);
+            (await journal.Schedules.ClaimAsync("nightly", null, T0.AddHours(3), default)).Should().BeTrue();
+            await journal.Schedules.SetRunAsync("nightly", T0.AddHours(3), "run-1", default);
         }
 
         await using var reopened = Open();

@@ -9,11 +9,12 @@ using Serilog.Core;
 
 namespace Orchestrator.Tests.Waits;
 
-/// <summary>Acceptance 5: a host's scheduler on a fake clock: on time, one catch-up after downtime, and a skipped overlap.</summary>
+/// <summary>Acceptance 5: a host's scheduler on a fake clock: on time, one catch-up after downtime, a skipped overlap, scripts it may not run or cannot compile.</summary>
 public sealed class ScheduleTests : IDisposable
 {
     private readonly TempDirectory _dir = new();
     private readonly FakeTimeProvider _time = new(new DateTimeOffset(2026, 12, 5, 2, 59, 0, TimeSpan.Zero));
+    private readonly Programs _programs = new();
 
     public void Dispose() => _dir.Dispose();
 
@@ -82,6 +83,46 @@ public sealed class ScheduleTests : IDisposable
     }
 
     [Fact]
+    public async Task A_script_outside_the_scripts_folder_is_not_started_and_its_occurrence_is_passed()
+    {
+        var (harness, manager, scheduler) = Host(mayRun: _ => false);
+        await using var _ = manager;
+        using var __ = scheduler;
+        var script = _dir.Write("elsewhere.csx", "return 1;\n");
+        await harness.Journal.Schedules.AddAsync(new Schedule { Name = "elsewhere", Script = script, Cron = "0 3 * * *", CreatedAt = _time.GetUtcNow().AddHours(-1) }, default);
+        _time.Advance(TimeSpan.FromMinutes(1));
+
+        await scheduler.TickAsync(default);
+
+        (await RunsAsync(harness)).Should().BeEmpty();
+        _programs.Compiles.Should().Be(0, "the script is not even compiled");
+        var schedule = (await harness.Journal.Schedules.ListAsync(default)).Single();
+        (schedule.LastOccurrence, schedule.LastRunId).Should().Be((_time.GetUtcNow(), (string?)null));
+    }
+
+    [Fact]
+    public async Task A_script_that_does_not_compile_is_tried_again_at_the_next_occurrence_not_before()
+    {
+        var (harness, manager, scheduler) = Host();
+        await using var _ = manager;
+        using var __ = scheduler;
+        var script = _dir.Write("broken.csx", "return undefinedThing;\n");
+        await harness.Journal.Schedules.AddAsync(new Schedule { Name = "broken", Script = script, Cron = "0 3 * * *", CreatedAt = _time.GetUtcNow().AddHours(-1) }, default);
+        _time.Advance(TimeSpan.FromMinutes(1));
+
+        await scheduler.TickAsync(default);
+        await scheduler.TickAsync(default);
+
+        (await RunsAsync(harness)).Should().BeEmpty();
+        _programs.Compiles.Should().Be(1, "the occurrence was dealt with by the failed attempt");
+        File.WriteAllText(script, "return 1;\n");
+        _time.Advance(TimeSpan.FromDays(1));
+        await scheduler.TickAsync(default);
+        (await RunsAsync(harness)).Should().ContainSingle().Which.StartedAt.Should().Be(_time.GetUtcNow());
+        _programs.Compiles.Should().Be(2);
+    }
+
+    [Fact]
     public async Task Schedule_add_list_and_remove_keep_schedules_in_the_store()
     {
         var store = Path.Combine(_dir.Path, "store");
@@ -98,10 +139,10 @@ public sealed class ScheduleTests : IDisposable
         (await CliRunner.RunAsync("schedule", "list", "--store", store)).Stdout.Should().Contain("no schedules");
     }
 
-    private (EngineHarness Harness, RunManager Manager, Scheduler Scheduler) Host()
+    private (EngineHarness Harness, RunManager Manager, Scheduler Scheduler) Host(Func<string, bool>? mayRun = null)
     {
         var harness = new EngineHarness(_time, null, [new EchoAgent()], []);
-        var manager = new RunManager(harness.Engine, harness.Journal, new Programs(), Logger.None, _time);
+        var manager = new RunManager(harness.Engine, harness.Journal, _programs, Logger.None, _time) { MayRun = mayRun ?? (_ => true) };
         return (harness, manager, new Scheduler(manager, harness.Journal, _time, Logger.None));
     }
 
@@ -120,6 +161,14 @@ public sealed class ScheduleTests : IDisposable
 
     private sealed class Programs : IProgramSource
     {
-        public IWorkflowProgram Get(string scriptPath, CancellationToken cancellationToken) => CSharpWorkflow.Compile(scriptPath, Logger.None, cancellationToken);
+        private int _compiles;
+
+        public int Compiles => _compiles;
+
+        public IWorkflowProgram Get(string scriptPath, CancellationToken cancellationToken)
+        {
+            Interlocked.Increment(ref _compiles);
+            return CSharpWorkflow.Compile(scriptPath, Logger.None, cancellationToken);
+        }
     }
 }
