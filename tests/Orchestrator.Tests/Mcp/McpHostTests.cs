@@ -1,7 +1,4 @@
-using System.Net.Http.Headers;
 using System.Text.Json.Nodes;
-using ModelContextProtocol.Client;
-using ModelContextProtocol.Protocol;
 using Orchestrator.Cli.Host;
 using Orchestrator.Core.Journal;
 using Orchestrator.Tests.Support;
@@ -14,32 +11,26 @@ namespace Orchestrator.Tests.Mcp;
 /// </summary>
 public sealed class McpHostTests : IDisposable
 {
-    private const string Token = "mcp-host-test-token-0123456789";
-
-    // The process that ran the step is the process that ran the run.
-    private const string RanBy = """
-        var doubled = await Step("double", () => Input!["n"]!.GetValue<int>() * 2);
-        return new { doubled, pid = await Step("pid", () => Environment.ProcessId) };
-        """;
-
+    // The host's store and scripts folder; its token, for the API and for mcp serve through ORCHESTRATOR_TOKEN.
     private readonly TempDirectory _dir = new();
-
-    public void Dispose() => _dir.Dispose();
+    private const string Token = "mcp-host-test-token-0123456789";
 
     private string HostStore => Path.Combine(_dir.Path, "host-store");
 
     private string Scripts => Path.Combine(_dir.Path, "scripts");
 
+    public void Dispose() => _dir.Dispose();
+
     [Fact]
     public async Task Run_workflow_with_host_runs_on_that_host_and_answers_with_its_result()
     {
-        var script = _dir.Write("scripts/ran-by.csx", RanBy);
+        var script = _dir.Write("scripts/ran-by.csx", McpServeProcess.RanBy);
         using var serve = await StartHostAsync();
         using var api = Api(HostUrl);
         var ownStore = Path.Combine(_dir.Path, "mcp-store");
-        await using var client = await McpServeAsync(["--store", ownStore, "--host", HostUrl], new() { ["ORCHESTRATOR_TOKEN"] = Token });
+        await using var client = await McpServeProcess.StartAsync(Scripts, ["--store", ownStore, "--host", HostUrl], new() { ["ORCHESTRATOR_TOKEN"] = Token });
 
-        var run = await RunAsync(client, script);
+        var run = await McpServeProcess.RunAsync(client, script);
 
         run["status"]!.GetValue<string>().Should().Be("succeeded", run.ToJsonString());
         run["result"]!["doubled"]!.GetValue<int>().Should().Be(42);
@@ -52,21 +43,21 @@ public sealed class McpHostTests : IDisposable
             (await journal.GetRunAsync(runId, CancellationToken.None))!.Pid.Should().Be(serve.Id);
         }
 
-        JsonNode.Parse(Text(await client.CallToolAsync("list_runs", new Dictionary<string, object?>())))!.AsArray()
+        JsonNode.Parse(McpServeProcess.Text(await client.CallToolAsync("list_runs", new Dictionary<string, object?>())))!.AsArray()
             .Should().BeEmpty("nothing ran in the MCP server's own store");
     }
 
     [Fact]
     public async Task Run_workflow_over_a_store_a_host_serves_goes_to_that_host_and_with_no_host_runs_in_process_with_the_same_answer()
     {
-        var script = _dir.Write("scripts/ran-by.csx", RanBy);
+        var script = _dir.Write("scripts/ran-by.csx", McpServeProcess.RanBy);
         using var serve = await StartHostAsync();
 
         // The host and its token come from the store's host.json.
-        await using var served = await McpServeAsync(["--store", HostStore]);
-        var remote = await RunAsync(served, script);
-        await using var inProcess = await McpServeAsync(["--store", HostStore, "--no-host"]);
-        var local = await RunAsync(inProcess, script);
+        await using var served = await McpServeProcess.StartAsync(Scripts, ["--store", HostStore]);
+        var remote = await McpServeProcess.RunAsync(served, script);
+        await using var inProcess = await McpServeProcess.StartAsync(Scripts, ["--store", HostStore, "--no-host"]);
+        var local = await McpServeProcess.RunAsync(inProcess, script);
 
         remote["result"]!["pid"]!.GetValue<int>().Should().Be(serve.Id, remote.ToJsonString());
         local["status"]!.GetValue<string>().Should().Be("succeeded", local.ToJsonString());
@@ -87,18 +78,18 @@ public sealed class McpHostTests : IDisposable
     [InlineData("ORCHESTRATOR_HOST")]
     public async Task A_named_host_that_cannot_be_reached_is_one_tool_error_and_nothing_runs(string namedBy)
     {
-        var script = _dir.Write("scripts/ran-by.csx", RanBy);
+        var script = _dir.Write("scripts/ran-by.csx", McpServeProcess.RanBy);
         var store = Path.Combine(_dir.Path, "mcp-store");
         const string Unreachable = "http://127.0.0.1:1";
         await using var client = namedBy == "--host"
-            ? await McpServeAsync(["--store", store, "--host", Unreachable])
-            : await McpServeAsync(["--store", store], new() { ["ORCHESTRATOR_HOST"] = Unreachable });
+            ? await McpServeProcess.StartAsync(Scripts, ["--store", store, "--host", Unreachable])
+            : await McpServeProcess.StartAsync(Scripts, ["--store", store], new() { ["ORCHESTRATOR_HOST"] = Unreachable });
 
         var refused = await client.CallToolAsync("run_workflow", new Dictionary<string, object?> { ["script"] = script, ["input"] = """{"n":1}""" });
 
         refused.IsError.Should().BeTrue();
-        Text(refused).Should().Contain("cannot reach the host at http://127.0.0.1:1/").And.NotContain("\n");
-        JsonNode.Parse(Text(await client.CallToolAsync("list_runs", new Dictionary<string, object?>())))!.AsArray()
+        McpServeProcess.Text(refused).Should().Contain("cannot reach the host at http://127.0.0.1:1/").And.NotContain("\n");
+        JsonNode.Parse(McpServeProcess.Text(await client.CallToolAsync("list_runs", new Dictionary<string, object?>())))!.AsArray()
             .Should().BeEmpty("a host named explicitly is never replaced by this process");
     }
 
@@ -111,7 +102,7 @@ public sealed class McpHostTests : IDisposable
             """);
         using var serve = await StartHostAsync();
         using var api = Api(HostUrl);
-        await using var client = await McpServeAsync(["--store", HostStore]);
+        await using var client = await McpServeProcess.StartAsync(Scripts, ["--store", HostStore]);
         using var cancel = new CancellationTokenSource();
 
         var call = client.CallToolAsync("run_workflow", new Dictionary<string, object?> { ["script"] = script }, cancellationToken: cancel.Token).AsTask();
@@ -136,24 +127,8 @@ public sealed class McpHostTests : IDisposable
     private static HttpClient Api(string url)
     {
         var api = new HttpClient { BaseAddress = new Uri(url) };
-        api.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", Token);
+        api.DefaultRequestHeaders.Authorization = new("Bearer", Token);
         return api;
-    }
-
-    private Task<McpClient> McpServeAsync(string[] args, Dictionary<string, string?>? environment = null) =>
-        McpClient.CreateAsync(new StdioClientTransport(new StdioClientTransportOptions
-        {
-            Name = "orchestrator",
-            Command = "dotnet",
-            Arguments = [OrchestratorProcess.DllPath, "mcp", "serve", "--scripts", Scripts, .. args],
-            EnvironmentVariables = environment,
-        }));
-
-    private static async Task<JsonNode> RunAsync(McpClient client, string script)
-    {
-        var answer = await client.CallToolAsync("run_workflow", new Dictionary<string, object?> { ["script"] = script, ["input"] = """{"n":21}""" });
-        answer.IsError.Should().NotBe(true, Text(answer));
-        return JsonNode.Parse(Text(answer))!;
     }
 
     /// <summary>The id of the host's run whose step <paramref name="stepId"/> runs, if one does yet.</summary>
@@ -174,6 +149,4 @@ public sealed class McpHostTests : IDisposable
 
     private static string Status(HttpClient api, string runId) =>
         JsonNode.Parse(api.GetStringAsync($"/api/runs/{runId}").GetAwaiter().GetResult())!["status"]!.GetValue<string>();
-
-    private static string Text(CallToolResult result) => string.Concat(result.Content.OfType<TextContentBlock>().Select(b => b.Text));
 }
