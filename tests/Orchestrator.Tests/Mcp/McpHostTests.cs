@@ -94,6 +94,17 @@ public sealed class McpHostTests : IDisposable
     }
 
     [Fact]
+    public async Task A_host_that_is_not_a_url_is_one_line_and_exit_code_2_before_serving()
+    {
+        using var mcp = OrchestratorProcess.Start(_dir.Path, "mcp", "serve", "--store", HostStore, "--host", "not-a-url");
+        var result = await mcp.WaitForExitAsync();
+
+        result.ExitCode.Should().Be(2, result.ToString());
+        result.Stderr.Trim().Should().Be("orchestrator: --host: 'not-a-url' is not an absolute URL");
+        result.Stdout.Should().BeEmpty("nothing was served");
+    }
+
+    [Fact]
     public async Task Cancelling_the_tool_call_cancels_the_run_on_the_host()
     {
         var script = _dir.Write("scripts/waits.csx", """
