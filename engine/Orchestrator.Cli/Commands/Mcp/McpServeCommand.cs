@@ -115,7 +115,8 @@ internal static class McpServeCommand
                 throw new CliException(settings.Scripts.Refusal(script));
             }
 
-            // As 'orchestrator run': a host serving the store runs it, and one that was not named but cannot take it leaves it to this process.
+            // As 'orchestrator run': a host serving the store runs it, and one that was not named but cannot take it leaves
+            // it to this process. The call holds a pool thread on the host's socket until the run ends (HostHttp blocks).
             if (settings.Host() is { } remote && await remote.RunToEndAsync(path, parsed, () => null, ct) is { } placed)
             {
                 return RunOutput.ToJson(placed);
