@@ -155,6 +155,26 @@ public sealed class ClusterProcessTests(PostgresTestDatabase database) : IClassF
         (await DrivenByAsync(store, id)).Should().NotBe(killedHolder).And.NotBe(killed);
     }
 
+    [Fact]
+    public async Task A_run_submitted_through_mcp_serve_is_placed_on_the_cluster_node()
+    {
+        var store = database.NewStore();
+        var script = _dir.Write("scripts/ran-by.csx", Mcp.McpServeProcess.RanBy);
+        var node = await StartNodeAsync(store, "n1");
+        _nodes.Add(node);
+        await using var client = await Mcp.McpServeProcess.StartAsync(
+            Path.Combine(_dir.Path, "scripts"), ["--store", Path.Combine(_dir.Path, "mcp-store"), "--host", node.Client.BaseAddress!.ToString()], new() { ["ORCHESTRATOR_TOKEN"] = Token });
+
+        var run = await Mcp.McpServeProcess.RunAsync(client, script);
+
+        run["status"]!.GetValue<string>().Should().Be("succeeded", run.ToJsonString());
+        run["result"]!["doubled"]!.GetValue<int>().Should().Be(42);
+        run["result"]!["pid"]!.GetValue<int>().Should().Be(node.Process.Id, "the node's process ran it");
+        var runId = run["runId"]!.GetValue<string>();
+        JsonNode.Parse(await node.Client.GetStringAsync("/api/runs"))!.AsArray().Select(r => r!["id"]!.GetValue<string>()).Should().Equal(runId);
+        (await DrivenByAsync(store, runId)).Should().Be(node.Process.Id, "the cluster's journal names the node's process");
+    }
+
     [Theory]
     [InlineData("Host=127.0.0.1;Port=1;Database=none;Username=u;Password=secret-pw", "cannot be reached")]
     [InlineData("not a database", "--cluster: give a PostgreSQL database")]

@@ -31,13 +31,19 @@ internal static class McpServeCommand
         {
             Description = "The folder whose scripts run_workflow may run (default: the current folder); a script outside it is a tool error.",
         };
-        var command = new Command("serve", "Serve the engine's tools over MCP (stdio): run_workflow, list_runs, show_run, get_report, list_reviews, decide_review, approve_run, signal_run.") { store, plugins, mcpConfig, scripts };
-        command.SetAction((parse, ct) => ServeAsync(new Settings(parse.GetValue(store)!, parse.GetValue(plugins) ?? [], parse.GetValue(mcpConfig), new ScriptRoot(parse.GetValue(scripts) ?? Directory.GetCurrentDirectory())), ct));
+        var host = RemoteRun.HostOption();
+        var noHost = RemoteRun.NoHostOption();
+        var command = new Command("serve", "Serve the engine's tools over MCP (stdio): run_workflow, list_runs, show_run, get_report, list_reviews, decide_review, approve_run, signal_run.") { store, plugins, mcpConfig, scripts, host, noHost };
+        command.SetAction((parse, ct) => ServeAsync(
+            new Settings(parse.GetValue(store)!, parse.GetValue(plugins) ?? [], parse.GetValue(mcpConfig), new ScriptRoot(parse.GetValue(scripts) ?? Directory.GetCurrentDirectory()), parse.GetValue(host), parse.GetValue(noHost)),
+            ct));
         return command;
     }
 
     private static async Task<int> ServeAsync(Settings settings, CancellationToken cancellationToken)
     {
+        // A host named by --host or ORCHESTRATOR_HOST that is not a URL is bad input before serving, not on every run.
+        _ = settings.Host();
         // Diagnostics must never reach stdout, which carries the protocol.
         var quiet = new CliConsole(TextWriter.Null, Console.Error);
         var options = new McpServerOptions
@@ -107,6 +113,13 @@ internal static class McpServeCommand
             if (!settings.Scripts.TryResolve(script, out var path))
             {
                 throw new CliException(settings.Scripts.Refusal(script));
+            }
+
+            // As 'orchestrator run': a host serving the store runs it, and one that was not named but cannot take it leaves
+            // it to this process. The call holds a pool thread on the host's socket until the run ends (HostHttp blocks).
+            if (settings.Host() is { } remote && await remote.RunToEndAsync(path, parsed, () => null, ct) is { } placed)
+            {
+                return RunOutput.ToJson(placed);
             }
 
             await using var host = WorkflowHost.Open(quiet, path, settings.Store, settings.Plugins, settings.McpConfig, verbose: false, useCache: true, ct);
@@ -245,5 +258,12 @@ internal static class McpServeCommand
         }
     }
 
-    private sealed record Settings(string Store, string[] Plugins, string? McpConfig, ScriptRoot Scripts);
+    private sealed record Settings(string Store, string[] Plugins, string? McpConfig, ScriptRoot Scripts, string? HostUrl, bool NoHost)
+    {
+        /// <summary>
+        /// The host run_workflow submits to, found again for each run (a host may start or stop meanwhile); a host found
+        /// only by the store's host file is not used when this server has its own plugins or MCP configuration.
+        /// </summary>
+        public RemoteRun? Host() => RemoteRun.Find(Store, HostUrl, NoHost, inProcessOnly: Plugins.Length > 0 || McpConfig is not null);
+    }
 }

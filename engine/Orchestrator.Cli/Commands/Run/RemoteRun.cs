@@ -58,14 +58,23 @@ internal sealed class RemoteRun(HostHttp client, bool explicitHost)
     }
 
     /// <summary>Submits the script and follows it; null when an implicit host cannot take it (then the run goes in-process).</summary>
-    public Task<int?> RunAsync(CliConsole console, string scriptPath, JsonNode? input, bool json, bool quiet, CancellationToken cancellationToken) =>
-        SubmitAsync("/api/runs", new JsonObject { ["script"] = scriptPath, ["input"] = input?.DeepClone() }, body => body["id"]!.GetValue<string>(), _ => 0, console, json, quiet, cancellationToken);
+    public async Task<int?> RunAsync(CliConsole console, string scriptPath, JsonNode? input, bool json, bool quiet, CancellationToken cancellationToken) =>
+        await RunToEndAsync(scriptPath, input, () => RunProgress.For(console, json, quiet), cancellationToken) is { } outcome ? RunOutput.Report(console, outcome, json, quiet) : null;
+
+    /// <summary>
+    /// Submits the script and waits for the run's end (cancelling <paramref name="cancellationToken"/> cancels it on the
+    /// host); null when an implicit host cannot take it. <paramref name="progress"/> is made once the host took the run.
+    /// </summary>
+    public Task<RunOutcome?> RunToEndAsync(string scriptPath, JsonNode? input, Func<RunProgress?> progress, CancellationToken cancellationToken) =>
+        SubmitAsync("/api/runs", new JsonObject { ["script"] = scriptPath, ["input"] = input?.DeepClone() }, body => body["id"]!.GetValue<string>(), _ => 0, progress, cancellationToken);
 
     /// <summary>Resumes the run on the host and follows what this attempt adds; null when an implicit host cannot take it.</summary>
-    public Task<int?> ResumeAsync(CliConsole console, string runId, bool force, bool json, bool quiet, CancellationToken cancellationToken) =>
-        SubmitAsync($"/api/runs/{Uri.EscapeDataString(runId)}/resume", new JsonObject { ["force"] = force }, _ => runId, body => body["afterSeq"]?.GetValue<long>() ?? 0, console, json, quiet, cancellationToken);
+    public async Task<int?> ResumeAsync(CliConsole console, string runId, bool force, bool json, bool quiet, CancellationToken cancellationToken) =>
+        await SubmitAsync($"/api/runs/{Uri.EscapeDataString(runId)}/resume", new JsonObject { ["force"] = force }, _ => runId, body => body["afterSeq"]?.GetValue<long>() ?? 0, () => RunProgress.For(console, json, quiet), cancellationToken) is { } outcome
+            ? RunOutput.Report(console, outcome, json, quiet)
+            : null;
 
-    private async Task<int?> SubmitAsync(string path, JsonObject request, Func<JsonNode, string> runIdOf, Func<JsonNode, long> afterSeqOf, CliConsole console, bool json, bool quiet, CancellationToken cancellationToken)
+    private async Task<RunOutcome?> SubmitAsync(string path, JsonObject request, Func<JsonNode, string> runIdOf, Func<JsonNode, long> afterSeqOf, Func<RunProgress?> progress, CancellationToken cancellationToken)
     {
         // The requests block on the socket: the command line gets this task first, since its Ctrl+C handling waits on it.
         // The submission is not cancelled half-way: Ctrl+C during it cancels the run on the host once it has an id.
@@ -81,7 +90,7 @@ internal sealed class RemoteRun(HostHttp client, bool explicitHost)
             body = Read(response);
         }
 
-        return await FollowAsync(console, runIdOf(body), afterSeqOf(body), json, quiet, cancellationToken);
+        return await FollowAsync(runIdOf(body), afterSeqOf(body), progress, cancellationToken);
     }
 
     /// <summary>
@@ -138,12 +147,12 @@ internal sealed class RemoteRun(HostHttp client, bool explicitHost)
         return response;
     }
 
-    private async Task<int?> FollowAsync(CliConsole console, string runId, long afterSeq, bool json, bool quiet, CancellationToken cancellationToken)
+    private async Task<RunOutcome> FollowAsync(string runId, long afterSeq, Func<RunProgress?> progressFor, CancellationToken cancellationToken)
     {
         // Ctrl+C cancels the run on the host; the stream then carries it to its journaled end, as in-process.
         await using var cancelling = cancellationToken.Register(() => Cancel(runId));
         JsonNode? end = null;
-        await using (var progress = RunProgress.For(console, json, quiet))
+        await using (var progress = progressFor())
         {
             using var response = Events(runId, afterSeq);
             if (!response.IsSuccess)
@@ -177,7 +186,7 @@ internal sealed class RemoteRun(HostHttp client, bool explicitHost)
             throw new CliException($"the host at {client.BaseAddress} closed run {runId}'s events before its end; see 'orchestrator runs show {runId}'", ExitCodes.Failed);
         }
 
-        return RunOutput.Report(console, ToOutcome(end), json, quiet);
+        return ToOutcome(end);
     }
 
     /// <summary>Asks the host to cancel the run; it goes on to its journaled end, which the events then carry.</summary>
