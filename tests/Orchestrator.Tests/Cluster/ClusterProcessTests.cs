@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
 using Npgsql;
@@ -12,8 +11,6 @@ namespace Orchestrator.Tests.Cluster;
 [Collection(nameof(ClusterProcessTests))]
 public sealed class ClusterProcessTests(PostgresTestDatabase database) : IClassFixture<PostgresTestDatabase>, IDisposable
 {
-    private const string Token = "cluster-test-token-0123456789";
-
     // A 1,000-branch fan-out of the shell agent: each branch echoes its number, the run adds them up.
     private const string FanOut = """
         const n = input.n;
@@ -28,7 +25,7 @@ public sealed class ClusterProcessTests(PostgresTestDatabase database) : IClassF
         """;
 
     private readonly TempDirectory _dir = new();
-    private readonly List<Node> _nodes = [];
+    private readonly List<ClusterTestNode> _nodes = [];
 
     public void Dispose()
     {
@@ -47,10 +44,10 @@ public sealed class ClusterProcessTests(PostgresTestDatabase database) : IClassF
         _dir.Write("scripts/fan.js", FanOut);
         for (var i = 1; i <= 3; i++)
         {
-            _nodes.Add(await StartNodeAsync(store, $"n{i}"));
+            _nodes.Add(await ClusterTestNode.StartAsync(_dir.Path, store, $"n{i}"));
         }
 
-        await WaitForNodesAsync(_nodes[0], 3);
+        await _nodes[0].WaitForNodesAsync(3);
         var system = JsonNode.Parse(await _nodes[1].Client.GetStringAsync("/api/system"))!;
         system["node"]!.GetValue<string>().Should().Be("n2");
         system["nodes"]!.AsArray().Select(n => n!["name"]!.GetValue<string>()).Should().Equal("n1", "n2", "n3");
@@ -60,8 +57,8 @@ public sealed class ClusterProcessTests(PostgresTestDatabase database) : IClassF
         status["nodes"]!.AsArray().Select(n => n!["name"]!.GetValue<string>()).Should().Equal(["n1", "n2", "n3"], "orchestrator status shows the cluster's nodes");
 
         // Uninterrupted: every node runs at least 15 % of the agent steps.
-        var baseline = await SubmitAsync(_nodes[0], 1000);
-        var uninterrupted = await WaitForEndAsync(_nodes[1], baseline.Id);
+        var baseline = await _nodes[0].SubmitAsync("fan.js", new JsonObject { ["n"] = 1000 });
+        var uninterrupted = await _nodes[1].WaitForEndAsync(baseline.Id);
         uninterrupted["status"]!.GetValue<string>().Should().Be("succeeded", uninterrupted.ToJsonString());
         var shown = await ShowAsync(store, baseline.Id);
         var agentSteps = shown["steps"]!.AsArray().Where(s => (string?)s!["agent"] == "shell").ToList();
@@ -77,7 +74,7 @@ public sealed class ClusterProcessTests(PostgresTestDatabase database) : IClassF
         for (var round = 0; round < 5; round++)
         {
             await restarted;
-            var placed = await SubmitAsync(_nodes[round % 3], 1000);
+            var placed = await _nodes[round % 3].SubmitAsync("fan.js", new JsonObject { ["n"] = 1000 });
             var owner = _nodes.Single(n => n.Name == placed.Node);
             var survivor = _nodes.First(n => n != owner);
             var followed = FollowAsync(survivor, placed.Id);
@@ -85,7 +82,7 @@ public sealed class ClusterProcessTests(PostgresTestDatabase database) : IClassF
             var killed = owner.Process.Id;
             await owner.Process.KillAsync();
 
-            var ended = await WaitForEndAsync(survivor, placed.Id);
+            var ended = await survivor.WaitForEndAsync(placed.Id);
             restarted = RestartAsync(store, owner);
             ended["status"]!.GetValue<string>().Should().Be("succeeded", $"round {round}: {ended.ToJsonString()}");
             var events = await followed;
@@ -115,20 +112,20 @@ public sealed class ClusterProcessTests(PostgresTestDatabase database) : IClassF
             """);
         for (var i = 1; i <= 3; i++)
         {
-            _nodes.Add(await StartNodeAsync(store, $"n{i}"));
+            _nodes.Add(await ClusterTestNode.StartAsync(_dir.Path, store, $"n{i}"));
         }
 
-        await WaitForNodesAsync(_nodes[0], 3);
+        await _nodes[0].WaitForNodesAsync(3);
         using var response = await _nodes[0].Client.PostAsJsonAsync("/api/runs", new JsonObject { ["script"] = "wait.js", ["input"] = new JsonObject { ["n"] = 1, ["timeoutMs"] = 12_000 } });
         var id = JsonNode.Parse(await response.Content.ReadAsStringAsync())!["id"]!.GetValue<string>();
-        var parked = await WaitForRunAsync(_nodes[1], id, r => (string?)r["status"] == "waiting", "parked at its approval");
+        var parked = await _nodes[1].WaitForRunAsync(id, r => (string?)r["status"] == "waiting", "parked at its approval");
         var owner = _nodes.Single(n => n.Name == (string?)parked["node"]);
 
         // Its node dies while it waits: another node holds it, still waiting.
         var killed = owner.Process.Id;
         await owner.Process.KillAsync();
         var survivor = _nodes.First(n => n != owner);
-        var taken = await WaitForRunAsync(survivor, id, r => r["node"] is { } node && (string?)node != owner.Name, "taken over");
+        var taken = await survivor.WaitForRunAsync(id, r => r["node"] is { } node && (string?)node != owner.Name, "taken over");
         taken["status"]!.GetValue<string>().Should().Be("waiting");
         var holder = _nodes.Single(n => n.Name == (string?)taken["node"]);
         await RestartAsync(store, owner);
@@ -142,12 +139,12 @@ public sealed class ClusterProcessTests(PostgresTestDatabase database) : IClassF
             answer["resumed"]!.GetValue<bool>().Should().BeTrue("the holder was told: " + answer.ToJsonString());
         }
 
-        await WaitForRunAsync(other, id, r => (string?)r["status"] == "waiting" && r["steps"]!.AsArray().Any(s => (string?)s!["name"] == "late"), "parked at its event");
+        await other.WaitForRunAsync(id, r => (string?)r["status"] == "waiting" && r["steps"]!.AsArray().Any(s => (string?)s!["name"] == "late"), "parked at its event");
 
         // The holder dies too: the run's timeout comes on another node, which continues it then.
         var killedHolder = holder.Process.Id;
         await holder.Process.KillAsync();
-        var ended = await WaitForRunAsync(other, id, r => (string?)r["status"] is "succeeded" or "failed", "ended");
+        var ended = await other.WaitForRunAsync(id, r => (string?)r["status"] is "succeeded" or "failed", "ended");
         ended["status"]!.GetValue<string>().Should().Be("succeeded", ended.ToJsonString());
         var run = await ShowAsync(store, id);
         run["result"]!.ToJsonString().Should().Be("""{"before":"before","by":"alice","approved":true,"late":{"timedOut":true}}""");
@@ -160,10 +157,10 @@ public sealed class ClusterProcessTests(PostgresTestDatabase database) : IClassF
     {
         var store = database.NewStore();
         var script = _dir.Write("scripts/ran-by.csx", Mcp.McpServeProcess.RanBy);
-        var node = await StartNodeAsync(store, "n1");
+        var node = await ClusterTestNode.StartAsync(_dir.Path, store, "n1");
         _nodes.Add(node);
         await using var client = await Mcp.McpServeProcess.StartAsync(
-            Path.Combine(_dir.Path, "scripts"), ["--store", Path.Combine(_dir.Path, "mcp-store"), "--host", node.Client.BaseAddress!.ToString()], new() { ["ORCHESTRATOR_TOKEN"] = Token });
+            Path.Combine(_dir.Path, "scripts"), ["--store", Path.Combine(_dir.Path, "mcp-store"), "--host", node.Client.BaseAddress!.ToString()], new() { ["ORCHESTRATOR_TOKEN"] = ClusterTestNode.Token });
 
         var run = await Mcp.McpServeProcess.RunAsync(client, script);
 
@@ -188,57 +185,16 @@ public sealed class ClusterProcessTests(PostgresTestDatabase database) : IClassF
         result.Stderr.Should().NotContain("Unhandled");
     }
 
-    private async Task RestartAsync(string store, Node dead)
+    private async Task RestartAsync(string store, ClusterTestNode dead)
     {
-        var node = await StartNodeAsync(store, dead.Name);
+        var node = await ClusterTestNode.StartAsync(_dir.Path, store, dead.Name);
         _nodes[_nodes.IndexOf(dead)] = node;
         dead.Process.Dispose();
-        await WaitForNodesAsync(node, 3);
-    }
-
-    private async Task<Node> StartNodeAsync(string store, string name)
-    {
-        var folder = Directory.CreateDirectory(Path.Combine(_dir.Path, name + "-" + Guid.NewGuid().ToString("N")[..6])).FullName;
-        var process = OrchestratorProcess.Start(folder, "serve", "--cluster", store, "--node", name, "--urls", "http://127.0.0.1:0",
-            "--scripts", Path.Combine(_dir.Path, "scripts"), "--token", Token, "--failure-timeout", "3");
-        await process.WaitUntilAsync(() => process.Stdout.Contains("serving on ", StringComparison.Ordinal), $"node {name} to serve");
-        var line = process.Stdout.Split('\n').First(l => l.StartsWith("serving on ", StringComparison.Ordinal));
-        var url = line["serving on ".Length..].Split(' ')[0];
-        var client = new HttpClient { BaseAddress = new Uri(url) };
-        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", Token);
-        return new Node(name, process, client);
-    }
-
-    private static async Task WaitForNodesAsync(Node node, int count)
-    {
-        await node.Process.WaitUntilAsync(() =>
-        {
-            var system = JsonNode.Parse(node.Client.GetStringAsync("/api/system").GetAwaiter().GetResult())!;
-            return system["nodes"]!.AsArray().Count == count;
-        }, $"{count} nodes in the cluster");
-    }
-
-    private static async Task<(string Id, string Node)> SubmitAsync(Node node, int branches)
-    {
-        using var response = await node.Client.PostAsJsonAsync("/api/runs", new JsonObject { ["script"] = "fan.js", ["input"] = new JsonObject { ["n"] = branches } });
-        var body = JsonNode.Parse(await response.Content.ReadAsStringAsync())!;
-        response.IsSuccessStatusCode.Should().BeTrue(body.ToJsonString());
-        return (body["id"]!.GetValue<string>(), body["node"]!.GetValue<string>());
-    }
-
-    private static async Task<JsonNode> WaitForEndAsync(Node node, string id)
-    {
-        JsonNode? run = null;
-        await node.Process.WaitUntilAsync(() =>
-        {
-            run = JsonNode.Parse(node.Client.GetStringAsync($"/api/runs/{id}").GetAwaiter().GetResult())!;
-            return run["status"]!.GetValue<string>() is not "running";
-        }, $"run {id} to end");
-        return run!;
+        await node.WaitForNodesAsync(3);
     }
 
     /// <summary>The run's server-sent events from <paramref name="node"/>, from its first to the stream's end.</summary>
-    private static async Task<List<(string Name, JsonNode Data)>> FollowAsync(Node node, string id)
+    private static async Task<List<(string Name, JsonNode Data)>> FollowAsync(ClusterTestNode node, string id)
     {
         using var timeout = new CancellationTokenSource(OrchestratorProcess.DefaultTimeout);
         using var response = await node.Client.GetAsync($"/api/runs/{id}/events", HttpCompletionOption.ResponseHeadersRead, timeout.Token);
@@ -259,17 +215,6 @@ public sealed class ClusterProcessTests(PostgresTestDatabase database) : IClassF
         }
 
         return events;
-    }
-
-    private static async Task<JsonNode> WaitForRunAsync(Node node, string id, Func<JsonNode, bool> condition, string what)
-    {
-        JsonNode? run = null;
-        await node.Process.WaitUntilAsync(() =>
-        {
-            run = JsonNode.Parse(node.Client.GetStringAsync($"/api/runs/{id}").GetAwaiter().GetResult())!;
-            return condition(run);
-        }, $"run {id}: {what}");
-        return run!;
     }
 
     private static async Task WaitForCompletedStepsAsync(string store, string id, int count)
@@ -307,7 +252,6 @@ public sealed class ClusterProcessTests(PostgresTestDatabase database) : IClassF
         return JsonNode.Parse(result.LastLine)!;
     }
 
-    private sealed record Node(string Name, OrchestratorProcess Process, HttpClient Client);
 }
 
 /// <summary>

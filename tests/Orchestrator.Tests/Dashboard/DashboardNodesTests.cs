@@ -1,5 +1,3 @@
-using System.Net.Http.Headers;
-using System.Net.Http.Json;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using Microsoft.Playwright;
@@ -19,7 +17,6 @@ namespace Orchestrator.Tests.Dashboard;
 public sealed partial class DashboardNodesTests(BrowserFixture browser, PostgresTestDatabase database)
     : IClassFixture<BrowserFixture>, IClassFixture<PostgresTestDatabase>, IAsyncLifetime
 {
-    private const string Token = "dashboard-nodes-token-0123456789";
 
     /// <summary>Shell steps, the middle one held until the test creates the file named by the input's "flag".</summary>
     private const string HoldScript = """
@@ -31,7 +28,7 @@ public sealed partial class DashboardNodesTests(BrowserFixture browser, Postgres
     /// <summary>Uncaught script errors of this test's pages: any fails the test.</summary>
     private readonly List<string> _pageErrors = [];
     private readonly TempDirectory _dir = new();
-    private readonly List<Node> _nodes = [];
+    private readonly List<ClusterTestNode> _nodes = [];
 
     [Fact]
     public async Task The_nodes_card_shows_both_nodes_marks_this_one_and_follows_a_run_and_a_killed_node_live()
@@ -40,10 +37,10 @@ public sealed partial class DashboardNodesTests(BrowserFixture browser, Postgres
         _dir.Write("scripts/hold.js", HoldScript);
         var first = await StartNodeAsync(store, "n1");
         var second = await StartNodeAsync(store, "n2");
-        var listed = await WaitForNodesAsync(first, 2);
+        var listed = await first.WaitForNodesAsync(2);
 
         var page = await browser.NewPageAsync(_pageErrors);
-        await page.GotoAsync($"{first.Url}/?token={Token}#/system");
+        await page.GotoAsync($"{first.Url}/?token={ClusterTestNode.Token}#/system");
         await page.EvaluateAsync("() => { window.sameDocument = true; }");
         var rows = page.Locator("#nodes-table tbody tr");
         await Expect(rows).ToHaveCountAsync(2);
@@ -73,7 +70,7 @@ public sealed partial class DashboardNodesTests(BrowserFixture browser, Postgres
         // The mark follows the theme as the rest of the page does (its colours from the theme's variables).
         (await TagColoursAsync(page)).Should().Be("rgb(47, 98, 208) on rgb(230, 238, 255)");
         var dark = await browser.NewPageAsync(_pageErrors, ColorScheme.Dark);
-        await dark.GotoAsync($"{first.Url}/?token={Token}#/system");
+        await dark.GotoAsync($"{first.Url}/?token={ClusterTestNode.Token}#/system");
         await Expect(dark.Locator("html")).ToHaveAttributeAsync("data-theme", "dark");
         (await TagColoursAsync(dark)).Should().Be("rgb(122, 162, 255) on rgb(31, 43, 68)");
         await dark.Context.CloseAsync();
@@ -85,7 +82,7 @@ public sealed partial class DashboardNodesTests(BrowserFixture browser, Postgres
 
         // A run in flight on the cluster: its owner's runs owned and one node's agent step in flight show up live.
         var flag = Path.Combine(_dir.Path, "release.flag");
-        var (id, owner) = await SubmitAsync(second, "hold.js", new JsonObject { ["flag"] = flag });
+        var (id, owner) = await second.SubmitAsync("hold.js", new JsonObject { ["flag"] = flag });
         var other = owner == "n1" ? "n2" : "n1";
         await Expect(Row(page, owner).Locator(".node-runs")).ToHaveTextAsync("1");
         await Expect(Row(page, other).Locator(".node-runs")).ToHaveTextAsync("0");
@@ -94,7 +91,7 @@ public sealed partial class DashboardNodesTests(BrowserFixture browser, Postgres
         await BrowserFixture.SaveScreenshotAsync(page, "system-nodes.png");
 
         File.WriteAllText(flag, "go");
-        await WaitForEndAsync(second, id);
+        (await second.WaitForEndAsync(id))["status"]!.GetValue<string>().Should().Be("succeeded");
         await Expect(Row(page, owner).Locator(".node-runs")).ToHaveTextAsync("0");
         await Expect(page.Locator("#nodes-table .node-steps", new() { HasTextRegex = OneRegex() })).ToHaveCountAsync(0);
 
@@ -135,53 +132,16 @@ public sealed partial class DashboardNodesTests(BrowserFixture browser, Postgres
 
     private static ILocator Row(IPage page, string node) => page.Locator($"#nodes-table tbody tr[data-node='{node}']");
 
-    private async Task<Node> StartNodeAsync(string store, string name)
+    private async Task<ClusterTestNode> StartNodeAsync(string store, string name)
     {
-        var folder = Directory.CreateDirectory(Path.Combine(_dir.Path, name)).FullName;
-        var process = OrchestratorProcess.Start(folder, "serve", "--cluster", store, "--node", name, "--urls", "http://127.0.0.1:0",
-            "--scripts", Path.Combine(_dir.Path, "scripts"), "--token", Token, "--failure-timeout", "3");
-        await process.WaitUntilAsync(() => process.Stdout.Contains("serving on ", StringComparison.Ordinal), $"node {name} to serve");
-        var line = process.Stdout.Split('\n').First(l => l.StartsWith("serving on ", StringComparison.Ordinal));
-        var url = line["serving on ".Length..].Split(' ')[0].TrimEnd('/');
-        var client = new HttpClient { BaseAddress = new Uri(url) };
-        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", Token);
-        var node = new Node(name, url, process, client);
+        var node = await ClusterTestNode.StartAsync(_dir.Path, store, name);
         _nodes.Add(node);
         return node;
     }
 
-    private static async Task<JsonArray> WaitForNodesAsync(Node node, int count)
-    {
-        JsonArray nodes = [];
-        await node.Process.WaitUntilAsync(() =>
-        {
-            nodes = JsonNode.Parse(node.Client.GetStringAsync("/api/system").GetAwaiter().GetResult())!["nodes"]!.AsArray();
-            return nodes.Count == count;
-        }, $"{count} nodes in the cluster");
-        return nodes;
-    }
 
-    private static async Task<(string Id, string Node)> SubmitAsync(Node node, string script, JsonObject input)
-    {
-        using var response = await node.Client.PostAsJsonAsync("/api/runs", new JsonObject { ["script"] = script, ["input"] = input });
-        var body = JsonNode.Parse(await response.Content.ReadAsStringAsync())!;
-        response.IsSuccessStatusCode.Should().BeTrue(body.ToJsonString());
-        return (body["id"]!.GetValue<string>(), body["node"]!.GetValue<string>());
-    }
 
-    private static async Task WaitForEndAsync(Node node, string id)
-    {
-        JsonNode? run = null;
-        await node.Process.WaitUntilAsync(() =>
-        {
-            run = JsonNode.Parse(node.Client.GetStringAsync($"/api/runs/{id}").GetAwaiter().GetResult())!;
-            return run["status"]!.GetValue<string>() is not "running";
-        }, $"run {id} to end");
-        run!["status"]!.GetValue<string>().Should().Be("succeeded", run.ToJsonString());
-    }
 
     [GeneratedRegex("^1$")]
     private static partial Regex OneRegex();
-
-    private sealed record Node(string Name, string Url, OrchestratorProcess Process, HttpClient Client);
 }
