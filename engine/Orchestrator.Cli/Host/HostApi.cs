@@ -126,7 +126,7 @@ internal static class HostApi
         var leased = host.Cluster is { } cluster ? await cluster.LeasedAsync(null, ct) : null;
         var listed = runs
             .OrderByDescending(r => r.StartedAt)
-            .Select(r => HostJson.Run(r, host.Runs.Find(r.Id) is not null || leased?.Contains(r.Id) == true))
+            .Select(r => HostJson.Run(r, host.Runs.Find(r.Id) is not null || leased?.Contains(r.Id) == true, host.Journal.SharedAcrossMachines))
             .Where(r => status is null || string.Equals((string?)r["status"], status, StringComparison.OrdinalIgnoreCase))
             .Where(r => script is null || ((string?)r["script"])?.Contains(script, StringComparison.OrdinalIgnoreCase) == true)
             .Take(Math.Clamp(limit ?? 200, 1, 10_000));
@@ -151,7 +151,7 @@ internal static class HostApi
         var (digest, steps) = digester.Finish();
         var owner = host.Cluster is { } cluster ? await cluster.OwnerAsync(id, ct) : null;
         var leased = host.Cluster is { } leases && (await leases.LeasedAsync([id], ct)).Count > 0;
-        var json = HostJson.Run(run, host.Runs.Find(id) is not null || leased);
+        var json = HostJson.Run(run, host.Runs.Find(id) is not null || leased, host.Journal.SharedAcrossMachines);
         json["input"] = run.Input?.DeepClone();
         json["result"] = run.Result?.DeepClone();
         json["steps"] = new JsonArray([.. steps.Select(HostJson.Step)]);

@@ -8,13 +8,14 @@ namespace Orchestrator.Cli.Host;
 internal static class HostJson
 {
     /// <summary>Running, succeeded, failed, cancelled, or interrupted (journaled as running, but nothing runs it any more).</summary>
-    public static string StatusOf(RunRecord run, bool inFlight) =>
-        !inFlight && RunLiveness.IsInterrupted(run) ? "interrupted" : Lower(run.Status);
+    /// <param name="sharedStore">The store is shared by machines: another machine's running run is never taken for interrupted.</param>
+    public static string StatusOf(RunRecord run, bool inFlight, bool sharedStore) =>
+        !inFlight && RunLiveness.IsInterrupted(run, sharedStore) ? "interrupted" : Lower(run.Status);
 
-    public static JsonObject Run(RunRecord run, bool inFlight) => new()
+    public static JsonObject Run(RunRecord run, bool inFlight, bool sharedStore = false) => new()
     {
         ["id"] = run.Id,
-        ["status"] = StatusOf(run, inFlight),
+        ["status"] = StatusOf(run, inFlight, sharedStore),
         ["script"] = run.Script,
         ["language"] = run.Language,
         ["startedAt"] = run.StartedAt,

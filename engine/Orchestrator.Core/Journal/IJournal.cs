@@ -18,6 +18,12 @@ internal interface IJournal : IAsyncDisposable
     /// <summary>The cron schedules a running host starts runs by, kept in the same store.</summary>
     Schedules.IScheduleStore Schedules { get; }
 
+    /// <summary>
+    /// Whether processes on several machines may share this store (PostgreSQL): then a run recorded as running by another
+    /// machine cannot be judged from here (see <see cref="RunLiveness.IsInterrupted"/>).
+    /// </summary>
+    bool SharedAcrossMachines => false;
+
     ValueTask StartRunAsync(RunRecord run, CancellationToken cancellationToken);
 
     /// <summary>

@@ -70,7 +70,7 @@ internal static class JournalCommands
     }
 
     /// <summary>Deletes the runs the prune selects, their rows and what they alone referred to, on the writer's transaction.</summary>
-    public static void Prune(DbConnection connection, DbTransaction transaction, JournalWrite.Prune prune, Action<string> forget)
+    public static void Prune(DbConnection connection, DbTransaction transaction, JournalWrite.Prune prune, Action<string> forget, bool sharedStore)
     {
         var runs = new List<RunRecord>();
         using (var select = Command(connection, transaction, "SELECT " + RunColumns + " FROM runs"))
@@ -82,7 +82,7 @@ internal static class JournalCommands
             }
         }
 
-        var pruned = RunRetention.Select(runs, prune.StartedBefore, prune.KeepNewest);
+        var pruned = RunRetention.Select(runs, prune.StartedBefore, prune.KeepNewest, sharedStore);
         foreach (var run in pruned)
         {
             foreach (var table in (ReadOnlySpan<string>)["waits WHERE run_id", "signals WHERE run_id", "journal WHERE run_id", "run_values WHERE run_id", "runs WHERE id"])

@@ -9,8 +9,9 @@ namespace Orchestrator.Core.Journal;
 /// (status <c>interrupted</c>) and retention (<see cref="IJournal.PruneAsync"/>) share.
 /// </summary>
 /// <remarks>
-/// A journal is SQLite in WAL mode, which only works for processes on one machine; so a run recorded by
-/// another host, or with no host at all (format 1), cannot be running against this store now.
+/// A SQLite journal (WAL mode) only works for processes on one machine; so a run recorded there by another host, or
+/// with no host at all (format 1), cannot be running against the store now. A PostgreSQL store is shared by machines:
+/// a run another machine records as running may well be, and is never taken for interrupted from here.
 /// </remarks>
 internal static class RunLiveness
 {
@@ -31,12 +32,18 @@ internal static class RunLiveness
     /// True if the run is recorded as running but nothing runs it any more: its process is gone, or it
     /// names this very process, which is not running it (a stale record whose process id was reused).
     /// </summary>
-    public static bool IsInterrupted(RunRecord run)
+    /// <param name="sharedStore">The store is shared by machines (<see cref="IJournal.SharedAcrossMachines"/>).</param>
+    public static bool IsInterrupted(RunRecord run, bool sharedStore = false)
     {
         ArgumentNullException.ThrowIfNull(run);
         if (run.Status != RunStatus.Running)
         {
             return false;
+        }
+
+        if (sharedStore && run.Host is not null && !IsThisHost(run.Host))
+        {
+            return false; // another machine's process: cannot tell from here, so never treated as gone
         }
 
         if (!IsAlive(run))

@@ -22,7 +22,7 @@ internal static class RunRetention
     /// <paramref name="keepNewest"/> most recently started (if given) — never one that is still running on a
     /// live process (see <see cref="RunLiveness"/>).
     /// </summary>
-    public static IReadOnlyList<RunRecord> Select(IEnumerable<RunRecord> runs, DateTimeOffset? startedBefore, int? keepNewest)
+    public static IReadOnlyList<RunRecord> Select(IEnumerable<RunRecord> runs, DateTimeOffset? startedBefore, int? keepNewest, bool sharedStore = false)
     {
         Validate(startedBefore, keepNewest);
         return runs
@@ -30,7 +30,7 @@ internal static class RunRetention
             .ThenByDescending(r => r.Id, StringComparer.Ordinal)
             .Skip(keepNewest ?? 0)
             .Where(r => startedBefore is not { } cutoff || r.StartedAt < cutoff)
-            .Where(r => r.Status != RunStatus.Running || RunLiveness.IsInterrupted(r))
+            .Where(r => r.Status != RunStatus.Running || RunLiveness.IsInterrupted(r, sharedStore))
             .Reverse()
             .ToList();
     }

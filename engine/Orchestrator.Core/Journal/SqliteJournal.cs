@@ -364,7 +364,7 @@ internal sealed class SqliteJournal : IStoreJournal
         switch (write)
         {
             case JournalWrite.Prune prune:
-                JournalCommands.Prune(_writer, transaction, prune, _tails.Forget);
+                JournalCommands.Prune(_writer, transaction, prune, _tails.Forget, sharedStore: false);
 
                 // A value the pruned runs alone referred to is gone: the next run that holds it stores it again.
                 _storedRecently.Clear();

@@ -58,7 +58,9 @@ internal sealed class RunManager(WorkflowEngine engine, IJournal journal, IProgr
     {
         var record = await journal.GetRunAsync(runId, cancellationToken).ConfigureAwait(false)
             ?? throw new ResumeRefusedException($"no run with id '{runId}'");
-        if (_active.ContainsKey(runId) || (record.Status == RunStatus.Running && !RunLiveness.IsInterrupted(record)))
+        // On a cluster node the run's lease decides (a dead node on another machine leaves its runs to be taken over);
+        // otherwise a run another machine records as running on a shared store is taken to be running.
+        if (_active.ContainsKey(runId) || (record.Status == RunStatus.Running && !RunLiveness.IsInterrupted(record, Claim is null && journal.SharedAcrossMachines)))
         {
             throw new ResumeRefusedException($"run {runId} is still running; cancel it first");
         }

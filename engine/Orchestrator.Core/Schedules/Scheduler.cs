@@ -145,7 +145,7 @@ internal sealed class Scheduler : IDisposable
         }
 
         var run = await _journal.GetRunAsync(runId, cancellationToken).ConfigureAwait(false);
-        return run is { Status: RunStatus.Waiting } || (run is { Status: RunStatus.Running } && !RunLiveness.IsInterrupted(run));
+        return run is { Status: RunStatus.Waiting } || (run is { Status: RunStatus.Running } && !RunLiveness.IsInterrupted(run, _journal.SharedAcrossMachines));
     }
 
     private async Task TickSafelyAsync()

@@ -50,6 +50,18 @@ public sealed class RunLivenessTests : IDisposable
         RunLiveness.IsInterrupted(run with { Status = RunStatus.Failed }).Should().BeFalse("only a run still marked running can be interrupted");
     }
 
+    [Fact]
+    public void A_run_another_machine_records_as_running_is_interrupted_on_a_store_of_one_machine_and_not_on_a_shared_one()
+    {
+        var run = Run("elsewhere") with { Host = "some-other-host", Pid = 4242 };
+
+        RunLiveness.IsInterrupted(run).Should().BeTrue("a SQLite store serves one machine: nothing elsewhere can be running it");
+        RunLiveness.IsInterrupted(run, sharedStore: true).Should().BeFalse("on a PostgreSQL store another machine may be running it");
+        RunLiveness.IsInterrupted(run with { Host = Environment.MachineName, Pid = ExitedProcessId() }, sharedStore: true).Should().BeTrue("this machine's processes can still be seen");
+        RunRetention.Select([run], startedBefore: T0.AddDays(1), keepNewest: null, sharedStore: true).Should().BeEmpty();
+        RunRetention.Select([run], startedBefore: T0.AddDays(1), keepNewest: null).Should().ContainSingle();
+    }
+
     [Theory]
     [InlineData("some-other-host", true)]
     [InlineData(null, true)]

@@ -24,6 +24,9 @@ public abstract partial class StoreContractTests : IDisposable
     /// <summary>Runs SQL on the store's database, outside the engine.</summary>
     protected abstract Task<object?> SqlAsync(string sql);
 
+    /// <summary>Whether processes on several machines may share the store (PostgreSQL), so that another machine's run cannot be judged from here.</summary>
+    protected abstract bool SharedAcrossMachines { get; }
+
     public virtual void Dispose()
     {
         SqliteConnection.ClearAllPools();
@@ -327,12 +330,60 @@ public abstract partial class StoreContractTests : IDisposable
         again.ExitCode.Should().Be(2, again.ToString());
         again.Stderr.Should().Contain("already succeeded");
     }
+
+    [Fact]
+    public async Task A_run_another_machine_records_as_running_is_never_pruned_or_resumed_unasked_on_a_shared_store()
+    {
+        var hello = Path.Combine(RepoPaths.Root, "scripts", "hello.csx");
+        await using (var journal = Open())
+        {
+            await journal.StartRunAsync(Run("r-elsewhere") with { Host = "another-machine", Pid = 4242, Script = hello }, default);
+            await journal.AppendAsync(Entry("r-elsewhere", 1, "a", StepEvent.Started), default);
+        }
+
+        // A SQLite store cannot be used from two machines, so its run there is gone; a PostgreSQL store's may be alive.
+        var runs = await CliRunner.RunAsync("runs", "--store", Store);
+        runs.Stdout.Should().MatchRegex($@"(?m)^r-elsewhere\s+{(SharedAcrossMachines ? "running" : "interrupted")}\s");
+
+        var resume = await CliRunner.RunAsync("resume", "r-elsewhere", "--store", Store, "--no-host");
+        if (SharedAcrossMachines)
+        {
+            resume.ExitCode.Should().Be(2, resume.ToString());
+            resume.Stderr.Trim().Should().Be("orchestrator: run r-elsewhere is recorded as running on another-machine (process 4242); if that process is gone, resume it with --force");
+        }
+
+        var prune = await CliRunner.RunAsync("runs", "prune", "--older-than", "1d", "--store", Store);
+        prune.ExitCode.Should().Be(0, prune.ToString());
+        await using (var journal = Open())
+        {
+            var kept = await journal.GetRunAsync("r-elsewhere", default);
+            if (SharedAcrossMachines)
+            {
+                kept.Should().NotBeNull("a run another machine may still be driving is never pruned");
+                kept!.Status.Should().Be(RunStatus.Running);
+            }
+            else
+            {
+                kept.Should().BeNull("an interrupted run is pruned");
+            }
+        }
+
+        if (SharedAcrossMachines)
+        {
+            // The user says its process is gone: --force resumes it here, and it finishes.
+            var forced = await CliRunner.RunAsync("resume", "r-elsewhere", "--store", Store, "--no-host", "--force", "--json");
+            forced.ExitCode.Should().Be(0, forced.ToString());
+            JsonNode.Parse(forced.LastLine)!["status"]!.GetValue<string>().Should().Be("succeeded");
+        }
+    }
 }
 
 /// <summary>The contract on a SQLite store folder.</summary>
 public sealed class SqliteStoreContractTests : StoreContractTests
 {
     protected override string Store => Path.Combine(Dir.Path, "store");
+
+    protected override bool SharedAcrossMachines => false;
 
     protected override async Task<object?> SqlAsync(string sql)
     {
@@ -372,6 +423,8 @@ public sealed class PostgresStoreContractTests(PostgresTestDatabase database) : 
     private string? _store;
 
     protected override string Store => _store ??= database.NewStore();
+
+    protected override bool SharedAcrossMachines => true;
 
     public override void Dispose()
     {

@@ -138,7 +138,7 @@ internal static class McpServeCommand
             return new JsonArray([.. list.OrderByDescending(r => r.StartedAt).Select(r => new JsonObject
             {
                 ["id"] = r.Id,
-                ["status"] = (RunLiveness.IsInterrupted(r) ? "interrupted" : r.Status.ToString().ToLowerInvariant()),
+                ["status"] = (RunLiveness.IsInterrupted(r, session.Journal.SharedAcrossMachines) ? "interrupted" : r.Status.ToString().ToLowerInvariant()),
                 ["startedAt"] = r.StartedAt,
                 ["durationMs"] = r.DurationMs,
                 ["script"] = r.Script,

@@ -21,7 +21,10 @@ internal static class ResumeCommand
         var timeout = CommonOptions.Timeout();
         var mcpConfig = CommonOptions.McpConfig();
         var noCache = CommonOptions.NoCache();
-        var force = new Option<bool>("--force") { Description = "Resume even though the script changed since the run started." };
+        var force = new Option<bool>("--force")
+        {
+            Description = "Resume even though the script changed since the run started, or another machine records it as running (on a shared PostgreSQL store; its process is gone).",
+        };
         var connectors = ConnectorFiles.ConnectorsOption();
         var secrets = ConnectorFiles.SecretsOption();
         var otlp = Telemetry.TelemetryOptions.Otlp();
@@ -71,9 +74,18 @@ internal static class ResumeCommand
         await using (var session = StoreSession.OpenExisting(store, console))
         {
             run = await session.Journal.GetRunAsync(id, cancellationToken) ?? throw new CliException($"no run with id '{id}' in {session.Journal.Location}");
-            if (run.Status == RunStatus.Running && !RunLiveness.IsInterrupted(run))
+            if (run.Status == RunStatus.Running && !RunLiveness.IsInterrupted(run, session.Journal.SharedAcrossMachines))
             {
-                throw new CliException($"run {id} is still running in process {run.Pid}; stop it first");
+                // Another machine's process cannot be seen from here: only the user can say it is gone.
+                if (!RunLiveness.IsInterrupted(run))
+                {
+                    throw new CliException($"run {id} is still running in process {run.Pid}; stop it first");
+                }
+
+                if (!force)
+                {
+                    throw new CliException($"run {id} is recorded as running on {run.Host} (process {run.Pid}); if that process is gone, resume it with --force");
+                }
             }
 
             // Replay trusts the journal: one altered outside the engine is refused before anything is written.

@@ -82,7 +82,7 @@ internal static class RunCommand
     {
         // Only this script's open runs are read: a store keeps every earlier run, and this is on every run's start.
         var unfinished = (await host.Session.Journal.ListOpenRunsAsync(scriptPath, cancellationToken))
-            .Where(r => r.Status == RunStatus.Cancelled || RunLiveness.IsInterrupted(r))
+            .Where(r => r.Status == RunStatus.Cancelled || RunLiveness.IsInterrupted(r, host.Session.Journal.SharedAcrossMachines))
             .ToList();
         if (unfinished.Count > 0)
         {

@@ -61,7 +61,7 @@ internal static class RunsCommand
         var rows = runs.Select(r => new[]
         {
             r.Id,
-            Status(r),
+            Status(r, session.Journal.SharedAcrossMachines),
             r.StartedAt.ToLocalTime().ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture),
             Duration(r.DurationMs),
             Path.GetRelativePath(Environment.CurrentDirectory, r.Script),
@@ -92,7 +92,7 @@ internal static class RunsCommand
         var nodes = Core.Journal.Postgres.PostgresConnection.IsPostgres(storeDirectory)
             ? await StepNodesAsync(storeDirectory, id, ct)
             : new Dictionary<string, string>();
-        var json = Host.HostJson.Run(run, inFlight: false);
+        var json = Host.HostJson.Run(run, inFlight: false, session.Journal.SharedAcrossMachines);
         json["result"] = run.Result?.DeepClone();
         json["steps"] = new System.Text.Json.Nodes.JsonArray([.. StepFolding.Fold(entries).Select(s =>
         {
@@ -131,7 +131,7 @@ internal static class RunsCommand
 
         console.Line($"run      {run.Id}");
         console.Line($"script   {run.Script} ({run.Language}, sha256 {run.ScriptHash[..Math.Min(12, run.ScriptHash.Length)]})");
-        console.Line($"status   {Status(run)}");
+        console.Line($"status   {Status(run, session.Journal.SharedAcrossMachines)}");
         console.Line($"started  {run.StartedAt.ToLocalTime():yyyy-MM-dd HH:mm:ss.fff}");
         if (run.Host is not null)
         {
@@ -305,8 +305,9 @@ internal static class RunsCommand
     }
 
     /// <summary>A run's status as the verbs print it: a running run whose process is gone is interrupted.</summary>
-    internal static string Status(RunRecord run) =>
-        RunLiveness.IsInterrupted(run) ? "interrupted" : Status(run.Status);
+    /// <param name="sharedStore">The store is shared by machines: another machine's running run is never taken for interrupted.</param>
+    internal static string Status(RunRecord run, bool sharedStore) =>
+        RunLiveness.IsInterrupted(run, sharedStore) ? "interrupted" : Status(run.Status);
 
     private static string Status(RunStatus status) => status.ToString().ToLowerInvariant();
 

@@ -46,7 +46,7 @@ internal static class StoreStatsCommand
             largest = LargestRuns(connection, top);
         }
 
-        var byStatus = runs.Values.GroupBy(RunsCommand.Status).OrderBy(g => g.Key, StringComparer.Ordinal).Select(g => (Status: g.Key, Count: g.Count())).ToList();
+        var byStatus = runs.Values.GroupBy(r => RunsCommand.Status(r, sharedStore: false)).OrderBy(g => g.Key, StringComparer.Ordinal).Select(g => (Status: g.Key, Count: g.Count())).ToList();
         if (json)
         {
             console.Line(new JsonObject
@@ -59,7 +59,7 @@ internal static class StoreStatsCommand
                 ["largestRuns"] = new JsonArray([.. largest.Select(r => (JsonNode)new JsonObject
                 {
                     ["id"] = r.Id,
-                    ["status"] = runs.TryGetValue(r.Id, out var run) ? RunsCommand.Status(run) : null,
+                    ["status"] = runs.TryGetValue(r.Id, out var run) ? RunsCommand.Status(run, sharedStore: false) : null,
                     ["rows"] = r.Rows,
                     ["bytes"] = r.Bytes,
                     ["script"] = run?.Script,
@@ -80,7 +80,7 @@ internal static class StoreStatsCommand
             TextTable.Write(console, ["LARGEST RUNS", "STATUS", "ROWS", "BYTES", "SCRIPT"], [.. largest.Select(r => new[]
             {
                 r.Id,
-                runs.TryGetValue(r.Id, out var run) ? RunsCommand.Status(run) : "(no run record)",
+                runs.TryGetValue(r.Id, out var run) ? RunsCommand.Status(run, sharedStore: false) : "(no run record)",
                 Count(r.Rows),
                 Size(r.Bytes),
                 run is null ? "" : Path.GetRelativePath(Environment.CurrentDirectory, run.Script),

@@ -68,6 +68,8 @@ internal sealed class PostgresJournal : IStoreJournal
 
     public Schedules.IScheduleStore Schedules { get; }
 
+    public bool SharedAcrossMachines => true;
+
     /// <summary>The database, its password masked.</summary>
     public string Location { get; }
 
@@ -364,7 +366,7 @@ internal sealed class PostgresJournal : IStoreJournal
                 lockRefs.ExecuteNonQuery();
             }
 
-            JournalCommands.Prune(_writer, transaction, prune, _tails.Forget);
+            JournalCommands.Prune(_writer, transaction, prune, _tails.Forget, sharedStore: true);
 
             // A value the pruned runs alone referred to is gone: the next run that holds it stores it again.
             _storedRecently.Clear();
