@@ -87,20 +87,22 @@ internal sealed class HostHttp(Uri baseAddress, string? token)
         {
             socket.Connect(endpoint);
             var stream = new NetworkStream(socket, ownsSocket: true);
-            if (target.Scheme == Uri.UriSchemeHttp)
-            {
-                return stream;
-            }
-
-            var tls = new SslStream(stream, leaveInnerStreamOpen: false);
-            tls.AuthenticateAsClient(new SslClientAuthenticationOptions { TargetHost = target.IdnHost });
-            return tls;
+            return target.Scheme == Uri.UriSchemeHttp ? stream : Secure(stream, target);
         }
         catch
         {
             socket.Dispose();
             throw;
         }
+    }
+
+    /// <summary>TLS over the connection: a method of its own, so that a plain http:// request never loads TLS and cryptography.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private static SslStream Secure(NetworkStream stream, Uri target)
+    {
+        var tls = new SslStream(stream, leaveInnerStreamOpen: false);
+        tls.AuthenticateAsClient(new SslClientAuthenticationOptions { TargetHost = target.IdnHost });
+        return tls;
     }
 
     private static HttpStatusCode ParseStatus(string? line, Uri target)
