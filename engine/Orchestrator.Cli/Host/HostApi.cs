@@ -123,7 +123,7 @@ internal static class HostApi
     private static async Task<IResult> ListAsync(HostState host, string? status, string? script, int? limit, CancellationToken ct)
     {
         var runs = await host.Journal.ListRunsAsync(ct);
-        var leased = host.Cluster is { } cluster ? await cluster.LeasedAsync(null, ct) : null;
+        var leased = host.Cluster is { } cluster ? await cluster.LeasedAsync(ct) : null;
         var listed = runs
             .OrderByDescending(r => r.StartedAt)
             .Select(r => HostJson.Run(r, host.Runs.Find(r.Id) is not null || leased?.Contains(r.Id) == true, host.Journal.SharedAcrossMachines))
@@ -149,8 +149,7 @@ internal static class HostApi
         }
 
         var (digest, steps) = digester.Finish();
-        var owner = host.Cluster is { } cluster ? await cluster.OwnerAsync(id, ct) : null;
-        var leased = host.Cluster is { } leases && (await leases.LeasedAsync([id], ct)).Count > 0;
+        var (leased, owner) = host.Cluster is { } cluster ? await cluster.LeaseAsync(id, ct) : (false, null);
         var json = HostJson.Run(run, host.Runs.Find(id) is not null || leased, host.Journal.SharedAcrossMachines);
         json["input"] = run.Input?.DeepClone();
         json["result"] = run.Result?.DeepClone();
@@ -187,7 +186,7 @@ internal static class HostApi
         var text = new StringBuilder();
         // A run another node drives (or is taking over) is followed through the journal they all write.
         Func<CancellationToken, ValueTask<bool>>? drivenElsewhere = host.Cluster is { } cluster
-            ? async token => (await cluster.LeasedAsync([id], token)).Count > 0
+            ? async token => (await cluster.LeaseAsync(id, token)).Leased
             : null;
         await foreach (var e in RunEventReader.ReadAsync(host.Journal, id, live, after, host.Time, drivenElsewhere, ct))
         {

@@ -10,6 +10,12 @@ namespace Orchestrator.Cluster.Runs;
 /// </summary>
 internal sealed class RunLeases(NpgsqlDataSource database, string node, TimeSpan duration)
 {
+    // A node paused in the middle of a commit would hold the rows, and so every take-over, for as long as it is paused:
+    // the server ends such a transaction once it has been idle for a lease's length (the node's commit then fails).
+    private readonly string _heldSql =
+        $"SET LOCAL idle_in_transaction_session_timeout = {(long)duration.TotalMilliseconds}; " +
+        "SELECT run_id FROM cluster_leases WHERE node = @node AND run_id = ANY(@runs) FOR SHARE";
+
     public string Node => node;
 
     public TimeSpan Duration => duration;
@@ -45,13 +51,7 @@ internal sealed class RunLeases(NpgsqlDataSource database, string node, TimeSpan
     /// </summary>
     public IReadOnlySet<string> Held(NpgsqlConnection connection, NpgsqlTransaction transaction, IReadOnlyCollection<string> runIds)
     {
-        // A node paused in the middle of a commit would hold the rows, and so every take-over, for as long as it is paused:
-        // the server ends such a transaction once it has been idle for a lease's length (the node's commit then fails).
-        var idle = ((long)duration.TotalMilliseconds).ToString(System.Globalization.CultureInfo.InvariantCulture);
-        using var command = new NpgsqlCommand(
-            $"SET LOCAL idle_in_transaction_session_timeout = {idle}; SELECT run_id FROM cluster_leases WHERE node = @node AND run_id = ANY(@runs) FOR SHARE",
-            connection,
-            transaction);
+        using var command = new NpgsqlCommand(_heldSql, connection, transaction);
         command.Parameters.AddWithValue("node", node);
         command.Parameters.AddWithValue("runs", runIds.ToArray());
         var held = new HashSet<string>(StringComparer.Ordinal);
@@ -121,27 +121,25 @@ internal sealed class RunLeases(NpgsqlDataSource database, string node, TimeSpan
     }
 
     /// <summary>The node holding the run's live lease, or null.</summary>
-    public async Task<string?> OwnerAsync(string runId, CancellationToken cancellationToken)
-    {
-        await using var command = database.CreateCommand("SELECT node FROM cluster_leases WHERE run_id = @run AND expires_at >= now()");
-        command.Parameters.AddWithValue("run", runId);
-        return await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) as string;
-    }
+    public async Task<string?> OwnerAsync(string runId, CancellationToken cancellationToken) =>
+        await LeaseAsync(runId, cancellationToken).ConfigureAwait(false) is { Live: true } lease ? lease.Node : null;
 
     /// <summary>
-    /// The runs the cluster drives or will take over: every run with a lease, live, expired or held by a dead node (a
-    /// lease is only dropped when its run ends), of <paramref name="runIds"/> or of all when null.
+    /// The run's lease, live or not (expired, or held by a dead node, until another node takes it); null when it has none.
+    /// A lease is only dropped when its run ends, so a run with one is the cluster's to drive or to take over.
     /// </summary>
-    public async Task<IReadOnlySet<string>> LeasedAsync(IReadOnlyCollection<string>? runIds, CancellationToken cancellationToken)
+    public async Task<(string Node, bool Live)?> LeaseAsync(string runId, CancellationToken cancellationToken)
     {
-        await using var command = database.CreateCommand(runIds is null
-            ? "SELECT run_id FROM cluster_leases"
-            : "SELECT run_id FROM cluster_leases WHERE run_id = ANY(@runs)");
-        if (runIds is not null)
-        {
-            command.Parameters.AddWithValue("runs", runIds.ToArray());
-        }
+        await using var command = database.CreateCommand("SELECT node, expires_at >= now() FROM cluster_leases WHERE run_id = @run");
+        command.Parameters.AddWithValue("run", runId);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        return await reader.ReadAsync(cancellationToken).ConfigureAwait(false) ? (reader.GetString(0), reader.GetBoolean(1)) : null;
+    }
 
+    /// <summary>The runs the cluster drives or will take over: every run with a lease (see <see cref="LeaseAsync"/>).</summary>
+    public async Task<IReadOnlySet<string>> LeasedAsync(CancellationToken cancellationToken)
+    {
+        await using var command = database.CreateCommand("SELECT run_id FROM cluster_leases");
         var leased = new HashSet<string>(StringComparer.Ordinal);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))

@@ -138,7 +138,8 @@ internal sealed class ClusterHosting : IClusterRouting, IAsyncDisposable
         return owner is not null && await Grains.GetGrain<INodeGrain>(owner).CancelRunAsync(runId).WaitAsync(cancellationToken).ConfigureAwait(false);
     }
 
-    public Task<string?> OwnerAsync(string runId, CancellationToken cancellationToken) => _node.Leases.OwnerAsync(runId, cancellationToken);
+    public async Task<(bool Leased, string? Owner)> LeaseAsync(string runId, CancellationToken cancellationToken) =>
+        await _node.Leases.LeaseAsync(runId, cancellationToken).ConfigureAwait(false) is { } lease ? (true, lease.Live ? lease.Node : null) : (false, null);
 
     public async Task<bool> WakeAsync(string runId, CancellationToken cancellationToken)
     {
@@ -151,8 +152,7 @@ internal sealed class ClusterHosting : IClusterRouting, IAsyncDisposable
     /// <summary>Takes the run's lease before this node resumes it (<see cref="RunManager.Claim"/>).</summary>
     public Task<bool> ClaimAsync(string runId, CancellationToken cancellationToken) => _node.ClaimAsync(runId, cancellationToken);
 
-    public Task<IReadOnlySet<string>> LeasedAsync(IReadOnlyCollection<string>? runIds, CancellationToken cancellationToken) =>
-        _node.Leases.LeasedAsync(runIds, cancellationToken);
+    public Task<IReadOnlySet<string>> LeasedAsync(CancellationToken cancellationToken) => _node.Leases.LeasedAsync(cancellationToken);
 
     public async Task<JsonArray> NodesAsync(CancellationToken cancellationToken)
     {

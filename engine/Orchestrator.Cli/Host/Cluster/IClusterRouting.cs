@@ -23,14 +23,14 @@ internal interface IClusterRouting
     /// <summary>Continues a parked run whose wait may have ended, on the node that holds it (this one if none does).</summary>
     Task<bool> WakeAsync(string runId, CancellationToken cancellationToken);
 
-    /// <summary>The node that drives the run now, or null.</summary>
-    Task<string?> OwnerAsync(string runId, CancellationToken cancellationToken);
-
     /// <summary>
-    /// Of <paramref name="runIds"/> (all when null), the runs the cluster drives or is about to take over: journaled as
-    /// running and never "interrupted" while a lease for them remains, even if their node just died.
+    /// The run's lease: <c>Leased</c> while the cluster drives the run or is about to take it over (such a run is never
+    /// "interrupted", even if its node just died), <c>Owner</c> the node that drives it now (null while it is taken over).
     /// </summary>
-    Task<IReadOnlySet<string>> LeasedAsync(IReadOnlyCollection<string>? runIds, CancellationToken cancellationToken);
+    Task<(bool Leased, string? Owner)> LeaseAsync(string runId, CancellationToken cancellationToken);
+
+    /// <summary>Every run with a lease (see <see cref="LeaseAsync"/>).</summary>
+    Task<IReadOnlySet<string>> LeasedAsync(CancellationToken cancellationToken);
 
     /// <summary>The nodes (name, address, up since, runs owned, agent steps in flight, agents).</summary>
     Task<JsonArray> NodesAsync(CancellationToken cancellationToken);
