@@ -198,6 +198,9 @@ internal sealed class CliConsole(TextWriter stdout, TextWriter stderr)
 {
     public TextWriter Out { get; } = stdout;
 
+    /// <summary>Standard error as it is, for text that already carries its prefix (what a host rendered).</summary>
+    public TextWriter ErrorWriter { get; } = stderr;
+
     /// <summary>The log is compact JSON (<c>--log-format json</c>).</summary>
     public bool JsonLogs { get; set; }
 
@@ -206,7 +209,7 @@ internal sealed class CliConsole(TextWriter stdout, TextWriter stderr)
 
     public void Line(string text) => Out.WriteLine(text);
 
-    public void Error(string message) => stderr.WriteLine("orchestrator: " + message);
+    public void Error(string message) => ErrorWriter.WriteLine("orchestrator: " + message);
 
     /// <summary>A name as typed, with control characters escaped, so that a message naming it stays one line.</summary>
     public static string Printable(string text) =>

@@ -34,6 +34,7 @@ internal static class HostApi
         var api = app.MapGroup("/api");
         api.MapPost("/runs", (RunSubmission submission, CancellationToken ct) => SubmitAsync(host, submission, ct))
             .WithSummary("Start a run of a script under the host's scripts folder; 202 with the run once it is journaled.");
+        HostConsole.Map(api, host);
         api.MapGet("/runs", (string? status, string? script, int? limit, CancellationToken ct) => ListAsync(host, status, script, limit, ct))
             .WithSummary("Runs, newest first; filter by status (running, waiting, succeeded, failed, cancelled, interrupted) and script (part of its path).");
         api.MapGet("/runs/{id}", (string id, CancellationToken ct) => GetAsync(host, id, ct))
@@ -66,7 +67,7 @@ internal static class HostApi
             .WithSummary("What was learned across runs: outcomes per phase, strategy and agent; the monitor's baselines.");
     }
 
-    private static async Task<IResult> SubmitAsync(HostState host, RunSubmission submission, CancellationToken ct)
+    internal static async Task<IResult> SubmitAsync(HostState host, RunSubmission submission, CancellationToken ct)
     {
         if (string.IsNullOrWhiteSpace(submission.Script))
         {
@@ -184,11 +185,7 @@ internal static class HostApi
         response.Headers.CacheControl = "no-cache";
         await response.Body.FlushAsync(ct);
         var text = new StringBuilder();
-        // A run another node drives (or is taking over) is followed through the journal they all write.
-        Func<CancellationToken, ValueTask<bool>>? drivenElsewhere = host.Cluster is { } cluster
-            ? async token => (await cluster.LeaseAsync(id, token)).Leased
-            : null;
-        await foreach (var e in RunEventReader.ReadAsync(host.Journal, id, live, after, host.Time, drivenElsewhere, ct))
+        await foreach (var e in RunEventReader.ReadAsync(host.Journal, id, live, after, host.Time, DrivenElsewhere(host, id), ct))
         {
             text.Clear();
             if (e.End is null)
@@ -202,6 +199,10 @@ internal static class HostApi
             await response.Body.FlushAsync(ct);
         }
     }
+
+    /// <summary>For a cluster node: whether another node drives the run (or is taking it over), whose journal is then followed.</summary>
+    internal static Func<CancellationToken, ValueTask<bool>>? DrivenElsewhere(HostState host, string runId) =>
+        host.Cluster is { } cluster ? async token => (await cluster.LeaseAsync(runId, token)).Leased : null;
 
     private static async Task<IResult> ReportAsync(HostState host, HttpContext context, string id, CancellationToken ct)
     {
@@ -247,7 +248,7 @@ internal static class HostApi
         return Results.Ok(HostJson.Run(outcome.Run, inFlight: false));
     }
 
-    private static async Task<IResult> ResumeAsync(HostState host, string id, bool force, CancellationToken ct)
+    internal static async Task<IResult> ResumeAsync(HostState host, string id, bool force, CancellationToken ct)
     {
         var run = await host.Journal.GetRunAsync(id, ct);
         if (run is null)

@@ -12,12 +12,17 @@ internal abstract class RunProgress : IAsyncDisposable
 
     public abstract ValueTask DisposeAsync();
 
-    /// <summary>Picks the view for where the output goes.</summary>
-    public static RunProgress? For(CliConsole console, bool json, bool quiet)
+    /// <summary>Picks the view for where the output goes: this process's terminal, or a client's that a host draws for.</summary>
+    public static RunProgress? For(CliConsole console, bool json, bool quiet, ClientTerminal? client = null)
     {
         if (json || quiet)
         {
             return null;
+        }
+
+        if (client is not null)
+        {
+            return new LiveRunProgress(client.Console(console.Out), TimeProvider.System);
         }
 
         return ReferenceEquals(console.Out, Console.Out) && !Console.IsOutputRedirected

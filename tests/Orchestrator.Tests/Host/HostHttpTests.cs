@@ -56,19 +56,17 @@ public sealed class HostHttpTests : IDisposable
     }
 
     [Fact]
-    public async Task A_host_that_closes_the_events_before_the_end_fails_the_command_and_says_where_to_look()
+    public async Task A_host_that_closes_the_output_before_the_end_fails_the_command_and_says_where_to_look()
     {
-        await using var fake = new FakeHost(request => request.StartsWith("POST /api/runs ", StringComparison.Ordinal)
-            ? "HTTP/1.1 202 Accepted\r\nContent-Type: application/json\r\n\r\n{\"id\":\"r-1\"}"
-            : "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n\r\nid: 1\nevent: step\ndata: {\"seq\":1,\"runId\":\"r-1\",\"stepId\":\"a\",\"event\":\"started\",\"name\":\"a\",\"kind\":\"step\",\"attempt\":1,\"at\":\"2026-12-05T00:00:00+00:00\"}\n\n");
+        await using var fake = new FakeHost(_ => "HTTP/1.1 200 OK\r\nContent-Type: application/vnd.orchestrator.console\r\n\r\nr 3\nr-1o 8\nworking\n");
 
         var result = await CliRunner.RunAsync("run", Script, "--store", Store, "--host", fake.Url, "--quiet");
 
         result.ExitCode.Should().Be(1, result.ToString());
-        result.Stderr.Should().Contain($"closed run r-1's events before its end; see 'orchestrator runs show r-1'");
-        fake.Requests.Should().HaveCount(2);
-        fake.Requests[0].Should().Contain("Content-Type: application/json").And.Contain("Content-Length:");
-        fake.Requests[1].Should().StartWith("GET /api/runs/r-1/events HTTP/1.0").And.Contain("Last-Event-ID: 0");
+        result.Stdout.Should().Be("working\n", "what the host rendered before it broke off is shown");
+        result.Stderr.Should().Contain($"closed run r-1's output before its end; see 'orchestrator runs show r-1'");
+        fake.Requests.Should().ContainSingle().Which.Should().StartWith("POST /api/console/run HTTP/1.0")
+            .And.Contain("Content-Type: application/json").And.Contain("Content-Length:");
     }
 
     /// <summary>A TCP server on loopback that reads one request's head (and body) and writes back what it is told, then closes.</summary>

@@ -117,7 +117,7 @@ internal static class McpServeCommand
 
             // As 'orchestrator run': a host serving the store runs it, and one that was not named but cannot take it leaves
             // it to this process. The call holds a pool thread on the host's socket until the run ends (HostHttp blocks).
-            if (settings.Host() is { } remote && await remote.RunToEndAsync(path, parsed, () => null, ct) is { } placed)
+            if (settings.Host() is { } remote && await remote.RunToEndAsync(path, parsed, ct) is { } placed)
             {
                 return RunOutput.ToJson(placed);
             }

@@ -75,11 +75,6 @@ internal sealed class HostHttp(Uri baseAddress, string? token)
 
     private static Stream Connect(Uri target)
     {
-        if (target.Scheme != Uri.UriSchemeHttp && target.Scheme != Uri.UriSchemeHttps)
-        {
-            throw new CliException($"--host: '{target.GetLeftPart(UriPartial.Authority)}' is not an http:// or https:// URL");
-        }
-
         // An address in the URL needs no name resolution, which would load and start more than the request itself.
         EndPoint endpoint = IPAddress.TryParse(target.IdnHost, out var address) ? new IPEndPoint(address, target.Port) : new DnsEndPoint(target.IdnHost, target.Port);
         var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };

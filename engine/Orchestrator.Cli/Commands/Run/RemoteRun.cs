@@ -5,6 +5,7 @@ using System.Text.Json.Nodes;
 using Orchestrator.Cli.Host;
 using Orchestrator.Cli.Progress;
 using Orchestrator.Core.Journal;
+using Orchestrator.Core.Runs;
 using Orchestrator.Core.Workflow;
 
 namespace Orchestrator.Cli.Commands.Run;
@@ -53,34 +54,36 @@ internal sealed class RemoteRun(HostHttp client, bool explicitHost)
             throw new CliException($"--host: '{url}' is not an absolute URL");
         }
 
+        if (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps)
+        {
+            throw new CliException($"--host: '{uri.GetLeftPart(UriPartial.Authority)}' is not an http:// or https:// URL");
+        }
+
         var token = Environment.GetEnvironmentVariable(TokenVariable) ?? file?.Token;
         return new RemoteRun(new HostHttp(uri, token), named is not null);
     }
 
-    /// <summary>Submits the script and follows it; null when an implicit host cannot take it (then the run goes in-process).</summary>
-    public async Task<int?> RunAsync(CliConsole console, string scriptPath, JsonNode? input, bool json, bool quiet, CancellationToken cancellationToken) =>
-        await RunToEndAsync(scriptPath, input, () => RunProgress.For(console, json, quiet), cancellationToken) is { } outcome ? RunOutput.Report(console, outcome, json, quiet) : null;
+    /// <summary>
+    /// Runs the script on the host, which renders what this command prints (<see cref="HostConsole"/>): the same live
+    /// progress, lines and exit code as in-process. Null when an implicit host cannot take it (then it runs here).
+    /// </summary>
+    public Task<int?> RunAsync(CliConsole console, string scriptPath, (string? Text, string Source) input, bool json, bool quiet, CancellationToken cancellationToken) =>
+        ConsoleAsync(console, "/api/console/run", new JsonObject { ["script"] = scriptPath, ["input"] = input.Text, ["inputSource"] = input.Source }, json, quiet, cancellationToken);
+
+    /// <summary>Resumes the run on the host, which renders what this command prints; null when an implicit host cannot take it.</summary>
+    public Task<int?> ResumeAsync(CliConsole console, string runId, bool force, bool json, bool quiet, CancellationToken cancellationToken) =>
+        ConsoleAsync(console, "/api/console/resume", new JsonObject { ["runId"] = runId, ["force"] = force }, json, quiet, cancellationToken);
 
     /// <summary>
     /// Submits the script and waits for the run's end (cancelling <paramref name="cancellationToken"/> cancels it on the
-    /// host); null when an implicit host cannot take it. <paramref name="progress"/> is made once the host took the run.
+    /// host); null when an implicit host cannot take it.
     /// </summary>
-    public Task<RunOutcome?> RunToEndAsync(string scriptPath, JsonNode? input, Func<RunProgress?> progress, CancellationToken cancellationToken) =>
-        SubmitAsync("/api/runs", new JsonObject { ["script"] = scriptPath, ["input"] = input?.DeepClone() }, body => body["id"]!.GetValue<string>(), _ => 0, progress, cancellationToken);
-
-    /// <summary>Resumes the run on the host and follows what this attempt adds; null when an implicit host cannot take it.</summary>
-    public async Task<int?> ResumeAsync(CliConsole console, string runId, bool force, bool json, bool quiet, CancellationToken cancellationToken) =>
-        await SubmitAsync($"/api/runs/{Uri.EscapeDataString(runId)}/resume", new JsonObject { ["force"] = force }, _ => runId, body => body["afterSeq"]?.GetValue<long>() ?? 0, () => RunProgress.For(console, json, quiet), cancellationToken) is { } outcome
-            ? RunOutput.Report(console, outcome, json, quiet)
-            : null;
-
-    private async Task<RunOutcome?> SubmitAsync(string path, JsonObject request, Func<JsonNode, string> runIdOf, Func<JsonNode, long> afterSeqOf, Func<RunProgress?> progress, CancellationToken cancellationToken)
+    public async Task<RunOutcome?> RunToEndAsync(string scriptPath, JsonNode? input, CancellationToken cancellationToken)
     {
-        // The requests block on the socket: the command line gets this task first, since its Ctrl+C handling waits on it.
-        // The submission is not cancelled half-way: Ctrl+C during it cancels the run on the host once it has an id.
+        // The requests block on the socket: the caller gets this task first, since its cancellation waits on it.
         await Task.Yield();
         JsonNode body;
-        using (var response = Post(path, request))
+        using (var response = Post("/api/runs", new JsonObject { ["script"] = scriptPath, ["input"] = input?.DeepClone() }))
         {
             if (response is null)
             {
@@ -90,7 +93,61 @@ internal sealed class RemoteRun(HostHttp client, bool explicitHost)
             body = Read(response);
         }
 
-        return await FollowAsync(runIdOf(body), afterSeqOf(body), progress, cancellationToken);
+        return await EndOfAsync(body["id"]!.GetValue<string>(), cancellationToken);
+    }
+
+    private async Task<int?> ConsoleAsync(CliConsole console, string path, JsonObject request, bool json, bool quiet, CancellationToken cancellationToken)
+    {
+        // The submission is not cancelled half-way: Ctrl+C cancels the run on the host once it has an id, and the
+        // command line gets this task first, since its Ctrl+C handling waits on it.
+        await Task.Yield();
+        request["json"] = json;
+        request["quiet"] = quiet;
+        request["terminal"] = ReferenceEquals(console.Out, Console.Out) && !Console.IsOutputRedirected ? ClientTerminal.OfThisProcess().ToJson() : null;
+        using var response = Post(path, request);
+        if (response is null)
+        {
+            return null;
+        }
+
+        if (!response.IsSuccess)
+        {
+            Read(response);
+        }
+
+        string? runId = null;
+        CancellationTokenRegistration cancelling = default;
+        try
+        {
+            while (ReadFrame(response.Body) is { } frame)
+            {
+                switch (frame.Kind)
+                {
+                    case ConsoleFrames.Out:
+                        console.Out.Write(frame.Text);
+                        break;
+                    case ConsoleFrames.Error:
+                        console.ErrorWriter.Write(frame.Text);
+                        break;
+                    case ConsoleFrames.Run:
+                        runId = frame.Text;
+                        cancelling = cancellationToken.Register(() => Cancel(frame.Text));
+                        break;
+                    case ConsoleFrames.Exit:
+                        return int.Parse(frame.Text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture);
+                }
+            }
+        }
+        finally
+        {
+            await cancelling.DisposeAsync();
+        }
+
+        throw new CliException(
+            runId is null
+                ? $"the host at {client.BaseAddress} closed the connection before the run started"
+                : $"the host at {client.BaseAddress} closed run {runId}'s output before its end; see 'orchestrator runs show {runId}'",
+            ExitCodes.Failed);
     }
 
     /// <summary>
@@ -147,46 +204,30 @@ internal sealed class RemoteRun(HostHttp client, bool explicitHost)
         return response;
     }
 
-    private async Task<RunOutcome> FollowAsync(string runId, long afterSeq, Func<RunProgress?> progressFor, CancellationToken cancellationToken)
+    /// <summary>Follows the run's events to its end; Ctrl+C cancels it on the host, whose end the events then carry.</summary>
+    private async Task<RunOutcome> EndOfAsync(string runId, CancellationToken cancellationToken)
     {
-        // Ctrl+C cancels the run on the host; the stream then carries it to its journaled end, as in-process.
         await using var cancelling = cancellationToken.Register(() => Cancel(runId));
-        JsonNode? end = null;
-        await using (var progress = progressFor())
+        using var response = Events(runId);
+        if (!response.IsSuccess)
         {
-            using var response = Events(runId, afterSeq);
-            if (!response.IsSuccess)
+            Read(response);
+        }
+
+        string? name = null;
+        while (ReadLine(response.Body) is { } line)
+        {
+            if (line.StartsWith("event: ", StringComparison.Ordinal))
             {
-                Read(response);
+                name = line["event: ".Length..];
             }
-
-            string? name = null;
-            while (ReadLine(response.Body) is { } line)
+            else if (name == "end" && line.StartsWith("data: ", StringComparison.Ordinal))
             {
-                if (line.StartsWith("event: ", StringComparison.Ordinal))
-                {
-                    name = line["event: ".Length..];
-                }
-                else if (line.StartsWith("data: ", StringComparison.Ordinal))
-                {
-                    var data = JsonNode.Parse(line["data: ".Length..])!;
-                    if (name == "end")
-                    {
-                        end = data;
-                        break;
-                    }
-
-                    progress?.Observe(ToEntry(data));
-                }
+                return ToOutcome(JsonNode.Parse(line["data: ".Length..])!);
             }
         }
 
-        if (end is null)
-        {
-            throw new CliException($"the host at {client.BaseAddress} closed run {runId}'s events before its end; see 'orchestrator runs show {runId}'", ExitCodes.Failed);
-        }
-
-        return ToOutcome(end);
+        throw new CliException($"the host at {client.BaseAddress} closed run {runId}'s events before its end; see 'orchestrator runs show {runId}'", ExitCodes.Failed);
     }
 
     /// <summary>Asks the host to cancel the run; it goes on to its journaled end, which the events then carry.</summary>
@@ -202,12 +243,12 @@ internal sealed class RemoteRun(HostHttp client, bool explicitHost)
         }
     }
 
-    /// <summary>The run's events from after <paramref name="afterSeq"/>; an unreachable host is an error, said in one line.</summary>
-    private HostResponse Events(string runId, long afterSeq)
+    /// <summary>The run's events; an unreachable host is an error, said in one line.</summary>
+    private HostResponse Events(string runId)
     {
         try
         {
-            return client.Send("GET", $"/api/runs/{Uri.EscapeDataString(runId)}/events", lastEventId: afterSeq.ToString(CultureInfo.InvariantCulture));
+            return client.Send("GET", $"/api/runs/{Uri.EscapeDataString(runId)}/events");
         }
         catch (HostUnreachableException ex)
         {
@@ -223,7 +264,19 @@ internal sealed class RemoteRun(HostHttp client, bool explicitHost)
         }
         catch (IOException)
         {
-            // A broken stream is a stream that ended early: said below, with where to look.
+            // A broken stream is a stream that ended early: said by the caller, with where to look.
+            return null;
+        }
+    }
+
+    private static (char Kind, string Text)? ReadFrame(StreamReader reader)
+    {
+        try
+        {
+            return ConsoleFrames.Read(reader);
+        }
+        catch (IOException)
+        {
             return null;
         }
     }
@@ -252,37 +305,14 @@ internal sealed class RemoteRun(HostHttp client, bool explicitHost)
         return body ?? throw new CliException($"the host answered {(int)response.Status} without JSON");
     }
 
-    private static JournalEntry ToEntry(JsonNode e) => new(
-        e["runId"]!.GetValue<string>(),
-        e["seq"]!.GetValue<long>(),
-        e["stepId"]!.GetValue<string>(),
-        Enum.Parse<StepEvent>(e["event"]!.GetValue<string>(), ignoreCase: true),
-        e["parentId"]?.GetValue<string>(),
-        e["name"]!.GetValue<string>(),
-        e["kind"]!.GetValue<string>(),
-        e["agent"]?.GetValue<string>(),
-        e["attempt"]!.GetValue<int>(),
-        e["payload"]?.DeepClone(),
-        e["error"]?.GetValue<string>(),
-        e["at"]!.GetValue<DateTimeOffset>());
-
-    /// <summary>The end event as the outcome <see cref="RunOutput"/> prints: the same lines and exit code as in-process.</summary>
-    private static RunOutcome ToOutcome(JsonNode end)
-    {
-        var duration = TimeSpan.FromMilliseconds(end["durationMs"]?.GetValue<double>() ?? 0);
-        var run = new RunRecord
-        {
-            Id = end["runId"]!.GetValue<string>(),
-            Script = "",
-            ScriptHash = "",
-            Language = "",
-            EngineVersion = WorkflowEngine.EngineVersion,
-            Status = Enum.Parse<RunStatus>(end["status"]!.GetValue<string>(), ignoreCase: true),
-            Result = end["result"]?.DeepClone(),
-            Error = end["error"]?.GetValue<string>(),
-            StartedAt = DateTimeOffset.UnixEpoch,
-            EndedAt = DateTimeOffset.UnixEpoch + duration,
-        };
-        return new RunOutcome(run, end["steps"]!.GetValue<int>(), end["report"]?.GetValue<string>(), BadInput: false);
-    }
+    /// <summary>The end event as the outcome <see cref="RunOutput"/> prints.</summary>
+    private static RunOutcome ToOutcome(JsonNode end) => RunOutput.FromEnd(new RunEnd(
+        end["runId"]!.GetValue<string>(),
+        Enum.Parse<RunStatus>(end["status"]!.GetValue<string>(), ignoreCase: true),
+        end["error"]?.GetValue<string>(),
+        end["result"]?.DeepClone(),
+        end["steps"]!.GetValue<int>(),
+        null,
+        end["durationMs"]?.GetValue<double>(),
+        end["report"]?.GetValue<string>()));
 }

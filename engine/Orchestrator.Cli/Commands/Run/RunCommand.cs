@@ -50,7 +50,8 @@ internal static class RunCommand
     private static async Task<int> RunAsync(CliConsole console, RunRequest request, CancellationToken cancellationToken)
     {
         var scriptPath = Path.GetFullPath(request.Script);
-        var input = ParseInput(request.Input);
+        var inputText = ReadInput(request.Input);
+        var input = ParseInputText(inputText.Text, inputText.Source);
         var timeout = CommonOptions.ParseDuration(request.Timeout, "--timeout");
         if (RemoteRun.Find(request.Store, request.Host, request.NoHost, request.NeedsThisProcess) is { } remote)
         {
@@ -59,7 +60,7 @@ internal static class RunCommand
                 throw new CliException($"script not found: {scriptPath}");
             }
 
-            if (await remote.RunAsync(console, scriptPath, input, request.Json, request.Quiet, cancellationToken) is { } exitCode)
+            if (await remote.RunAsync(console, scriptPath, inputText, request.Json, request.Quiet, cancellationToken) is { } exitCode)
             {
                 return exitCode;
             }
@@ -92,25 +93,36 @@ internal static class RunCommand
 
     internal static JsonNode? ParseInput(string? text, string option = "--input")
     {
+        var (content, source) = ReadInput(text, option);
+        return ParseInputText(content, source);
+    }
+
+    /// <summary>The input's text: as given, or read from <c>@file</c> here (a host cannot read this machine's files); and its name for messages.</summary>
+    internal static (string? Text, string Source) ReadInput(string? text, string option = "--input")
+    {
+        if (text is null || !text.StartsWith('@'))
+        {
+            return (text, option);
+        }
+
+        var source = text[1..];
+        try
+        {
+            source = Path.GetFullPath(source);
+            return (System.Text.Encoding.UTF8.GetString(Core.Files.RegularFile.ReadAll(source, MaxInputBytes)), source);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or ArgumentException)
+        {
+            // The path as typed may hold any character; the message stays one line.
+            throw new CliException($"{option}: cannot read {CliConsole.Printable(source)}: {(ex is FileNotFoundException ? "file not found" : ex.Message)}");
+        }
+    }
+
+    internal static JsonNode? ParseInputText(string? text, string source)
+    {
         if (text is null)
         {
             return null;
-        }
-
-        var source = option;
-        if (text.StartsWith('@'))
-        {
-            source = text[1..];
-            try
-            {
-                source = Path.GetFullPath(source);
-                text = System.Text.Encoding.UTF8.GetString(Core.Files.RegularFile.ReadAll(source, MaxInputBytes));
-            }
-            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or ArgumentException)
-            {
-                // The path as typed may hold any character; the message stays one line.
-                throw new CliException($"{option}: cannot read {CliConsole.Printable(source)}: {(ex is FileNotFoundException ? "file not found" : ex.Message)}");
-            }
         }
 
         try

@@ -2,6 +2,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Orchestrator.Cli.Commands.Waits;
 using Orchestrator.Core.Journal;
+using Orchestrator.Core.Runs;
 using Orchestrator.Core.Workflow;
 
 namespace Orchestrator.Cli.Commands.Run;
@@ -24,6 +25,25 @@ internal static class RunOutput
         ["error"] = outcome.Run.Error,
         ["waiting"] = outcome.Waiting is { } wait ? WaitHints.ToJson(wait) : null,
     };
+
+    /// <summary>A run's end as its outcome, for a run followed through its events rather than driven here.</summary>
+    public static RunOutcome FromEnd(RunEnd end)
+    {
+        var run = new RunRecord
+        {
+            Id = end.RunId,
+            Script = "",
+            ScriptHash = "",
+            Language = "",
+            EngineVersion = WorkflowEngine.EngineVersion,
+            Status = end.Status,
+            Result = end.Result?.DeepClone(),
+            Error = end.Error,
+            StartedAt = DateTimeOffset.UnixEpoch,
+            EndedAt = DateTimeOffset.UnixEpoch + TimeSpan.FromMilliseconds(end.DurationMs ?? 0),
+        };
+        return new RunOutcome(run, end.Steps, end.Report, BadInput: false);
+    }
 
     public static int Report(CliConsole console, RunOutcome outcome, bool json, bool quiet = false, bool resumable = true)
     {
