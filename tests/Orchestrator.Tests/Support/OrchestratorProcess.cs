@@ -65,20 +65,31 @@ internal sealed class OrchestratorProcess : IDisposable
         }
     }
 
+    /// <summary>
+    /// The native launcher, as the tool installs it for this platform (build/NativeLauncher.targets puts it in the test
+    /// output folder): it relays a run to a live host, and becomes <c>dotnet orchestrator.dll</c> for anything else.
+    /// </summary>
+    public static string LauncherPath { get; } = Path.Combine(AppContext.BaseDirectory, "orchestrator-launcher");
+
     /// <summary>Starts <c>dotnet orchestrator.dll <paramref name="args"/></c> in <paramref name="workingDirectory"/>.</summary>
-    public static OrchestratorProcess Start(string workingDirectory, params string[] args) => Launch(workingDirectory, standardInput: null, args);
+    public static OrchestratorProcess Start(string workingDirectory, params string[] args) => Launch(workingDirectory, standardInput: null, args, launcher: false);
+
+    /// <summary>Starts the native launcher with <paramref name="args"/> in <paramref name="workingDirectory"/>.</summary>
+    public static OrchestratorProcess StartLauncher(string workingDirectory, params string[] args) => Launch(workingDirectory, standardInput: null, args, launcher: true);
 
     /// <summary>Starts it with <paramref name="standardInput"/> piped in, then closed (what <c>orchestrator … &lt; file</c> does).</summary>
-    public static OrchestratorProcess StartWithInput(string workingDirectory, string standardInput, params string[] args) => Launch(workingDirectory, standardInput, args);
+    public static OrchestratorProcess StartWithInput(string workingDirectory, string standardInput, params string[] args) => Launch(workingDirectory, standardInput, args, launcher: false);
 
-    private static OrchestratorProcess Launch(string workingDirectory, string? standardInput, string[] args)
+    private static OrchestratorProcess Launch(string workingDirectory, string? standardInput, string[] args, bool launcher)
     {
-        if (!File.Exists(DllPath))
+        var program = launcher ? LauncherPath : DllPath;
+        if (!File.Exists(program))
         {
-            throw new FileNotFoundException("orchestrator.dll is not in the test output folder; build the test project.", DllPath);
+            throw new FileNotFoundException($"{Path.GetFileName(program)} is not in the test output folder; build the test project.", program);
         }
 
-        var host = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } muxer && File.Exists(muxer) ? muxer : "dotnet";
+        var host = launcher ? LauncherPath
+            : Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } muxer && File.Exists(muxer) ? muxer : "dotnet";
         var info = new ProcessStartInfo
         {
             WorkingDirectory = workingDirectory,
@@ -104,7 +115,11 @@ internal sealed class OrchestratorProcess : IDisposable
             info.FileName = host;
         }
 
-        info.ArgumentList.Add(DllPath);
+        if (!launcher)
+        {
+            info.ArgumentList.Add(DllPath);
+        }
+
         foreach (var arg in args)
         {
             info.ArgumentList.Add(arg);

@@ -20,6 +20,12 @@ internal static class ConsoleFrames
     public static string Encode(char kind, string text) =>
         string.Create(CultureInfo.InvariantCulture, $"{kind} {text.Length}\n{text}");
 
+    /// <summary>What a client says when the frames stop before the exit code.</summary>
+    public static string BrokenOff(Uri host, string? runId) =>
+        runId is null
+            ? $"the host at {host} closed the connection before the run started"
+            : $"the host at {host} closed run {runId}'s output before its end; see 'orchestrator runs show {runId}'";
+
     /// <summary>The next frame; null at the end of the stream, or where it breaks off.</summary>
     public static (char Kind, string Text)? Read(TextReader reader)
     {

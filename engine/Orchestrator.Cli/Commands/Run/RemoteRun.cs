@@ -143,11 +143,7 @@ internal sealed class RemoteRun(HostHttp client, bool explicitHost)
             await cancelling.DisposeAsync();
         }
 
-        throw new CliException(
-            runId is null
-                ? $"the host at {client.BaseAddress} closed the connection before the run started"
-                : $"the host at {client.BaseAddress} closed run {runId}'s output before its end; see 'orchestrator runs show {runId}'",
-            ExitCodes.Failed);
+        throw new CliException(ConsoleFrames.BrokenOff(client.BaseAddress, runId), ExitCodes.Failed);
     }
 
     /// <summary>
