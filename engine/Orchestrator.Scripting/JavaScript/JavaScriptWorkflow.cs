@@ -70,24 +70,7 @@ internal sealed partial class JavaScriptWorkflow : IWorkflowProgram
 
         var bytes = File.ReadAllBytes(path);
         var source = Decode(bytes);
-        Prepared<Acornima.Ast.Script> prepared;
-        try
-        {
-            prepared = Engine.PrepareScript(Prefix + source + Suffix, path);
-        }
-        catch (ScriptPreparationException ex) when (ex.InnerException is ParseErrorException parse)
-        {
-            throw new ScriptCompilationException(DescribeParseError(path, source, parse));
-        }
-        catch (ParseErrorException parse)
-        {
-            throw new ScriptCompilationException(DescribeParseError(path, source, parse));
-        }
-        catch (ScriptPreparationException ex)
-        {
-            throw new ScriptCompilationException($"{path}(1,1): error: {ex.InnerException?.Message ?? ex.Message}");
-        }
-
+        var prepared = Prepare(path, source);
         var lineCount = source.Split('\n').Length;
         return new JavaScriptWorkflow(path, Convert.ToHexStringLower(SHA256.HashData(bytes)), prepared, lineCount, options, log);
     }
@@ -125,6 +108,74 @@ internal sealed partial class JavaScriptWorkflow : IWorkflowProgram
         // The wrapper's closing line is past the script's end; blame the script's last line instead.
         return line > LineCount ? new ScriptLocation(LineCount, 1) : new ScriptLocation(line, Math.Max(column, 0) + 1);
     }
+
+    /// <summary>
+    /// Prepares the wrapped script; one with an <c>export default</c>, which does not parse inside the wrapper's function,
+    /// is rewritten first (see <see cref="DefaultExport"/>).
+    /// </summary>
+    private static Prepared<Acornima.Ast.Script> Prepare(string path, string source)
+    {
+        var wrapped = Prefix + source + Suffix;
+        try
+        {
+            return PrepareWrapped(path, source, wrapped);
+        }
+        catch (ScriptCompilationException)
+        {
+            string? rewritten;
+            try
+            {
+                rewritten = DefaultExport.Rewrite(wrapped, new ParserOptions(), WrapperBody);
+            }
+            catch (ParseErrorException parse)
+            {
+                // The first error with import and export allowed, which is the one to fix in a script that has both.
+                throw new ScriptCompilationException(DescribeParseError(path, source, parse));
+            }
+            catch (DefaultExportException rule)
+            {
+                var at = MapParsePosition(rule.Position.Line, rule.Position.Column);
+                throw new ScriptCompilationException($"{path}({at.Line},{at.Column}): error: {rule.Description}");
+            }
+
+            if (rewritten is null)
+            {
+                throw;
+            }
+
+            return PrepareWrapped(path, source, rewritten[..^Suffix.Length] + DefaultExport.Tail + Suffix);
+        }
+    }
+
+    private static Prepared<Acornima.Ast.Script> PrepareWrapped(string path, string source, string wrapped)
+    {
+        try
+        {
+            return Engine.PrepareScript(wrapped, path);
+        }
+        catch (ScriptPreparationException ex) when (ex.InnerException is ParseErrorException parse)
+        {
+            throw new ScriptCompilationException(DescribeParseError(path, source, parse));
+        }
+        catch (ParseErrorException parse)
+        {
+            throw new ScriptCompilationException(DescribeParseError(path, source, parse));
+        }
+        catch (ScriptPreparationException ex)
+        {
+            throw new ScriptCompilationException($"{path}(1,1): error: {ex.InnerException?.Message ?? ex.Message}");
+        }
+    }
+
+    /// <summary>The statements of the wrapper's function: the workflow's top level.</summary>
+    private static IReadOnlyList<Acornima.Ast.Statement> WrapperBody(Acornima.Ast.Script wrapped) =>
+        wrapped.Body is [Acornima.Ast.ExpressionStatement { Expression: Acornima.Ast.CallExpression { Callee: Acornima.Ast.FunctionExpression function } }, ..]
+            ? function.Body.Body
+            : [];
+
+    /// <summary>A parser's position in the wrapped source (1-based line, 0-based column) as the script file's (both 1-based).</summary>
+    private static ScriptLocation MapParsePosition(int line, int zeroBasedColumn) =>
+        new(line, Math.Max(zeroBasedColumn - (line == 1 ? Prefix.Length : 0), 0) + 1);
 
     private static string DescribeParseError(string path, string source, ParseErrorException parse)
     {
