@@ -211,7 +211,7 @@ public sealed class ReplSessionTests
             "}",
             "\"ran\"",
             "2",
-            "error: repl(1,19): error: a workflow has one result: export default is already on line 1",
+            "error: repl(1,26): error: Duplicate export of 'default'",
             "error: repl(1,1): error: import is not supported: a JavaScript workflow has no modules or packages, only the engine's globals",
             "\"still here\"");
     }
