@@ -12,7 +12,8 @@ namespace Orchestrator.Scripting.JavaScript;
 /// <summary>
 /// A .js workflow: parsed once with Jint, then run any number of times, each run on a new engine with its
 /// own thread and event loop (see <see cref="JavaScriptRun"/>). The script is the body of an async function,
-/// so it may <c>await</c> at the top level and <c>return</c> the run's result.
+/// so it may <c>await</c> at the top level; its result is its <c>export default</c> (see <see cref="DefaultExport"/>),
+/// or what a top-level <c>return</c> ends it with.
 /// </summary>
 internal sealed partial class JavaScriptWorkflow : IWorkflowProgram
 {
@@ -191,8 +192,8 @@ internal sealed partial class JavaScriptWorkflow : IWorkflowProgram
                 "check that every bracket, brace and string is closed, and closed only once";
         }
 
-        var column = parse.Column - (parse.LineNumber == 1 ? Prefix.Length : 0);
-        return $"{path}({parse.LineNumber},{Math.Max(column, 0) + 1}): error: {parse.Description}";
+        var at = MapParsePosition(parse.LineNumber, parse.Column);
+        return $"{path}({at.Line},{at.Column}): error: {parse.Description}";
     }
 
     private static string Decode(byte[] bytes)
