@@ -108,7 +108,7 @@ internal sealed partial class JavaScriptRun : IReplLanguage
                 done.TrySetResult(ReplOutput.Failure($"{source}({ex.LineNumber},{ex.Column + 1}): error: {ex.Description}"));
                 return;
             }
-            catch (DefaultExportException ex)
+            catch (ModuleSyntaxException ex)
             {
                 done.TrySetResult(ReplOutput.Failure($"{source}({ex.Position.Line},{ex.Position.Column + 1}): error: {ex.Description}"));
                 return;

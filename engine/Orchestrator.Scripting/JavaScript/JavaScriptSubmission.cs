@@ -27,7 +27,7 @@ internal sealed record JavaScriptSubmission(string Body, IReadOnlyList<string> D
         {
             return ex.Error?.Index < code.TrimEnd().Length;
         }
-        catch (DefaultExportException)
+        catch (ModuleSyntaxException)
         {
             return true;
         }
@@ -35,11 +35,12 @@ internal sealed record JavaScriptSubmission(string Body, IReadOnlyList<string> D
 
     /// <summary>
     /// Rewrites <paramref name="code"/>; throws <see cref="ParseErrorException"/> if it does not parse and
-    /// <see cref="DefaultExportException"/> for an import or export other than one top-level <c>export default</c>.
+    /// <see cref="ModuleSyntaxException"/> for an import or export other than one top-level <c>export default</c>.
     /// </summary>
     public static JavaScriptSubmission Rewrite(string code)
     {
         var (script, exported) = Parse(code);
+        ModuleSyntax.RefuseImportCalls(code, script);
         var lineCount = code.Split('\n').Length;
         if (exported is not null)
         {
@@ -99,7 +100,7 @@ internal sealed record JavaScriptSubmission(string Body, IReadOnlyList<string> D
         var hasValue = exported is not null || (body.Count > 0 && body[^1] is ExpressionStatement);
         if (exported is not null)
         {
-            text.Append(DefaultExport.Tail);
+            text.Append(ModuleSyntax.Tail);
         }
 
         return new JavaScriptSubmission(text.ToString(), declared, hasValue, lineCount);
@@ -114,7 +115,7 @@ internal sealed record JavaScriptSubmission(string Body, IReadOnlyList<string> D
         }
         catch (ParseErrorException)
         {
-            var exported = DefaultExport.Rewrite(code, Options, script => script.Body);
+            var exported = ModuleSyntax.Rewrite(code, Options, script => script.Body);
             if (exported is null)
             {
                 throw;

@@ -12,7 +12,7 @@ namespace Orchestrator.Scripting.JavaScript;
 /// <summary>
 /// A .js workflow: parsed once with Jint, then run any number of times, each run on a new engine with its
 /// own thread and event loop (see <see cref="JavaScriptRun"/>). The script is the body of an async function,
-/// so it may <c>await</c> at the top level; its result is its <c>export default</c> (see <see cref="DefaultExport"/>),
+/// so it may <c>await</c> at the top level; its result is its <c>export default</c> (see <see cref="ModuleSyntax"/>),
 /// or what a top-level <c>return</c> ends it with.
 /// </summary>
 internal sealed partial class JavaScriptWorkflow : IWorkflowProgram
@@ -72,6 +72,18 @@ internal sealed partial class JavaScriptWorkflow : IWorkflowProgram
         var bytes = File.ReadAllBytes(path);
         var source = Decode(bytes);
         var prepared = Prepare(path, source);
+        try
+        {
+            if (prepared.Program is { } program)
+            {
+                ModuleSyntax.RefuseImportCalls(source, program);
+            }
+        }
+        catch (ModuleSyntaxException rule)
+        {
+            throw new ScriptCompilationException(Describe(path, rule));
+        }
+
         var lineCount = source.Split('\n').Length;
         return new JavaScriptWorkflow(path, Convert.ToHexStringLower(SHA256.HashData(bytes)), prepared, lineCount, options, log);
     }
@@ -112,7 +124,7 @@ internal sealed partial class JavaScriptWorkflow : IWorkflowProgram
 
     /// <summary>
     /// Prepares the wrapped script; one with an <c>export default</c>, which does not parse inside the wrapper's function,
-    /// is rewritten first (see <see cref="DefaultExport"/>).
+    /// is rewritten first (see <see cref="ModuleSyntax"/>).
     /// </summary>
     private static Prepared<Acornima.Ast.Script> Prepare(string path, string source)
     {
@@ -126,17 +138,16 @@ internal sealed partial class JavaScriptWorkflow : IWorkflowProgram
             string? rewritten;
             try
             {
-                rewritten = DefaultExport.Rewrite(wrapped, new ParserOptions(), WrapperBody);
+                rewritten = ModuleSyntax.Rewrite(wrapped, new ParserOptions(), WrapperBody);
             }
             catch (ParseErrorException parse)
             {
                 // The first error with import and export allowed, which is the one to fix in a script that has both.
                 throw new ScriptCompilationException(DescribeParseError(path, source, parse));
             }
-            catch (DefaultExportException rule)
+            catch (ModuleSyntaxException rule)
             {
-                var at = MapParsePosition(rule.Position.Line, rule.Position.Column);
-                throw new ScriptCompilationException($"{path}({at.Line},{at.Column}): error: {rule.Description}");
+                throw new ScriptCompilationException(Describe(path, rule));
             }
 
             if (rewritten is null)
@@ -144,7 +155,7 @@ internal sealed partial class JavaScriptWorkflow : IWorkflowProgram
                 throw;
             }
 
-            return PrepareWrapped(path, source, rewritten[..^Suffix.Length] + DefaultExport.Tail + Suffix);
+            return PrepareWrapped(path, source, rewritten[..^Suffix.Length] + ModuleSyntax.Tail + Suffix);
         }
     }
 
@@ -173,6 +184,12 @@ internal sealed partial class JavaScriptWorkflow : IWorkflowProgram
         wrapped.Body is [Acornima.Ast.ExpressionStatement { Expression: Acornima.Ast.CallExpression { Callee: Acornima.Ast.FunctionExpression function } }, ..]
             ? function.Body.Body
             : [];
+
+    private static string Describe(string path, ModuleSyntaxException rule)
+    {
+        var at = MapParsePosition(rule.Position.Line, rule.Position.Column);
+        return $"{path}({at.Line},{at.Column}): error: {rule.Description}";
+    }
 
     /// <summary>A parser's position in the wrapped source (1-based line, 0-based column) as the script file's (both 1-based).</summary>
     private static ScriptLocation MapParsePosition(int line, int zeroBasedColumn) =>

@@ -100,6 +100,8 @@ public sealed class JavaScriptDefaultExportTests : IDisposable
     [InlineData("const q = 1;\n  export { q };\n", 2, 3, "only export default is supported: it gives the run's result (export default value;)")]
     [InlineData("const q = 1;\nexport { q as default };\n", 2, 1, "only export default is supported: it gives the run's result (export default value;)")]
     [InlineData("export * from \"x\";\n", 1, 1, "only export default is supported: it gives the run's result (export default value;)")]
+    [InlineData("const m = await import(\"fs\");\n", 1, 17, "import() is not supported: a JavaScript workflow has no modules or packages, only the engine's globals")]
+    [InlineData("log('x');\nexport default await step('s', () => import('fs'));\n", 2, 38, "import() is not supported: a JavaScript workflow has no modules or packages, only the engine's globals")]
     public void Every_other_import_or_export_is_refused_in_one_line_naming_where(string source, int line, int column, string message)
     {
         var act = () => _h.Compile(source);

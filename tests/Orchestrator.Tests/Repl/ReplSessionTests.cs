@@ -200,6 +200,7 @@ public sealed class ReplSessionTests
             export default 1 + 1;
             export default 1; export default 2;
             import fs from "fs";
+            await import("fs")
             "still here"
             """;
 
@@ -213,6 +214,7 @@ public sealed class ReplSessionTests
             "2",
             "error: repl(1,26): error: Duplicate export of 'default'",
             "error: repl(1,1): error: import is not supported: a JavaScript workflow has no modules or packages, only the engine's globals",
+            "error: repl(1,7): error: import() is not supported: a JavaScript workflow has no modules or packages, only the engine's globals",
             "\"still here\"");
     }
 

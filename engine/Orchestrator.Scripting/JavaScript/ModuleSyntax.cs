@@ -11,9 +11,9 @@ namespace Orchestrator.Scripting.JavaScript;
 /// becomes an assignment to <see cref="Holder"/>, the rest of the keywords blank space, and the function returns the
 /// holder when it ends. Every line and column stays where it was. As in a module, the statements after it still run;
 /// a <c>return</c> still ends the run at once with its own value. Nothing else of modules exists here (no imports,
-/// no packages), so every other <c>import</c> or <c>export</c> is refused.
+/// no packages), so every other <c>import</c> or <c>export</c>, and a call of <c>import()</c>, is refused.
 /// </summary>
-internal static class DefaultExport
+internal static class ModuleSyntax
 {
     /// <summary>The variable that holds the exported value: with its <c>=</c>, exactly as long as <c>export</c>.</summary>
     internal const string Holder = "$dflt";
@@ -24,7 +24,7 @@ internal static class DefaultExport
     /// <summary>
     /// Parses <paramref name="code"/> with import and export allowed anywhere, checks the rules, and rewrites the
     /// one <c>export default</c>. Returns null when the code has no import or export at all. Throws
-    /// <see cref="ParseErrorException"/> when it does not parse, and <see cref="DefaultExportException"/> when it breaks a rule.
+    /// <see cref="ParseErrorException"/> when it does not parse, and <see cref="ModuleSyntaxException"/> when it breaks a rule.
     /// </summary>
     /// <param name="code">The code to parse.</param>
     /// <param name="options">The parser options; import and export are allowed everywhere on top of them.</param>
@@ -45,18 +45,18 @@ internal static class DefaultExport
             switch (node)
             {
                 case ImportDeclaration:
-                    throw new DefaultExportException(node, "import is not supported: a JavaScript workflow has no modules or packages, only the engine's globals");
+                    throw new ModuleSyntaxException(node, "import is not supported: a JavaScript workflow has no modules or packages, only the engine's globals");
                 case ExportDefaultDeclaration when !top.Contains((Statement)node):
-                    throw new DefaultExportException(node, "export default must be at the top level of the workflow, not inside a block or a function");
+                    throw new ModuleSyntaxException(node, "export default must be at the top level of the workflow, not inside a block or a function");
                 case ExportDefaultDeclaration when export is not null:
-                    throw new DefaultExportException(node, $"a workflow has one result: export default is already on line {export.Location.Start.Line}");
+                    throw new ModuleSyntaxException(node, $"a workflow has one result: export default is already on line {export.Location.Start.Line}");
                 case ExportDefaultDeclaration { Declaration: FunctionDeclaration or ClassDeclaration }:
-                    throw new DefaultExportException(node, "export default takes the run's result, a value; a function or class declaration is no value (export default await main(); is)");
+                    throw new ModuleSyntaxException(node, "export default takes the run's result, a value; a function or class declaration is no value (export default await main(); is)");
                 case ExportDefaultDeclaration declaration:
                     export = declaration;
                     break;
                 default:
-                    throw new DefaultExportException(node, "only export default is supported: it gives the run's result (export default value;)");
+                    throw new ModuleSyntaxException(node, "only export default is supported: it gives the run's result (export default value;)");
             }
         }
 
@@ -97,7 +97,7 @@ internal static class DefaultExport
         catch (NullReferenceException) when (lastExport is { } at)
         {
             // Acornima 1.9 fails this way on `export { name }` outside a module, a statement the rules refuse anyway.
-            throw new DefaultExportException(Position(code, at), "only export default is supported: it gives the run's result (export default value;)");
+            throw new ModuleSyntaxException(Position(code, at), "only export default is supported: it gives the run's result (export default value;)");
         }
     }
 
@@ -108,29 +108,43 @@ internal static class DefaultExport
         return Acornima.Position.From(line, index - lineStart);
     }
 
-    /// <summary>Every node under <paramref name="root"/>; without recursion, for deeply nested code.</summary>
-    private static List<Node> Descendants(Node root)
+    /// <summary>
+    /// Refuses a call of <c>import(…)</c>, which would load a module when it runs: <paramref name="code"/> is the text
+    /// <paramref name="root"/> was parsed from, and a text without the word is not searched.
+    /// </summary>
+    public static void RefuseImportCalls(string code, Node root)
     {
-        var nodes = new List<Node>();
+        if (!code.Contains("import", StringComparison.Ordinal))
+        {
+            return;
+        }
+
+        if (Descendants(root).FirstOrDefault(n => n is ImportExpression) is { } call)
+        {
+            throw new ModuleSyntaxException(call, "import() is not supported: a JavaScript workflow has no modules or packages, only the engine's globals");
+        }
+    }
+
+    /// <summary>Every node under <paramref name="root"/>; without recursion, for deeply nested code.</summary>
+    private static IEnumerable<Node> Descendants(Node root)
+    {
         var pending = new Stack<Node>();
         pending.Push(root);
         while (pending.TryPop(out var node))
         {
             foreach (var child in node.ChildNodes)
             {
-                nodes.Add(child);
+                yield return child;
                 pending.Push(child);
             }
         }
-
-        return nodes;
     }
 }
 
-/// <summary>An import or export a workflow cannot have; <see cref="Position"/> is where it starts (column 0-based).</summary>
-internal sealed class DefaultExportException(Position position, string description) : Exception(description)
+/// <summary>Module syntax a workflow cannot have; <see cref="Position"/> is where it starts (column 0-based).</summary>
+internal sealed class ModuleSyntaxException(Position position, string description) : Exception(description)
 {
-    public DefaultExportException(Node node, string description)
+    public ModuleSyntaxException(Node node, string description)
         : this(node.Location.Start, description)
     {
     }
