@@ -11,4 +11,4 @@ const answer = await agent("llm").run({
 }, "ask");
 const summary = { question, answer: answer.text.trim(), model: answer.model, finishReason: answer.finishReason, tokens: answer.usage?.totalTokens ?? null };
 await handoff("answer", summary);
-return summary;
+export default summary;

@@ -45,7 +45,7 @@ const reviewer = (measure) => ({
   },
 });
 
-return await consensus("review", { question: "which file to review first", dir }, {
+export default await consensus("review", { question: "which file to review first", dir }, {
   peers: [reviewer("lines"), reviewer("bytes"), reviewer("todos")],
   quorum: "majority",
   integrate: (contributions, plan) => Object.assign({ file: plan }, ...Object.values(contributions)),

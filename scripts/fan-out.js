@@ -38,4 +38,4 @@ const counted = await masterWorker("count", { dir, pattern }, {
 });
 
 await handoff("fan-out", counted);
-return counted;
+export default counted;

@@ -22,4 +22,4 @@ const summary = await step("summary", async () => ({
 
 // The handoff: what the run's report shows.
 await handoff("hello", summary);
-return summary;
+export default summary;

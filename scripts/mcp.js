@@ -22,4 +22,4 @@ const summary = await step("summary", async () => ({
   toolCount: Object.keys(tools).length,
 }));
 await handoff("mcp", summary);
-return summary;
+export default summary;

@@ -19,4 +19,4 @@ const sums = await phase("checksum", files.map((file) => ({ command: "sha256sum"
 
 const summary = { files: files.length, distinct: new Set(sums).size };
 await handoff("phases", summary);
-return summary;
+export default summary;

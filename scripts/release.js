@@ -14,4 +14,4 @@ const verdict = await step("verdict", async () => ({
   healthy: health?.healthy === true,
 }));
 await handoff("release", verdict);
-return verdict;
+export default verdict;

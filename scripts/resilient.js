@@ -42,4 +42,4 @@ const summary = {
   undone: undo.stdout.trim().split("\n"),
 };
 await handoff("resilient release", summary);
-return summary;
+export default summary;

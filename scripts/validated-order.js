@@ -69,4 +69,4 @@ const summary = {
   total: order.total,
 };
 await handoff("validated-order", summary);
-return summary;
+export default summary;

@@ -108,6 +108,11 @@ internal sealed partial class JavaScriptRun : IReplLanguage
                 done.TrySetResult(ReplOutput.Failure($"{source}({ex.LineNumber},{ex.Column + 1}): error: {ex.Description}"));
                 return;
             }
+            catch (ModuleSyntaxException ex)
+            {
+                done.TrySetResult(ReplOutput.Failure($"{source}({ex.Position.Line},{ex.Position.Column + 1}): error: {ex.Description}"));
+                return;
+            }
 
             foreach (var name in submission.Declared)
             {

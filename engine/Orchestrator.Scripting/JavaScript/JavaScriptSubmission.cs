@@ -20,19 +20,34 @@ internal sealed record JavaScriptSubmission(string Body, IReadOnlyList<string> D
     {
         try
         {
-            new Parser(Options).ParseScript(code);
+            Parse(code);
             return true;
         }
         catch (ParseErrorException ex)
         {
             return ex.Error?.Index < code.TrimEnd().Length;
         }
+        catch (ModuleSyntaxException)
+        {
+            return true;
+        }
     }
 
-    /// <summary>Rewrites <paramref name="code"/>; throws <see cref="ParseErrorException"/> if it does not parse.</summary>
+    /// <summary>
+    /// Rewrites <paramref name="code"/>; throws <see cref="ParseErrorException"/> if it does not parse and
+    /// <see cref="ModuleSyntaxException"/> for an import or export other than one top-level <c>export default</c>.
+    /// </summary>
     public static JavaScriptSubmission Rewrite(string code)
     {
-        var script = new Parser(Options).ParseScript(code);
+        var (script, exported) = Parse(code);
+        ModuleSyntax.RefuseImportCalls(code, script);
+        var lineCount = code.Split('\n').Length;
+        if (exported is not null)
+        {
+            // A workflow's `export default` (a file #loaded, or typed): its value is the submission's, as in the file.
+            code = exported;
+        }
+
         var declared = new List<string>();
         var published = new StringBuilder();
         var edits = new List<(int Start, int End, string Text)>();
@@ -82,8 +97,32 @@ internal sealed record JavaScriptSubmission(string Body, IReadOnlyList<string> D
 
         // Published on the submission's first line, so line numbers do not move.
         text.Insert(0, published.ToString());
-        var hasValue = body.Count > 0 && body[^1] is ExpressionStatement;
-        return new JavaScriptSubmission(text.ToString(), declared, hasValue, code.Split('\n').Length);
+        var hasValue = exported is not null || (body.Count > 0 && body[^1] is ExpressionStatement);
+        if (exported is not null)
+        {
+            text.Append(ModuleSyntax.Tail);
+        }
+
+        return new JavaScriptSubmission(text.ToString(), declared, hasValue, lineCount);
+    }
+
+    /// <summary>The parsed code, and the code rewritten when it has a workflow's <c>export default</c>.</summary>
+    private static (Script Script, string? Exported) Parse(string code)
+    {
+        try
+        {
+            return (new Parser(Options).ParseScript(code), null);
+        }
+        catch (ParseErrorException)
+        {
+            var exported = ModuleSyntax.Rewrite(code, Options, script => script.Body);
+            if (exported is null)
+            {
+                throw;
+            }
+
+            return (new Parser(Options).ParseScript(exported), exported);
+        }
     }
 
     /// <summary>The names a declaration's pattern binds.</summary>

@@ -12,7 +12,8 @@ namespace Orchestrator.Scripting.JavaScript;
 /// <summary>
 /// A .js workflow: parsed once with Jint, then run any number of times, each run on a new engine with its
 /// own thread and event loop (see <see cref="JavaScriptRun"/>). The script is the body of an async function,
-/// so it may <c>await</c> at the top level and <c>return</c> the run's result.
+/// so it may <c>await</c> at the top level; its result is its <c>export default</c> (see <see cref="ModuleSyntax"/>),
+/// or what a top-level <c>return</c> ends it with.
 /// </summary>
 internal sealed partial class JavaScriptWorkflow : IWorkflowProgram
 {
@@ -70,22 +71,17 @@ internal sealed partial class JavaScriptWorkflow : IWorkflowProgram
 
         var bytes = File.ReadAllBytes(path);
         var source = Decode(bytes);
-        Prepared<Acornima.Ast.Script> prepared;
+        var prepared = Prepare(path, source);
         try
         {
-            prepared = Engine.PrepareScript(Prefix + source + Suffix, path);
+            if (prepared.Program is { } program)
+            {
+                ModuleSyntax.RefuseImportCalls(source, program);
+            }
         }
-        catch (ScriptPreparationException ex) when (ex.InnerException is ParseErrorException parse)
+        catch (ModuleSyntaxException rule)
         {
-            throw new ScriptCompilationException(DescribeParseError(path, source, parse));
-        }
-        catch (ParseErrorException parse)
-        {
-            throw new ScriptCompilationException(DescribeParseError(path, source, parse));
-        }
-        catch (ScriptPreparationException ex)
-        {
-            throw new ScriptCompilationException($"{path}(1,1): error: {ex.InnerException?.Message ?? ex.Message}");
+            throw new ScriptCompilationException(Describe(path, rule));
         }
 
         var lineCount = source.Split('\n').Length;
@@ -126,6 +122,79 @@ internal sealed partial class JavaScriptWorkflow : IWorkflowProgram
         return line > LineCount ? new ScriptLocation(LineCount, 1) : new ScriptLocation(line, Math.Max(column, 0) + 1);
     }
 
+    /// <summary>
+    /// Prepares the wrapped script; one with an <c>export default</c>, which does not parse inside the wrapper's function,
+    /// is rewritten first (see <see cref="ModuleSyntax"/>).
+    /// </summary>
+    private static Prepared<Acornima.Ast.Script> Prepare(string path, string source)
+    {
+        var wrapped = Prefix + source + Suffix;
+        try
+        {
+            return PrepareWrapped(path, source, wrapped);
+        }
+        catch (ScriptCompilationException)
+        {
+            string? rewritten;
+            try
+            {
+                rewritten = ModuleSyntax.Rewrite(wrapped, new ParserOptions(), WrapperBody);
+            }
+            catch (ParseErrorException parse)
+            {
+                // The first error with import and export allowed, which is the one to fix in a script that has both.
+                throw new ScriptCompilationException(DescribeParseError(path, source, parse));
+            }
+            catch (ModuleSyntaxException rule)
+            {
+                throw new ScriptCompilationException(Describe(path, rule));
+            }
+
+            if (rewritten is null)
+            {
+                throw;
+            }
+
+            return PrepareWrapped(path, source, rewritten[..^Suffix.Length] + ModuleSyntax.Tail + Suffix);
+        }
+    }
+
+    private static Prepared<Acornima.Ast.Script> PrepareWrapped(string path, string source, string wrapped)
+    {
+        try
+        {
+            return Engine.PrepareScript(wrapped, path);
+        }
+        catch (ScriptPreparationException ex) when (ex.InnerException is ParseErrorException parse)
+        {
+            throw new ScriptCompilationException(DescribeParseError(path, source, parse));
+        }
+        catch (ParseErrorException parse)
+        {
+            throw new ScriptCompilationException(DescribeParseError(path, source, parse));
+        }
+        catch (ScriptPreparationException ex)
+        {
+            throw new ScriptCompilationException($"{path}(1,1): error: {ex.InnerException?.Message ?? ex.Message}");
+        }
+    }
+
+    /// <summary>The statements of the wrapper's function: the workflow's top level.</summary>
+    private static IReadOnlyList<Acornima.Ast.Statement> WrapperBody(Acornima.Ast.Script wrapped) =>
+        wrapped.Body is [Acornima.Ast.ExpressionStatement { Expression: Acornima.Ast.CallExpression { Callee: Acornima.Ast.FunctionExpression function } }, ..]
+            ? function.Body.Body
+            : [];
+
+    private static string Describe(string path, ModuleSyntaxException rule)
+    {
+        var at = MapParsePosition(rule.Position.Line, rule.Position.Column);
+        return $"{path}({at.Line},{at.Column}): error: {rule.Description}";
+    }
+
+    /// <summary>A parser's position in the wrapped source (1-based line, 0-based column) as the script file's (both 1-based).</summary>
+    private static ScriptLocation MapParsePosition(int line, int zeroBasedColumn) =>
+        new(line, Math.Max(zeroBasedColumn - (line == 1 ? Prefix.Length : 0), 0) + 1);
+
     private static string DescribeParseError(string path, string source, ParseErrorException parse)
     {
         var lines = source.Split('\n');
@@ -140,8 +209,8 @@ internal sealed partial class JavaScriptWorkflow : IWorkflowProgram
                 "check that every bracket, brace and string is closed, and closed only once";
         }
 
-        var column = parse.Column - (parse.LineNumber == 1 ? Prefix.Length : 0);
-        return $"{path}({parse.LineNumber},{Math.Max(column, 0) + 1}): error: {parse.Description}";
+        var at = MapParsePosition(parse.LineNumber, parse.Column);
+        return $"{path}({at.Line},{at.Column}): error: {parse.Description}";
     }
 
     private static string Decode(byte[] bytes)

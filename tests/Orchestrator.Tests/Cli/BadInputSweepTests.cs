@@ -58,6 +58,10 @@ public sealed class BadInputSweepTests(SweepStore fixture) : IClassFixture<Sweep
         ["script: huge"] = t => t.Run(t.Write("huge.js", new string('x', 9 * 1024 * 1024))),
         ["script: missing"] = t => t.Run(Path.Combine(t.Dir, "missing.csx")),
         ["script: does not compile"] = t => t.Run(t.Write("broken.csx", "var x = ;")),
+        ["script: two export defaults"] = t => t.Run(t.Write("two-results.js", "export default 1;\nexport default 2;\n"), "two-results.js(2,1): error: a workflow has one result"),
+        ["script: export default in a block"] = t => t.Run(t.Write("nested-result.js", "if (input) {\n  export default 1;\n}\n"), "nested-result.js(2,3): error: export default must be at the top level"),
+        ["script: an import"] = t => t.Run(t.Write("imports.js", "import fs from \"fs\";\nexport default 1;\n"), "imports.js(1,1): error: import is not supported"),
+        ["script: a named export"] = t => t.Run(t.Write("named.js", "const q = 1;\nexport { q };\n"), "named.js(2,1): error: only export default is supported"),
 
         // Options of run that take paths or values.
         ["init: a file"] = t => (["init", t.Write("init-target.js", "return 1;")], "init-target.js"),
@@ -138,6 +142,8 @@ public sealed class BadInputSweepTests(SweepStore fixture) : IClassFixture<Sweep
     }
 
     private (string[] Args, string Names) Run(string script) => (["run", script, "--store", Store], Path.GetFileName(script));
+
+    private (string[] Args, string Names) Run(string script, string names) => (["run", script, "--store", Store], names);
 
     private string Write(string name, string text) => fixture.Dir.Write(name, text);
 

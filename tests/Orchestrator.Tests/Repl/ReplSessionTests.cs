@@ -190,6 +190,35 @@ public sealed class ReplSessionTests
     }
 
     [Fact]
+    public async Task A_js_session_shows_an_export_default_value_and_refuses_other_exports_in_one_line()
+    {
+        using var dir = new TempDirectory();
+        dir.Write("flow.js", "export default { total: twice(21) };\nfunction twice(n) { return n * 2; }\nconst after = \"ran\";\n");
+        const string Session = """
+            #load flow.js
+            after
+            export default 1 + 1;
+            export default 1; export default 2;
+            import fs from "fs";
+            await import("fs")
+            "still here"
+            """;
+
+        var (result, _) = await RunSessionAsync(dir, Session, "--js");
+
+        Lines(result.Stdout).Should().ContainInOrder(
+            "{",
+            "  \"total\": 42",
+            "}",
+            "\"ran\"",
+            "2",
+            "error: repl(1,26): error: Duplicate export of 'default'",
+            "error: repl(1,1): error: import is not supported: a JavaScript workflow has no modules or packages, only the engine's globals",
+            "error: repl(1,7): error: import() is not supported: a JavaScript workflow has no modules or packages, only the engine's globals",
+            "\"still here\"");
+    }
+
+    [Fact]
     public async Task A_session_whose_submissions_all_succeed_ends_succeeded()
     {
         using var dir = new TempDirectory();

@@ -1,7 +1,8 @@
 // {{name}}.js: a workflow written in JavaScript. Run it with
 //     orchestrator run {{name}}.js --input '{"who":"world"}'
 //
-// The script is the body of an async function: it may `await` at the top level and `return` the run's result.
+// The script runs as the body of an async function, so it may `await` at the top level; `export default` at the end
+// gives the run's result (a top-level `return` ends the run early, which editors flag as outside a function).
 // Every verb that does work is a *step*: it gets a stable id (its name and its place in the step tree), and
 // its input, output and timing go to the journal in .orchestrator/journal.db. If the run is interrupted,
 // `orchestrator resume <run id>` replays the finished steps from the journal and goes on from the first
@@ -40,5 +41,5 @@ await handoff("{{name}}", summary);
 // recovery, masterWorker(...), consensus(...), validate(...), qa(...). Every verb, in both
 // languages: docs/reference/dsl.md in the OrchestratorEngine repository.
 
-// What the script returns is the run's result.
-return summary;
+// The run's result.
+export default summary;
