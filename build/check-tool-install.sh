@@ -28,6 +28,17 @@ mkdir "$work/empty" && cd "$work/empty" || fail "no temporary folder"
 "$work/tools/orchestrator" run "$OLDPWD/scripts/hello.csx" >"$work/run.log" 2>&1 || { cat "$work/run.log"; fail "orchestrator run scripts/hello.csx"; }
 grep -q '"greeting": "hello, world"' "$work/run.log" || { cat "$work/run.log"; fail "unexpected output"; }
 [ -d "$work/empty/.orchestrator" ] || fail "no store in the current folder"
+# The installed command is the native launcher: with a host serving the store, a run goes to the host, which renders it.
+[ "$(head -c 4 "$(readlink -f "$work/tools/orchestrator")" | od -An -c | tr -d ' ')" = "177ELF" ] || fail "the installed command is not the native launcher"
+cp "$OLDPWD/scripts/hello.csx" . || fail "no copy of hello.csx"
+"$work/tools/orchestrator" serve >"$work/serve.log" 2>&1 &
+serve=$!
+for _ in $(seq 1 300); do [ -f .orchestrator/host.json ] && break; sleep 0.2; done
+"$work/tools/orchestrator" run hello.csx --json >"$work/hosted.log" 2>&1; hosted=$?
+kill "$serve"; wait "$serve" 2>/dev/null
+[ $hosted -eq 0 ] || { cat "$work/serve.log" "$work/hosted.log"; fail "orchestrator run through the host"; }
+run=$(sed -n 's/.*"runId":"\([^"]*\)".*/\1/p' "$work/hosted.log")
+"$work/tools/orchestrator" runs show "$run" | grep -q "(pid $serve)" || { cat "$work/hosted.log"; fail "the host did not run it (the launcher ran it itself)"; }
 # A private package cache: the contract package just packed must be the one restored, not an older copy of that version.
 export NUGET_PACKAGES="$work/nuget-packages"
 mkdir "$work/plugin" && cd "$work/plugin" || fail "no temporary folder"
