@@ -423,6 +423,14 @@ public sealed partial class WorkflowScope
             failedOn.Add(provider);
         }
 
+        // No recovery makes up for a spent budget, and the budget, not the step, says how bad its refusal is.
+        if (first.ErrorType == BudgetSpent)
+        {
+            throw first.Result.Severity == Severity.Critical
+                ? new AgentFailedException(first.Result.Error!, null, Severity.Critical) { OverBudget = true }
+                : new StepDegradedException(first.Result.Severity, first.Result.Error!, options?.Fallback);
+        }
+
         var tried = new List<string>();
         foreach (var link in (options?.Recovery ?? _run.DefaultRecovery).Links)
         {
@@ -557,6 +565,13 @@ public sealed partial class WorkflowScope
             return (AgentResult.Fail(new UnknownAgentException(kind, _run.Agents.AgentKinds, _run.Agents.LoadErrors).Message), "unknown-agent", null);
         }
 
+        // A run or a phase whose agents have spent its budget calls no more of them (compensations still run); how bad
+        // that is is the budget's to say.
+        if (!_compensating && Refusal() is { } refused)
+        {
+            return (AgentResult.Fail(refused.Reason, severity: refused.Severity), BudgetSpent, null);
+        }
+
         var provider = Choose(providers, exclude, task);
         if (provider?.Calls?.TryEnter() == false)
         {
@@ -568,14 +583,6 @@ public sealed partial class WorkflowScope
         if (provider is null)
         {
             return (AgentResult.Fail($"no other agent of kind '{kind}' to run on"), "unavailable", null);
-        }
-
-        // A run whose agents have spent its budget calls no more of them (compensations still run); how bad that is is the goals' to say.
-        if (_run.Goals.Budget is { } budget && _run.Tally.Cost > budget && !_compensating)
-        {
-            return (AgentResult.Fail(
-                string.Create(System.Globalization.CultureInfo.InvariantCulture, $"the run's budget of {budget} is spent: its agents reported {_run.Tally.Cost:0.##}"),
-                severity: _run.Goals.OverBudget), "budget", provider.Id);
         }
 
         // Only an attempt with a time limit needs a token of its own, to stop an agent that ran over it.
@@ -628,7 +635,7 @@ public sealed partial class WorkflowScope
             }
 
             circuit.Exit(permit, result.Success ? CallOutcome.Succeeded : CallOutcome.Failed);
-            _run.Tally.AddCost(Goals.GoalTally.CostOf(result.Output));
+            Spend(Goals.GoalTally.CostOf(result.Output));
             return (result, "agent", provider.Id);
         }
         catch (TimeoutException)
@@ -649,6 +656,46 @@ public sealed partial class WorkflowScope
         finally
         {
             provider.Calls?.Exit();
+        }
+    }
+
+    /// <summary>The error type of a call refused because a budget is spent: no recovery can make up for it.</summary>
+    private const string BudgetSpent = "budget";
+
+    /// <summary>Why an agent call here is refused: the run's budget or that of a phase it runs in is spent; null if none is.</summary>
+    private (string Reason, Severity Severity)? Refusal()
+    {
+        if (_run.Goals.Budget is { } budget && _run.Tally.Cost > budget)
+        {
+            return (string.Create(CultureInfo.InvariantCulture, $"the run's budget of {budget} is spent: its agents reported {_run.Tally.Cost:0.##}"), _run.Goals.OverBudget);
+        }
+
+        foreach (var phase in _run.PhaseBudgets)
+        {
+            if (phase.IsSpent && phase.Covers(_path))
+            {
+                return (phase.Refusal(), phase.OverBudget);
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>Counts what a call reported it cost against the run's budget and those of the phases it runs in.</summary>
+    private void Spend(double cost)
+    {
+        if (cost <= 0)
+        {
+            return;
+        }
+
+        _run.Tally.AddCost(cost);
+        foreach (var phase in _run.PhaseBudgets)
+        {
+            if (phase.Covers(_path))
+            {
+                phase.Add(cost);
+            }
         }
     }
 
