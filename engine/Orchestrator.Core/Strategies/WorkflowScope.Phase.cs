@@ -238,9 +238,10 @@ public sealed partial class WorkflowScope
                 {
                     failed[index] = $"item {index}: {result.Error}";
 
-                    // A degraded item is one a moderate or minor budget refused: the phase goes on without it.
-                    var degraded = result.OverBudget && result.Error == DegradedItem;
-                    if (!plan.ContinueOnFailure && !degraded && !stop.IsCancellationRequested)
+                    // A degraded item is one a moderate budget refused: the phase goes on without it. A critical
+                    // refusal ends the phase even when it continues on failure: the budget is a hard limit.
+                    var degraded = result.Error == DegradedItem;
+                    if ((!plan.ContinueOnFailure || result.OverBudget) && !degraded && !stop.IsCancellationRequested)
                     {
                         fatal ??= new InvalidOperationException($"item {index} failed: {result.Error}");
                         await stop.CancelAsync().ConfigureAwait(false);
@@ -455,8 +456,8 @@ public sealed partial class WorkflowScope
                 }, ct).ConfigureAwait(false);
             }
 
-            // Items run with critical severity, so only a spent budget degrades one.
-            return new ItemResult(index, !outcome.Degraded, outcome.Output, outcome.Degraded ? DegradedItem : null, started, _run.Time.GetTimestamp(), strategy, agent, false, outcome.Replayed, OverBudget: outcome.Degraded);
+            // Items run with critical severity, so only a spent budget degrades one (a minor one ends succeeded, noted).
+            return new ItemResult(index, !outcome.Degraded, outcome.Output, outcome.Degraded ? DegradedItem : null, started, _run.Time.GetTimestamp(), strategy, agent, false, outcome.Replayed, OverBudget: outcome.Degraded || outcome.OverBudget);
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !ct.IsCancellationRequested)
         {

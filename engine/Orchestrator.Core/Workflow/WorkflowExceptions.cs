@@ -38,4 +38,7 @@ internal sealed class StepDegradedException(Orchestrator.Abstractions.Severity s
     public Orchestrator.Abstractions.Severity Severity { get; } = severity;
 
     public System.Text.Json.Nodes.JsonNode? Fallback { get; } = fallback;
+
+    /// <summary>The call was refused because the run's or its phase's budget is spent: the agent was never called.</summary>
+    public bool OverBudget { get; init; }
 }

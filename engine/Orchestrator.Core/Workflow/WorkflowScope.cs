@@ -224,7 +224,7 @@ public sealed partial class WorkflowScope
     {
         var note = new StepNote();
         var output = await RunStepCoreAsync(name, kind, agent, input, body, static (scope, id, run, ct) => run(scope, id, ct), note, cancellationToken).ConfigureAwait(false);
-        return new StepOutcome(note.Id!, output, note.Degraded, note.Replayed);
+        return new StepOutcome(note.Id!, output, note.Degraded, note.Replayed) { OverBudget = note.OverBudget };
     }
 
     /// <summary>
@@ -314,6 +314,7 @@ public sealed partial class WorkflowScope
             // Minor failures are only noted: the step counts as succeeded, with the error kept beside its output.
             await _run.AppendAsync(id, minor ? StepEvent.Succeeded : StepEvent.Degraded, _path, name, kind, agent, attempt, degraded.Fallback, $"{degraded.Severity.ToString().ToLowerInvariant()}: {degraded.Message}", startedAt).ConfigureAwait(false);
             note?.Degraded = !minor;
+            note?.OverBudget = degraded.OverBudget;
             return degraded.Fallback?.DeepClone();
         }
 
@@ -428,7 +429,7 @@ public sealed partial class WorkflowScope
         {
             throw first.Result.Severity == Severity.Critical
                 ? new AgentFailedException(first.Result.Error!, null, Severity.Critical) { OverBudget = true }
-                : new StepDegradedException(first.Result.Severity, first.Result.Error!, options?.Fallback);
+                : new StepDegradedException(first.Result.Severity, first.Result.Error!, options?.Fallback) { OverBudget = true };
         }
 
         var tried = new List<string>();
@@ -817,7 +818,11 @@ public sealed partial class WorkflowScope
 }
 
 /// <summary>What a step ended with, as its parent sees it; <see cref="Replayed"/> when it came from the journal of an earlier attempt.</summary>
-internal readonly record struct StepOutcome(string Id, JsonNode? Output, bool Degraded, bool Replayed = false);
+internal readonly record struct StepOutcome(string Id, JsonNode? Output, bool Degraded, bool Replayed = false)
+{
+    /// <summary>The step's agent call was refused because a budget is spent (known for a step that ran now, not for a replayed one).</summary>
+    public bool OverBudget { get; init; }
+}
 
 /// <summary>Filled in by a step for a caller that asks: its id and whether it degraded.</summary>
 internal sealed class StepNote
@@ -827,4 +832,6 @@ internal sealed class StepNote
     public bool Degraded { get; set; }
 
     public bool Replayed { get; set; }
+
+    public bool OverBudget { get; set; }
 }

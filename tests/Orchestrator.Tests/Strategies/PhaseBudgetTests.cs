@@ -165,6 +165,61 @@ public sealed class PhaseBudgetTests : IDisposable
         outcome.Run.Error.Should().Contain($"{DslVerbs.Phase.Usage}: options.budget must be a number of at least 0, not -5").And.NotContain("\n");
     }
 
+    [Fact]
+    public async Task A_critical_phase_budget_ends_the_phase_even_when_it_continues_on_failure_and_refusals_are_not_learned()
+    {
+        var harness = new EngineHarness(TimeProvider.System, null, [new TokenAgent(600)], []);
+        var script = _dir.Write("critical.csx", """
+            return await Phase("p", new[] { 1, 2, 3, 4 }, new[] { Strategy("s", agent: "tokens") }, continueOnFailure: true, budget: 1000);
+            """);
+
+        var (outcome, steps) = await harness.RunCsxAsync(script);
+
+        outcome.Run.Status.Should().Be(RunStatus.Failed);
+        outcome.Run.Error.Should().Contain("item 2 failed: the budget of phase 'p' (1000) is spent: its agents reported 1200");
+        steps.Should().NotContain(s => s.Id == "p/item-3");
+        (await harness.Journal.Learning.GetOutcomesAsync("p", CancellationToken.None)).Sum(o => o.Items).Should().Be(2, "the refused item says nothing about the strategy");
+    }
+
+    [Fact]
+    public async Task A_minor_phase_budget_lets_the_phase_succeed_without_the_refused_items()
+    {
+        var harness = new EngineHarness(TimeProvider.System, null, [new TokenAgent(600)], []);
+        var script = _dir.Write("minor.csx", """
+            var done = await Phase("p", new[] { 1, 2, 3, 4 }, new[] { Strategy("s", agent: "tokens") }, budget: 1000, overBudget: "minor");
+            return done!.AsArray().Select(r => r is null ? 0 : r["usage"]!["totalTokens"]!.GetValue<int>()).ToArray();
+            """);
+
+        var (outcome, steps) = await harness.RunCsxAsync(script);
+
+        outcome.Run.Status.Should().Be(RunStatus.Succeeded, outcome.Run.Error);
+        outcome.Run.Result!.ToJsonString().Should().Be("[600,600,0,0]");
+        steps.Single(s => s.Id == "p/item-2").Error.Should().Contain("minor: the budget of phase 'p' (1000) is spent");
+        (await harness.Journal.Learning.GetOutcomesAsync("p", CancellationToken.None)).Sum(o => o.Items).Should().Be(2);
+    }
+
+    [Fact]
+    public async Task A_resumed_run_counts_what_its_agents_spent_before_against_the_run_s_budget()
+    {
+        var agent = new TokenAgent(600) { FailOnceAtCall = 2 };
+        var harness = new EngineHarness(TimeProvider.System, null, [agent], []);
+        var script = _dir.Write("run-budget.csx", """
+            await Goals(new { budget = 1000, overBudget = "moderate" });
+            var a = await Agent("tokens").RunAsync(new { n = 1 });
+            var b = await Agent("tokens").RunAsync(new { n = 2 });
+            var c = await Agent("tokens").RunAsync(new { n = 3 });
+            return new[] { a, b, c };
+            """);
+        var (failed, _) = await harness.RunCsxAsync(script);
+        failed.Run.Status.Should().Be(RunStatus.Failed);
+
+        var (resumed, steps) = await harness.ResumeCsxAsync(script, failed.Run.Id);
+
+        resumed.Run.Status.Should().Be(RunStatus.Succeeded, resumed.Run.Error);
+        agent.Calls.Should().Be(3, "the first call replayed; its 600 and the second's spent the budget before the third");
+        steps.Single(s => s.Id == "tokens#3").Error.Should().Contain("the run's budget of 1000 is spent: its agents reported 1200");
+    }
+
     private Task<CliResult> RunAsync(string command, string script, LoopbackServer model) =>
         CliRunner.RunAsync(command, script, "--store", Store, "--json", "--input", new JsonObject { ["endpoint"] = model.BaseUrl + "v1" }.ToJsonString());
 
@@ -182,6 +237,23 @@ public sealed class PhaseBudgetTests : IDisposable
 
     private static string Prompt(SeenRequest seen) =>
         JsonNode.Parse(seen.Body)!["messages"]!.AsArray().Last(m => m!["role"]!.GetValue<string>() == "user")!["content"]!.GetValue<string>();
+
+    /// <summary>An agent that reports token usage as the llm agent does; it can fail one call (reporting nothing).</summary>
+    private sealed class TokenAgent(int tokens) : Orchestrator.Abstractions.IAgent
+    {
+        private int _calls;
+
+        public string Kind => "tokens";
+
+        public int FailOnceAtCall { get; init; }
+
+        public int Calls => Volatile.Read(ref _calls);
+
+        public ValueTask<Orchestrator.Abstractions.AgentResult> RunAsync(Orchestrator.Abstractions.AgentTask task, CancellationToken cancellationToken) =>
+            ValueTask.FromResult(Interlocked.Increment(ref _calls) == FailOnceAtCall
+                ? Orchestrator.Abstractions.AgentResult.Fail("overloaded")
+                : Orchestrator.Abstractions.AgentResult.Ok(new JsonObject { ["usage"] = new JsonObject { ["totalTokens"] = tokens } }));
+    }
 
     /// <summary>Answers a chat request as an OpenAI-compatible server does, with its token usage.</summary>
     private static Task Answer(HttpListenerContext ctx, SeenRequest seen)
