@@ -38,7 +38,7 @@ internal sealed class ReplayIndex
     /// </summary>
     private static readonly HashSet<string> AgentCallKinds = new(["agent", "attempt", "work", "subtask", "split", "integrate"], StringComparer.Ordinal);
 
-    /// <summary>Reads the run's journal once, without its payloads.</summary>
+    /// <summary>Reads the run's journal once, without its payloads but the outputs of agent calls, whose cost it keeps.</summary>
     public static async Task<ReplayIndex> LoadAsync(IJournal journal, string runId, CancellationToken cancellationToken)
     {
         var steps = new Dictionary<string, Entry>(StringComparer.Ordinal);
