@@ -463,9 +463,22 @@ public sealed partial class WorkflowScope
         {
             var reason = ex is StepFailedException failed ? failed.Reason : ex.Message;
             var timedOut = reason.Contains("timed out", StringComparison.Ordinal);
-            var overBudget = ex.InnerException is AgentFailedException { OverBudget: true };
-            return new ItemResult(index, false, null, reason, started, _run.Time.GetTimestamp(), strategy, agent, timedOut, OverBudget: overBudget);
+            return new ItemResult(index, false, null, reason, started, _run.Time.GetTimestamp(), strategy, agent, timedOut, OverBudget: RefusedForBudget(ex));
         }
+    }
+
+    /// <summary>Whether a failed item's cause is a call a critical budget refused: its own, or one its worker function let through.</summary>
+    private static bool RefusedForBudget(Exception? error)
+    {
+        for (; error is not null; error = error.InnerException)
+        {
+            if (error is AgentFailedException { OverBudget: true })
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     /// <summary>Adds what each strategy did in this phase to the store's learning, per agent.</summary>

@@ -182,6 +182,25 @@ public sealed class PhaseBudgetTests : IDisposable
     }
 
     [Fact]
+    public async Task A_critical_refusal_a_js_worker_lets_through_ends_the_phase_too()
+    {
+        using var js = new JsHarness(new TokenAgent(600));
+
+        var run = await js.RunAsync("""
+            return await phase("p", [1, 2, 3, 4], {
+              strategies: [{ name: "s", agent: "tokens" }],
+              worker: async (w) => (await agent(w.agent).run({ n: w.item })).usage.totalTokens,
+              continueOnFailure: true,
+              budget: 1000,
+            });
+            """);
+
+        run.Run.Status.Should().Be(RunStatus.Failed);
+        run.Run.Error.Should().Contain("item 2 failed").And.Contain("the budget of phase 'p' (1000) is spent: its agents reported 1200");
+        run.Steps.Should().NotContain(s => s.Id.StartsWith("p/item-3", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task A_minor_phase_budget_lets_the_phase_succeed_without_the_refused_items()
     {
         var harness = new EngineHarness(TimeProvider.System, null, [new TokenAgent(600)], []);
