@@ -49,7 +49,7 @@ public sealed record RunGoals
         MaxFailureRate = options.Optional<double>("maxFailureRate"),
         Budget = options.Optional<double>("budget"),
         HalfLife = options.Get<double>("halfLife"),
-        OverBudget = Enum.Parse<Severity>(options.Text("overBudget") ?? VerbDefaults.OverBudget, ignoreCase: true),
+        OverBudget = PhaseBudget.SeverityOf(options),
     };
 
     /// <summary>The goals as journaled, so that a resumed run reads back the very goals it started with.</summary>

@@ -21,10 +21,12 @@ public sealed partial class WorkflowScope
         return output;
     }
 
-    /// <summary>Checks the stated goals against what the run did (event <c>goal-check</c>, the report's Goals section).</summary>
+    /// <summary>Checks the stated goals and the phases' budgets against what the run did (event <c>goal-check</c>, the report's Goals section).</summary>
     internal async Task CheckGoalsAsync()
     {
-        if (!_run.GoalsStated)
+        // A phase's budget is a goal of its own, stated by its phase: checked even when the script states no goals.
+        var phases = _run.PhaseBudgets;
+        if (!_run.GoalsStated && phases.Count == 0)
         {
             return;
         }
@@ -64,6 +66,20 @@ public sealed partial class WorkflowScope
                 ["actual"] = Math.Round(tally.Cost, 4),
                 ["met"] = tally.Cost <= budget,
                 ["detail"] = string.Create(CultureInfo.InvariantCulture, $"the agents reported {tally.Cost:0.##} in cost"),
+            });
+        }
+
+        foreach (var phase in phases)
+        {
+            var spent = phase.Spent;
+            checks.Add(new JsonObject
+            {
+                ["goal"] = "phase budget",
+                ["phase"] = phase.StepId,
+                ["target"] = phase.Limit,
+                ["actual"] = Math.Round(spent, 4),
+                ["met"] = spent <= phase.Limit,
+                ["detail"] = string.Create(CultureInfo.InvariantCulture, $"phase '{phase.StepId}': its agents reported {spent:0.##} in cost"),
             });
         }
 

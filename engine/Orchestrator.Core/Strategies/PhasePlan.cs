@@ -26,6 +26,12 @@ public sealed record PhasePlan
 
     /// <summary>Go on after a failed item (the phase ends degraded) instead of failing at the first.</summary>
     public bool ContinueOnFailure { get; init; }
+
+    /// <summary>The most the phase's agents may report as cost (tokens, or their own <c>cost</c>); null for no limit of its own.</summary>
+    public double? Budget { get; init; }
+
+    /// <summary>How bad an agent call of the phase refused because its budget is spent is: critical fails the step, moderate and minor degrade it.</summary>
+    public Orchestrator.Abstractions.Severity OverBudget { get; init; } = Orchestrator.Abstractions.Severity.Critical;
 }
 
 /// <summary>One work item as a phase's worker sees it.</summary>

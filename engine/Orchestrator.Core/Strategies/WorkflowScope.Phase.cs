@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
 using Orchestrator.Abstractions;
+using Orchestrator.Core.Goals;
 using Orchestrator.Core.Health;
 using Orchestrator.Core.Learning;
 using Orchestrator.Core.Provisioning;
@@ -50,15 +51,30 @@ public sealed partial class WorkflowScope
             throw new ArgumentException($"phase '{name}': the effectiveness window must be at least 1 item, not {plan.Window}");
         }
 
+        if (plan.Budget is < 0 or double.NaN)
+        {
+            throw new ArgumentException($"phase '{name}': a budget must be a number of at least 0, not {plan.Budget}");
+        }
+
         var input = new JsonObject
         {
             ["task"] = task?.DeepClone(),
             ["strategies"] = new JsonArray([.. plan.Strategies.Select(s => (JsonNode)s.ToJson())]),
         };
-        return RunStepAsync(name, "phase", null, input, (scope, _, ct) => scope.RunPhaseAsync(name, task, plan, ct), cancellationToken);
+        PhaseBudget? budget = null;
+        if (plan.Budget is { } limit)
+        {
+            input["budget"] = limit;
+            input["overBudget"] = plan.OverBudget.ToString().ToLowerInvariant();
+
+            // Before the step, so that a phase the resume replays whole still has its budget checked at the run's end.
+            budget = _run.AddPhaseBudget(PeekId(name), limit, plan.OverBudget);
+        }
+
+        return RunStepAsync(name, "phase", null, input, (scope, _, ct) => scope.RunPhaseAsync(name, task, plan, budget, ct), cancellationToken);
     }
 
-    private async Task<JsonNode?> RunPhaseAsync(string phase, JsonNode? task, PhasePlan plan, CancellationToken ct)
+    private async Task<JsonNode?> RunPhaseAsync(string phase, JsonNode? task, PhasePlan plan, PhaseBudget? budget, CancellationToken ct)
     {
         // Approved and applied recommendations for this phase tune its strategies before anything is chosen.
         var tunings = (await _run.Learning.ListRecommendationsAsync(ct).ConfigureAwait(false))
@@ -100,7 +116,8 @@ public sealed partial class WorkflowScope
                 : results.Results;
             if (results.Failed.Count > 0)
             {
-                throw new StepDegradedException(Severity.Moderate, $"{results.Failed.Count} of {items.Count} items failed: {string.Join("; ", results.Failed)}", integrated);
+                var spent = budget is { IsSpent: true } ? "; " + budget.Refusal() : "";
+                throw new StepDegradedException(Severity.Moderate, $"{results.Failed.Count} of {items.Count} items failed: {string.Join("; ", results.Failed)}{spent}", integrated);
             }
 
             return integrated;
@@ -164,10 +181,17 @@ public sealed partial class WorkflowScope
 
     private sealed record PhaseResults(JsonArray Results, List<string> Failed);
 
+    /// <summary>The error of an item that a moderate budget refused: it was not run.</summary>
+    private const string DegradedItem = "not run: a budget is spent";
+
     /// <param name="Started">When the item started, as a <see cref="TimeProvider"/> timestamp.</param>
     /// <param name="Ended">When it ended, likewise.</param>
     /// <param name="Replayed">From the journal of an earlier attempt of the run: it judges nothing and is not learned again.</param>
-    private sealed record ItemResult(int Index, bool Ok, JsonNode? Output, string? Error, long Started, long Ended, PhaseStrategy Strategy, string? Agent, bool TimedOut, bool Replayed = false);
+    /// <param name="OverBudget">
+    /// Refused because a budget is spent: degraded (its agent was never called, and the phase goes on without it) or
+    /// failed (critical); either way it says nothing about its strategy, so it judges nothing and is not learned.
+    /// </param>
+    private sealed record ItemResult(int Index, bool Ok, JsonNode? Output, string? Error, long Started, long Ended, PhaseStrategy Strategy, string? Agent, bool TimedOut, bool Replayed = false, bool OverBudget = false);
 
     /// <summary>
     /// Time per item as the phase experiences it: the span from the first start to the last end, over the item count.
@@ -213,7 +237,11 @@ public sealed partial class WorkflowScope
                 if (!result.Ok)
                 {
                     failed[index] = $"item {index}: {result.Error}";
-                    if (!plan.ContinueOnFailure && !stop.IsCancellationRequested)
+
+                    // A degraded item is one a moderate budget refused: the phase goes on without it. A critical
+                    // refusal ends the phase even when it continues on failure: the budget is a hard limit.
+                    var degraded = result.Error == DegradedItem;
+                    if ((!plan.ContinueOnFailure || result.OverBudget) && !degraded && !stop.IsCancellationRequested)
                     {
                         fatal ??= new InvalidOperationException($"item {index} failed: {result.Error}");
                         await stop.CancelAsync().ConfigureAwait(false);
@@ -223,7 +251,7 @@ public sealed partial class WorkflowScope
 
                 // Only the current strategy's items judge it; items still finishing under an old one do not, nor do
                 // replayed ones, which took no time.
-                if (result.Replayed || result.Strategy.Name != runtime.Strategy.Name || stop.IsCancellationRequested)
+                if (result.Replayed || result.OverBudget || result.Strategy.Name != runtime.Strategy.Name || stop.IsCancellationRequested)
                 {
                     return;
                 }
@@ -297,7 +325,7 @@ public sealed partial class WorkflowScope
 
         ct.ThrowIfCancellationRequested();
         _run.Tally.AddItems(done.Count, done.Count(r => !r.Ok));
-        await RecordOutcomesAsync(phase, [.. done.Where(r => !r.Replayed)]).ConfigureAwait(false);
+        await RecordOutcomesAsync(phase, [.. done.Where(r => !r.Replayed && !r.OverBudget)]).ConfigureAwait(false);
         if (fatal is not null)
         {
             throw fatal;
@@ -428,14 +456,29 @@ public sealed partial class WorkflowScope
                 }, ct).ConfigureAwait(false);
             }
 
-            return new ItemResult(index, !outcome.Degraded, outcome.Output, outcome.Degraded ? "degraded" : null, started, _run.Time.GetTimestamp(), strategy, agent, false, outcome.Replayed);
+            // Items run with critical severity, so only a spent budget degrades one (a minor one ends succeeded, noted).
+            return new ItemResult(index, !outcome.Degraded, outcome.Output, outcome.Degraded ? DegradedItem : null, started, _run.Time.GetTimestamp(), strategy, agent, false, outcome.Replayed, OverBudget: outcome.Degraded || outcome.OverBudget);
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !ct.IsCancellationRequested)
         {
             var reason = ex is StepFailedException failed ? failed.Reason : ex.Message;
             var timedOut = reason.Contains("timed out", StringComparison.Ordinal);
-            return new ItemResult(index, false, null, reason, started, _run.Time.GetTimestamp(), strategy, agent, timedOut);
+            return new ItemResult(index, false, null, reason, started, _run.Time.GetTimestamp(), strategy, agent, timedOut, OverBudget: RefusedForBudget(ex));
         }
+    }
+
+    /// <summary>Whether a failed item's cause is a call a critical budget refused: its own, or one its worker function let through.</summary>
+    private static bool RefusedForBudget(Exception? error)
+    {
+        for (; error is not null; error = error.InnerException)
+        {
+            if (error is AgentFailedException { OverBudget: true })
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     /// <summary>Adds what each strategy did in this phase to the store's learning, per agent.</summary>

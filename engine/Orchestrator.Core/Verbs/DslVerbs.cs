@@ -120,6 +120,12 @@ public static class DslVerbs
         Options = [new("required", OptionKind.Boolean, "a failed required check fails the run") { Default = VerbDefaults.QaRequired }],
     };
 
+    private static readonly VerbOption OverBudget = new("overBudget", OptionKind.Choice, "once the budget is spent, agent calls fail with this severity")
+    {
+        Choices = ["critical", "moderate", "minor"],
+        Default = VerbDefaults.OverBudget,
+    };
+
     public static VerbDefinition Phase { get; } = new("phase", "phase(name, items, options)", "runs items under a strategy chosen from what earlier runs learned")
     {
         Arity = 3,
@@ -132,6 +138,8 @@ public static class DslVerbs
             new("window", OptionKind.Integer, "how many of a strategy's latest items its effectiveness looks at") { Default = VerbDefaults.PhaseWindow, Min = 1 },
             new("exploration", OptionKind.Number, "how much selection favours strategies tried less often") { Default = VerbDefaults.PhaseExploration, Min = 0 },
             ContinueOnFailure,
+            new("budget", OptionKind.Number, "the most this phase's agents may report as cost (tokens); the run's budget holds too") { Min = 0 },
+            OverBudget,
         ],
     };
 
@@ -190,7 +198,7 @@ public static class DslVerbs
             new("maxFailureRate", OptionKind.Number, "the most of the run's phase items that may fail") { Min = 0, Max = 1 },
             new("budget", OptionKind.Number, "the most the run's agents may report as cost (tokens)") { Min = 0 },
             new("halfLife", OptionKind.Number, "after this many runs of a phase an outcome counts half as much") { Default = VerbDefaults.HalfLifeRuns, Min = 0.1 },
-            new("overBudget", OptionKind.Choice, "once the budget is spent, agent calls fail with this severity") { Choices = ["critical", "moderate", "minor"], Default = VerbDefaults.OverBudget },
+            OverBudget,
         ],
     };
 

@@ -14,28 +14,52 @@ internal sealed class ReplayIndex
     private readonly IJournal? _journal;
     private readonly string _runId;
 
-    private ReplayIndex(string runId, IJournal? journal, Dictionary<string, Entry> steps, long lastSeq, int monitorEvents)
+    // The cost each step that called an agent reported, over all its earlier attempts: what the run had spent.
+    private readonly Dictionary<string, double> _costs;
+
+    private ReplayIndex(string runId, IJournal? journal, Dictionary<string, Entry> steps, long lastSeq, int monitorEvents, Dictionary<string, double> costs)
     {
         _runId = runId;
         _journal = journal;
         _steps = steps;
+        _costs = costs;
         LastSeq = lastSeq;
         MonitorEvents = monitorEvents;
         Steps = steps.Count;
+        Cost = costs.Values.Sum();
     }
 
     /// <summary>A new run's: nothing to replay.</summary>
-    public static ReplayIndex Empty(string runId) => new(runId, null, new Dictionary<string, Entry>(StringComparer.Ordinal), 0, 0);
+    public static ReplayIndex Empty(string runId) => new(runId, null, new Dictionary<string, Entry>(StringComparer.Ordinal), 0, 0, new Dictionary<string, double>(StringComparer.Ordinal));
 
-    /// <summary>Reads the run's journal once, without its payloads.</summary>
+    /// <summary>
+    /// The kinds of step whose body calls an agent itself: the output a step of one of them ends with is its agent's
+    /// (the <c>llm</c> agent's <c>usage</c>), read back on resume so that budgets count what was spent before.
+    /// </summary>
+    private static readonly HashSet<string> AgentCallKinds = new(["agent", "attempt", "work", "subtask", "split", "integrate"], StringComparer.Ordinal);
+
+    /// <summary>Reads the run's journal once, without its payloads but the outputs of agent calls, whose cost it keeps.</summary>
     public static async Task<ReplayIndex> LoadAsync(IJournal journal, string runId, CancellationToken cancellationToken)
     {
         var steps = new Dictionary<string, Entry>(StringComparer.Ordinal);
         long lastSeq = 0;
         var monitorEvents = 0;
-        await foreach (var row in journal.ReadAsync(runId, static (_, _, _) => PayloadRead.Skip, cancellationToken).ConfigureAwait(false))
+        var costs = new Dictionary<string, double>(StringComparer.Ordinal);
+        var parents = new HashSet<string>(StringComparer.Ordinal);
+        await foreach (var row in journal.ReadAsync(runId, SpentCost, cancellationToken).ConfigureAwait(false))
         {
             var e = row.Entry;
+            if (e.ParentId is { } parent)
+            {
+                parents.Add(parent);
+            }
+
+            // Every end counts, not only the last: an attempt that failed after its agent answered still spent.
+            if (e.Event != StepEvent.Started && e.Agent is not null && Goals.GoalTally.CostOf(e.Payload) is > 0 and var cost)
+            {
+                costs[e.StepId] = costs.GetValueOrDefault(e.StepId) + cost;
+            }
+
             lastSeq = Math.Max(lastSeq, e.Seq);
             if (e.Event == StepEvent.Started && e.StepId.StartsWith(WorkflowRun.EventPrefix, StringComparison.Ordinal))
             {
@@ -54,7 +78,32 @@ internal sealed class ReplayIndex
             };
         }
 
-        return new ReplayIndex(runId, journal, steps, lastSeq, monitorEvents);
+        // A step with steps under it passed on what they spent (a recovered step returns its attempt's output): only leaves count.
+        foreach (var parent in parents)
+        {
+            costs.Remove(parent);
+        }
+
+        return new ReplayIndex(runId, journal, steps, lastSeq, monitorEvents, costs);
+    }
+
+    /// <summary>Reads only the outputs that may say what an agent call cost.</summary>
+    private static PayloadRead SpentCost(string stepId, StepEvent kind, string stepKind) =>
+        kind != StepEvent.Started && AgentCallKinds.Contains(stepKind) ? PayloadRead.Full : PayloadRead.Skip;
+
+    /// <summary>What the run's agents reported as cost in its earlier attempts.</summary>
+    public double Cost { get; }
+
+    /// <summary>What the agents called under step <paramref name="stepId"/> reported as cost in the earlier attempts.</summary>
+    public double CostUnder(string stepId)
+    {
+        if (_costs.Count == 0)
+        {
+            return 0;
+        }
+
+        var inside = stepId + "/";
+        return _costs.Where(c => c.Key.StartsWith(inside, StringComparison.Ordinal)).Sum(c => c.Value);
     }
 
     /// <summary>The highest sequence number the run's journal has.</summary>

@@ -27,6 +27,9 @@ internal sealed class AgentFailedException(string message, System.Text.Json.Node
     public System.Text.Json.Nodes.JsonNode? Output { get; } = output;
 
     public Orchestrator.Abstractions.Severity Severity { get; } = severity;
+
+    /// <summary>The call was refused because the run's or its phase's budget is spent: the agent was never called.</summary>
+    public bool OverBudget { get; init; }
 }
 
 /// <summary>A failure judged moderate or minor: the step ends degraded and the run goes on.</summary>
@@ -35,4 +38,7 @@ internal sealed class StepDegradedException(Orchestrator.Abstractions.Severity s
     public Orchestrator.Abstractions.Severity Severity { get; } = severity;
 
     public System.Text.Json.Nodes.JsonNode? Fallback { get; } = fallback;
+
+    /// <summary>The call was refused because the run's or its phase's budget is spent: the agent was never called.</summary>
+    public bool OverBudget { get; init; }
 }

@@ -50,6 +50,7 @@ internal sealed class WorkflowRun
         Channels = new AgentChannels(id, log);
         Metrics = new RunMetrics(time);
         _events = _previous.MonitorEvents;
+        Tally.AddCost(_previous.Cost);
     }
 
     /// <summary>What the run is trying to achieve: the defaults until the script states its goals.</summary>
@@ -60,6 +61,25 @@ internal sealed class WorkflowRun
 
     /// <summary>The figures the goals are checked against, counted as the run goes.</summary>
     public Goals.GoalTally Tally { get; } = new();
+
+    /// <summary>The budgets of the run's phases that have one, in the order the phases started.</summary>
+    public IReadOnlyList<Goals.PhaseBudget> PhaseBudgets => Volatile.Read(ref _phaseBudgets);
+
+    // Copied on write: phases with a budget are few, and every agent call reads the list.
+    private Goals.PhaseBudget[] _phaseBudgets = [];
+    private readonly Lock _budgetsGate = new();
+
+    /// <summary>Gives phase <paramref name="stepId"/> its budget, counting what its agents spent in the run's earlier attempts.</summary>
+    public Goals.PhaseBudget AddPhaseBudget(string stepId, double limit, Orchestrator.Abstractions.Severity overBudget)
+    {
+        var budget = new Goals.PhaseBudget(stepId, limit, overBudget, _previous.CostUnder(stepId));
+        lock (_budgetsGate)
+        {
+            _phaseBudgets = [.. _phaseBudgets, budget];
+        }
+
+        return budget;
+    }
 
     /// <summary>The parent of the steps the engine journals on its own (anomalies, recommendations).</summary>
     public const string EventPrefix = "@monitor/";

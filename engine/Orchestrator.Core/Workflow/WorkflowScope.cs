@@ -224,7 +224,7 @@ public sealed partial class WorkflowScope
     {
         var note = new StepNote();
         var output = await RunStepCoreAsync(name, kind, agent, input, body, static (scope, id, run, ct) => run(scope, id, ct), note, cancellationToken).ConfigureAwait(false);
-        return new StepOutcome(note.Id!, output, note.Degraded, note.Replayed);
+        return new StepOutcome(note.Id!, output, note.Degraded, note.Replayed) { OverBudget = note.OverBudget };
     }
 
     /// <summary>
@@ -314,6 +314,7 @@ public sealed partial class WorkflowScope
             // Minor failures are only noted: the step counts as succeeded, with the error kept beside its output.
             await _run.AppendAsync(id, minor ? StepEvent.Succeeded : StepEvent.Degraded, _path, name, kind, agent, attempt, degraded.Fallback, $"{degraded.Severity.ToString().ToLowerInvariant()}: {degraded.Message}", startedAt).ConfigureAwait(false);
             note?.Degraded = !minor;
+            note?.OverBudget = degraded.OverBudget;
             return degraded.Fallback?.DeepClone();
         }
 
@@ -421,6 +422,14 @@ public sealed partial class WorkflowScope
         if (first.ProviderId is { } provider)
         {
             failedOn.Add(provider);
+        }
+
+        // No recovery makes up for a spent budget, and the budget, not the step, says how bad its refusal is.
+        if (first.ErrorType == BudgetSpent)
+        {
+            throw first.Result.Severity == Severity.Critical
+                ? new AgentFailedException(first.Result.Error!, null, Severity.Critical) { OverBudget = true }
+                : new StepDegradedException(first.Result.Severity, first.Result.Error!, options?.Fallback) { OverBudget = true };
         }
 
         var tried = new List<string>();
@@ -557,6 +566,13 @@ public sealed partial class WorkflowScope
             return (AgentResult.Fail(new UnknownAgentException(kind, _run.Agents.AgentKinds, _run.Agents.LoadErrors).Message), "unknown-agent", null);
         }
 
+        // A run or a phase whose agents have spent its budget calls no more of them (compensations still run); how bad
+        // that is is the budget's to say.
+        if (!_compensating && Refusal() is { } refused)
+        {
+            return (AgentResult.Fail(refused.Reason, severity: refused.Severity), BudgetSpent, null);
+        }
+
         var provider = Choose(providers, exclude, task);
         if (provider?.Calls?.TryEnter() == false)
         {
@@ -568,14 +584,6 @@ public sealed partial class WorkflowScope
         if (provider is null)
         {
             return (AgentResult.Fail($"no other agent of kind '{kind}' to run on"), "unavailable", null);
-        }
-
-        // A run whose agents have spent its budget calls no more of them (compensations still run); how bad that is is the goals' to say.
-        if (_run.Goals.Budget is { } budget && _run.Tally.Cost > budget && !_compensating)
-        {
-            return (AgentResult.Fail(
-                string.Create(System.Globalization.CultureInfo.InvariantCulture, $"the run's budget of {budget} is spent: its agents reported {_run.Tally.Cost:0.##}"),
-                severity: _run.Goals.OverBudget), "budget", provider.Id);
         }
 
         // Only an attempt with a time limit needs a token of its own, to stop an agent that ran over it.
@@ -628,7 +636,7 @@ public sealed partial class WorkflowScope
             }
 
             circuit.Exit(permit, result.Success ? CallOutcome.Succeeded : CallOutcome.Failed);
-            _run.Tally.AddCost(Goals.GoalTally.CostOf(result.Output));
+            Spend(Goals.GoalTally.CostOf(result.Output));
             return (result, "agent", provider.Id);
         }
         catch (TimeoutException)
@@ -649,6 +657,46 @@ public sealed partial class WorkflowScope
         finally
         {
             provider.Calls?.Exit();
+        }
+    }
+
+    /// <summary>The error type of a call refused because a budget is spent: no recovery can make up for it.</summary>
+    private const string BudgetSpent = "budget";
+
+    /// <summary>Why an agent call here is refused: the run's budget or that of a phase it runs in is spent; null if none is.</summary>
+    private (string Reason, Severity Severity)? Refusal()
+    {
+        if (_run.Goals.Budget is { } budget && _run.Tally.Cost > budget)
+        {
+            return (string.Create(CultureInfo.InvariantCulture, $"the run's budget of {budget} is spent: its agents reported {_run.Tally.Cost:0.##}"), _run.Goals.OverBudget);
+        }
+
+        foreach (var phase in _run.PhaseBudgets)
+        {
+            if (phase.IsSpent && phase.Covers(_path))
+            {
+                return (phase.Refusal(), phase.OverBudget);
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>Counts what a call reported it cost against the run's budget and those of the phases it runs in.</summary>
+    private void Spend(double cost)
+    {
+        if (cost <= 0)
+        {
+            return;
+        }
+
+        _run.Tally.AddCost(cost);
+        foreach (var phase in _run.PhaseBudgets)
+        {
+            if (phase.Covers(_path))
+            {
+                phase.Add(cost);
+            }
         }
     }
 
@@ -770,7 +818,11 @@ public sealed partial class WorkflowScope
 }
 
 /// <summary>What a step ended with, as its parent sees it; <see cref="Replayed"/> when it came from the journal of an earlier attempt.</summary>
-internal readonly record struct StepOutcome(string Id, JsonNode? Output, bool Degraded, bool Replayed = false);
+internal readonly record struct StepOutcome(string Id, JsonNode? Output, bool Degraded, bool Replayed = false)
+{
+    /// <summary>The step's agent call was refused because a budget is spent (known for a step that ran now, not for a replayed one).</summary>
+    public bool OverBudget { get; init; }
+}
 
 /// <summary>Filled in by a step for a caller that asks: its id and whether it degraded.</summary>
 internal sealed class StepNote
@@ -780,4 +832,6 @@ internal sealed class StepNote
     public bool Degraded { get; set; }
 
     public bool Replayed { get; set; }
+
+    public bool OverBudget { get; set; }
 }

@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using Orchestrator.Core.Goals;
 using Orchestrator.Core.Strategies;
 using Orchestrator.Core.Verbs;
 using Orchestrator.Core.Workflow;
@@ -16,7 +17,8 @@ public sealed partial class WorkflowGlobals
     /// <paramref name="items"/> (or of what <paramref name="split"/> makes of them) on the strategy's agent, or with
     /// <paramref name="worker"/>, switches strategy when the current one's effectiveness over the last
     /// <paramref name="window"/> items drops below its minimum, and returns the results in item order (or what
-    /// <paramref name="integrate"/> makes of them).
+    /// <paramref name="integrate"/> makes of them). Once its agents have reported more cost than <paramref name="budget"/>,
+    /// the phase's further agent calls fail with <paramref name="overBudget"/> (critical, moderate or minor).
     /// </summary>
     public Task<JsonNode?> Phase(
         string name,
@@ -26,8 +28,10 @@ public sealed partial class WorkflowGlobals
         Func<JsonArray, object?>? integrate = null,
         int window = VerbDefaults.PhaseWindow,
         double exploration = VerbDefaults.PhaseExploration,
-        bool continueOnFailure = VerbDefaults.ContinueOnFailure) =>
-        RunPhase(name, items, strategies, null, split, integrate, window, exploration, continueOnFailure);
+        bool continueOnFailure = VerbDefaults.ContinueOnFailure,
+        double? budget = null,
+        string overBudget = VerbDefaults.OverBudget) =>
+        RunPhase(name, items, strategies, null, split, integrate, window, exploration, continueOnFailure, budget, overBudget);
 
     /// <summary>A phase whose items are done by script code: <paramref name="worker"/> gets each item with the strategy and agent chosen for it.</summary>
     public Task<JsonNode?> Phase<T>(
@@ -39,10 +43,12 @@ public sealed partial class WorkflowGlobals
         Func<JsonArray, object?>? integrate = null,
         int window = VerbDefaults.PhaseWindow,
         double exploration = VerbDefaults.PhaseExploration,
-        bool continueOnFailure = VerbDefaults.ContinueOnFailure)
+        bool continueOnFailure = VerbDefaults.ContinueOnFailure,
+        double? budget = null,
+        string overBudget = VerbDefaults.OverBudget)
     {
         ArgumentNullException.ThrowIfNull(worker);
-        return RunPhase(name, items, strategies, (scope, work, _) => InScope(scope, () => worker(work)), split, integrate, window, exploration, continueOnFailure);
+        return RunPhase(name, items, strategies, (scope, work, _) => InScope(scope, () => worker(work)), split, integrate, window, exploration, continueOnFailure, budget, overBudget);
     }
 
     private Task<JsonNode?> RunPhase(
@@ -54,9 +60,11 @@ public sealed partial class WorkflowGlobals
         Func<JsonArray, object?>? integrate,
         int window,
         double exploration,
-        bool continueOnFailure)
+        bool continueOnFailure,
+        double? budget,
+        string overBudget)
     {
-        var options = Read(DslVerbs.Phase, ("window", window), ("exploration", exploration), ("continueOnFailure", continueOnFailure));
+        var options = Read(DslVerbs.Phase, ("window", window), ("exploration", exploration), ("continueOnFailure", continueOnFailure), ("budget", budget), ("overBudget", overBudget));
         var plan = new PhasePlan
         {
             Strategies = strategies,
@@ -66,6 +74,8 @@ public sealed partial class WorkflowGlobals
             Window = options.Get<int>("window"),
             Exploration = options.Get<double>("exploration"),
             ContinueOnFailure = options.Get<bool>("continueOnFailure"),
+            Budget = options.Optional<double>("budget"),
+            OverBudget = PhaseBudget.SeverityOf(options),
         };
         return Scope.PhaseAsync(name, ToJson(items), plan, CancellationToken);
     }

@@ -178,6 +178,10 @@ interface PhaseOptions {
   exploration?: number;
   /** Integrate what succeeded instead of failing at the first failed item. */
   continueOnFailure?: boolean;
+  /** The most this phase's agents may report as cost (the llm agent's tokens); the run's budget holds too. */
+  budget?: number;
+  /** Once the phase's budget is spent, its agent calls fail with this severity (default critical). */
+  overBudget?: Severity;
 }
 
 /** Options of `goals`. */

@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using Jint;
 using Jint.Native;
+using Orchestrator.Core.Goals;
 using Orchestrator.Core.Strategies;
 using Orchestrator.Core.Verbs;
 
@@ -8,7 +9,7 @@ namespace Orchestrator.Scripting.JavaScript;
 
 /// <summary>
 /// Phases and the monitor in JavaScript:
-/// <c>await phase(name, items, { strategies: [{ name, agent, mode, concurrency, timeoutMs, recovery, minEffectiveness, master }], worker, split, integrate, window, exploration, continueOnFailure })</c>,
+/// <c>await phase(name, items, { strategies: [{ name, agent, mode, concurrency, timeoutMs, recovery, minEffectiveness, master }], worker, split, integrate, window, exploration, continueOnFailure, budget, overBudget })</c>,
 /// <c>onAnomaly((anomaly) => …)</c>, <c>configureMonitor({ intervalMs, optimizeEveryMs, threshold })</c>.
 /// </summary>
 internal sealed partial class JavaScriptRun
@@ -34,6 +35,8 @@ internal sealed partial class JavaScriptRun
             Window = options.Values.Get<int>("window"),
             Exploration = options.Values.Get<double>("exploration"),
             ContinueOnFailure = options.Values.Get<bool>("continueOnFailure"),
+            Budget = options.Values.Optional<double>("budget"),
+            OverBudget = PhaseBudget.SeverityOf(options.Values),
         };
         return Start(frame, () => frame.Scope.PhaseAsync(name, items, plan, frame.Token));
     }

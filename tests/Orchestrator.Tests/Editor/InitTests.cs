@@ -56,11 +56,13 @@ public sealed partial class InitTests
             const r = await parallel("checks", { a: () => 1 }, { merge: "everything" });
             agent(42);
             await masterWorker("count", {}, { split: (t) => [t] });
+            await phase("draft", [1], { strategies: [{ name: "chat", agent: "llm" }], budget: 700, overBudget: "moderate" });
+            await phase("review", [1], { strategies: [{ name: "chat", agent: "llm" }], budget: "lots" });
             """);
 
         var diagnostics = await TypeCheckAsync(dir.Path);
 
-        diagnostics.Select(d => (d.Line, d.Code)).Should().BeEquivalentTo([(1, "TS2322"), (2, "TS2345"), (3, "TS2741")], string.Join("\n", diagnostics));
+        diagnostics.Select(d => (d.Line, d.Code)).Should().BeEquivalentTo([(1, "TS2322"), (2, "TS2345"), (3, "TS2741"), (5, "TS2322")], string.Join("\n", diagnostics));
     }
 
     [Fact]
