@@ -248,9 +248,10 @@ internal sealed class HostedCommand
 
     private static int Width()
     {
+        // A terminal that does not say its size (0) is drawn 80 wide, as Spectre draws one in-process.
         try
         {
-            return Console.WindowWidth;
+            return Console.WindowWidth is > 0 and var width ? width : 80;
         }
         catch (IOException)
         {

@@ -11,10 +11,11 @@ internal sealed record ClientTerminal(int Width, string? Term, string? ColorTerm
 {
     public static ClientTerminal OfThisProcess()
     {
+        // A terminal that does not say its size (0) is drawn 80 wide, as Spectre draws one in-process.
         int width;
         try
         {
-            width = System.Console.WindowWidth;
+            width = System.Console.WindowWidth is > 0 and var columns ? columns : 80;
         }
         catch (IOException)
         {
