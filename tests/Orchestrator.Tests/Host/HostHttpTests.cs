@@ -69,6 +69,20 @@ public sealed class HostHttpTests : IDisposable
             .And.Contain("Content-Type: application/json").And.Contain("Content-Length:");
     }
 
+    [Fact]
+    public async Task The_native_launcher_says_the_same_when_the_host_breaks_off()
+    {
+        await using var fake = new FakeHost(_ => "HTTP/1.1 200 OK\r\nContent-Type: application/vnd.orchestrator.console\r\n\r\nr 3\nr-1o 8\nworking\n");
+
+        using var launcher = OrchestratorProcess.StartLauncher(_dir.Path, "run", Script, "--store", Store, "--host", fake.Url, "--quiet");
+        var result = await launcher.WaitForExitAsync();
+
+        result.ExitCode.Should().Be(1, result.ToString());
+        result.Stdout.Should().Be("working\n");
+        result.Stderr.Trim().Should().Be($"orchestrator: the host at {fake.Url} closed run r-1's output before its end; see 'orchestrator runs show r-1'");
+        fake.Requests.Should().ContainSingle().Which.Should().StartWith("POST /api/console/run HTTP/1.0");
+    }
+
     /// <summary>A TCP server on loopback that reads one request's head (and body) and writes back what it is told, then closes.</summary>
     private sealed class FakeHost : IAsyncDisposable
     {
