@@ -70,6 +70,23 @@ public sealed class HostHttpTests : IDisposable
     }
 
     [Fact]
+    public async Task A_host_of_an_earlier_version_is_named_as_such_or_left_for_an_in_process_run()
+    {
+        await using var fake = new FakeHost(_ => "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n");
+        Directory.CreateDirectory(Store);
+        File.WriteAllText(Path.Combine(Store, "host.json"), $$"""{"url":"{{fake.Url}}","token":"t","pid":{{Environment.ProcessId}}}""");
+
+        var named = await CliRunner.RunAsync("run", Script, "--store", Store, "--host", fake.Url);
+        var found = await CliRunner.RunAsync("run", Script, "--store", Store, "--quiet");
+
+        named.ExitCode.Should().Be(2, named.ToString());
+        named.Stderr.Should().Contain("does not run commands for clients (an earlier orchestrator serve?)");
+        found.ExitCode.Should().Be(0, found.ToString());
+        found.Stdout.Trim().Should().Be("1", "a host found through host.json that cannot take the run leaves it to this process");
+        fake.Requests.Should().HaveCount(2);
+    }
+
+    [Fact]
     public async Task The_native_launcher_says_the_same_when_the_host_breaks_off()
     {
         await using var fake = new FakeHost(_ => "HTTP/1.1 200 OK\r\nContent-Type: application/vnd.orchestrator.console\r\n\r\nr 3\nr-1o 8\nworking\n");

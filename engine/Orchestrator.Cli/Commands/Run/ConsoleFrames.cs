@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text;
 
 namespace Orchestrator.Cli.Commands.Run;
 
@@ -17,8 +18,26 @@ internal static class ConsoleFrames
     public const char Run = 'r';
     public const char Exit = 'x';
 
-    public static string Encode(char kind, string text) =>
-        string.Create(CultureInfo.InvariantCulture, $"{kind} {text.Length}\n{text}");
+    /// <summary>The longest frame: longer text goes in several, so a reader never holds more than this at once.</summary>
+    public const int MaxLength = 1 << 20;
+
+    /// <summary>The frames of <paramref name="text"/>: one, or several of at most <see cref="MaxLength"/> characters.</summary>
+    public static string Encode(char kind, string text)
+    {
+        if (text.Length <= MaxLength)
+        {
+            return string.Create(CultureInfo.InvariantCulture, $"{kind} {text.Length}\n{text}");
+        }
+
+        var frames = new StringBuilder(text.Length + 16 * (text.Length / MaxLength + 1));
+        for (var start = 0; start < text.Length; start += MaxLength)
+        {
+            var piece = text.AsSpan(start, Math.Min(MaxLength, text.Length - start));
+            frames.Append(kind).Append(' ').Append(piece.Length.ToString(CultureInfo.InvariantCulture)).Append('\n').Append(piece);
+        }
+
+        return frames.ToString();
+    }
 
     /// <summary>What a client says when the frames stop before the exit code.</summary>
     public static string BrokenOff(Uri host, string? runId) =>
@@ -26,12 +45,12 @@ internal static class ConsoleFrames
             ? $"the host at {host} closed the connection before the run started"
             : $"the host at {host} closed run {runId}'s output before its end; see 'orchestrator runs show {runId}'";
 
-    /// <summary>The next frame; null at the end of the stream, or where it breaks off.</summary>
+    /// <summary>The next frame; null at the end of the stream, where it breaks off, or at what is not a frame.</summary>
     public static (char Kind, string Text)? Read(TextReader reader)
     {
         var header = reader.ReadLine();
         if (header is not { Length: >= 3 } || header[1] != ' '
-            || !int.TryParse(header.AsSpan(2), NumberStyles.None, CultureInfo.InvariantCulture, out var length))
+            || !int.TryParse(header.AsSpan(2), NumberStyles.None, CultureInfo.InvariantCulture, out var length) || length > MaxLength)
         {
             return null;
         }

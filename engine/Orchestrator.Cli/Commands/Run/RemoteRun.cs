@@ -110,6 +110,14 @@ internal sealed class RemoteRun(HostHttp client, bool explicitHost)
             return null;
         }
 
+        if (response.Status == HttpStatusCode.NotFound)
+        {
+            // A host of an earlier version, which renders nothing for clients: it started nothing either.
+            return explicitHost
+                ? throw new CliException($"the host at {client.BaseAddress} does not run commands for clients (an earlier orchestrator serve?); restart it with this version, or use --no-host")
+                : null;
+        }
+
         if (!response.IsSuccess)
         {
             Read(response);
