@@ -1,6 +1,4 @@
 using System.Collections.Concurrent;
-using System.Diagnostics;
-using System.Globalization;
 
 namespace Orchestrator.Core.Journal;
 
@@ -25,7 +23,7 @@ internal static class RunLiveness
     public static bool IsAlive(RunRecord run)
     {
         ArgumentNullException.ThrowIfNull(run);
-        return IsThisHost(run.Host) && run.Pid is { } pid && IsProcessAlive(pid);
+        return IsThisHost(run.Host) && run.Pid is { } pid && ProcessLiveness.IsAlive(pid);
     }
 
     /// <summary>
@@ -54,43 +52,6 @@ internal static class RunLiveness
         return run.Pid == Environment.ProcessId && !ActiveHere.ContainsKey(run.Id);
     }
 
-    /// <summary>Whether a process with this id is running on this machine.</summary>
-    public static bool IsProcessAlive(int pid)
-    {
-        if (pid <= 0)
-        {
-            return false;
-        }
-
-        if (pid == Environment.ProcessId)
-        {
-            return true;
-        }
-
-        if (OperatingSystem.IsLinux())
-        {
-            return IsAliveOnLinux(pid);
-        }
-
-        try
-        {
-            using var process = Process.GetProcessById(pid);
-            return !process.HasExited;
-        }
-        catch (ArgumentException)
-        {
-            return false; // no such process
-        }
-        catch (InvalidOperationException)
-        {
-            return false; // it exited while we looked
-        }
-        catch (Exception)
-        {
-            return true; // cannot tell (no permission): never treat a possibly live run as gone
-        }
-    }
-
     /// <summary>Marks a run as being run by this process (a journal started or reopened it).</summary>
     internal static void MarkActive(string runId) => ActiveHere.AddOrUpdate(runId, 1, (_, count) => count + 1);
 
@@ -110,29 +71,6 @@ internal static class RunLiveness
 
     private static bool IsThisHost(string? host) =>
         host is not null && string.Equals(host, Environment.MachineName, StringComparison.OrdinalIgnoreCase);
-
-    /// <summary>/proc/&lt;pid&gt;/stat exists and the process is not a zombie (exited, not yet reaped) or dead.</summary>
-    private static bool IsAliveOnLinux(int pid)
-    {
-        string stat;
-        try
-        {
-            stat = File.ReadAllText("/proc/" + pid.ToString(CultureInfo.InvariantCulture) + "/stat");
-        }
-        catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException)
-        {
-            return false;
-        }
-        catch (Exception)
-        {
-            return true; // cannot tell: never treat a possibly live run as gone
-        }
-
-        // "pid (comm) S ...": the state follows the last ')' (comm may itself contain parentheses).
-        var close = stat.LastIndexOf(')');
-        var state = close >= 0 && close + 2 < stat.Length ? stat[close + 2] : 'R';
-        return state is not ('Z' or 'X' or 'x');
-    }
 }
 
 /// <summary>The runs one journal has started or reopened and not yet ended, reported to <see cref="RunLiveness"/>.</summary>

@@ -77,10 +77,10 @@ public sealed class RunLivenessTests : IDisposable
     [Fact]
     public void Process_ids_that_cannot_be_running_are_not_alive()
     {
-        RunLiveness.IsProcessAlive(0).Should().BeFalse();
-        RunLiveness.IsProcessAlive(-1).Should().BeFalse();
-        RunLiveness.IsProcessAlive(int.MaxValue).Should().BeFalse();
-        RunLiveness.IsProcessAlive(Environment.ProcessId).Should().BeTrue();
+        ProcessLiveness.IsAlive(0).Should().BeFalse();
+        ProcessLiveness.IsAlive(-1).Should().BeFalse();
+        ProcessLiveness.IsAlive(int.MaxValue).Should().BeFalse();
+        ProcessLiveness.IsAlive(Environment.ProcessId).Should().BeTrue();
     }
 
     [Fact]

@@ -45,6 +45,44 @@ internal static class ConsoleFrames
             ? $"the host at {host} closed the connection before the run started"
             : $"the host at {host} closed run {runId}'s output before its end; see 'orchestrator runs show {runId}'";
 
+    /// <summary>
+    /// Writes each frame's text where it goes, up to the exit code, which it returns; null when the stream ends or breaks
+    /// off first. <paramref name="onRun"/> hears the run's id once the host has started it.
+    /// </summary>
+    public static int? Relay(TextReader reader, TextWriter stdout, TextWriter stderr, Action<string> onRun)
+    {
+        try
+        {
+            while (Read(reader) is { } frame)
+            {
+                switch (frame.Kind)
+                {
+                    case Out:
+                        stdout.Write(frame.Text);
+                        break;
+                    case Error:
+                        stderr.Write(frame.Text);
+                        break;
+                    case Run:
+                        onRun(frame.Text);
+                        break;
+                    case Exit:
+                        return int.TryParse(frame.Text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var code) ? code : null;
+                }
+            }
+        }
+        catch (IOException)
+        {
+            // A broken connection is a stream that ended early: the caller says so, with where to look.
+        }
+        finally
+        {
+            stdout.Flush();
+        }
+
+        return null;
+    }
+
     /// <summary>The next frame; null at the end of the stream, where it breaks off, or at what is not a frame.</summary>
     public static (char Kind, string Text)? Read(TextReader reader)
     {

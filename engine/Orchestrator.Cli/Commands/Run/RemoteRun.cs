@@ -43,7 +43,7 @@ internal sealed class RemoteRun(HostHttp client, bool explicitHost)
 
         var file = HostFile.Read(Hosting.StoreLocation.Folder(store));
         var named = hostOption ?? Environment.GetEnvironmentVariable(HostVariable);
-        if (named is null && (inProcessOnly || file is null || !Core.Journal.RunLiveness.IsProcessAlive(file.Pid)))
+        if (named is null && (inProcessOnly || file is null || !Core.Journal.ProcessLiveness.IsAlive(file.Pid)))
         {
             return null;
         }
@@ -127,23 +127,9 @@ internal sealed class RemoteRun(HostHttp client, bool explicitHost)
         CancellationTokenRegistration cancelling = default;
         try
         {
-            while (ReadFrame(response.Body) is { } frame)
+            if (ConsoleFrames.Relay(response.Body, console.Out, console.ErrorWriter, id => (runId, cancelling) = (id, cancellationToken.Register(() => Cancel(id)))) is { } exitCode)
             {
-                switch (frame.Kind)
-                {
-                    case ConsoleFrames.Out:
-                        console.Out.Write(frame.Text);
-                        break;
-                    case ConsoleFrames.Error:
-                        console.ErrorWriter.Write(frame.Text);
-                        break;
-                    case ConsoleFrames.Run:
-                        runId = frame.Text;
-                        cancelling = cancellationToken.Register(() => Cancel(frame.Text));
-                        break;
-                    case ConsoleFrames.Exit:
-                        return int.Parse(frame.Text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture);
-                }
+                return exitCode;
             }
         }
         finally
@@ -269,18 +255,6 @@ internal sealed class RemoteRun(HostHttp client, bool explicitHost)
         catch (IOException)
         {
             // A broken stream is a stream that ended early: said by the caller, with where to look.
-            return null;
-        }
-    }
-
-    private static (char Kind, string Text)? ReadFrame(StreamReader reader)
-    {
-        try
-        {
-            return ConsoleFrames.Read(reader);
-        }
-        catch (IOException)
-        {
             return null;
         }
     }
